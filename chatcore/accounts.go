@@ -1,0 +1,147 @@
+package chatcore
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// argon2id parameters: OWASP's minimum (19 MiB, 2 passes), kind to a Pi.
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
+	argonKeyLen  = 32
+	saltLen      = 16
+	// MaxPassword bounds the password a client may send.
+	MaxPassword = 1024
+	// SessionTTL is how long a session token stays valid.
+	SessionTTL = 30 * 24 * time.Hour
+)
+
+// Login checks a user's password. The first login of a name claims it: the
+// password's argon2id hash is stored in the registry. A wrong password
+// returns ErrUnauthorized.
+func (n *Node) Login(ctx context.Context, user, password string) error {
+	if err := ValidateUser(user); err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	if password == "" || len(password) > MaxPassword {
+		return fmt.Errorf("login: password must be 1 to %d bytes: %w", MaxPassword, ErrInvalid)
+	}
+	acct, found, err := n.account(user)
+	if err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	if !found {
+		// Maybe claimed elsewhere and not yet applied here.
+		if err := n.readBarrierOn(ctx, RegistryShard); err != nil {
+			return fmt.Errorf("login: %w", err)
+		}
+		if acct, found, err = n.account(user); err != nil {
+			return fmt.Errorf("login: %w", err)
+		}
+	}
+	if !found {
+		hash, err := hashPassword(password)
+		if err != nil {
+			return fmt.Errorf("login: %w", err)
+		}
+		rec := &Account{Name: user, Hash: hash, Created: time.Now().UnixNano()}
+		if _, err := n.proposeRegistry(ctx, registryCommand{Op: regOpClaimAccount, Account: rec}); err != nil {
+			return fmt.Errorf("login: %w", err)
+		}
+		// Whoever claimed first won; check against the stored record.
+		if acct, found, err = n.account(user); err != nil || !found {
+			return fmt.Errorf("login: account %q vanished: %w", user, errors.Join(err, ErrUnavailable))
+		}
+	}
+	if !checkPassword(acct.Hash, password) {
+		return fmt.Errorf("login: wrong password for %q: %w", user, ErrUnauthorized)
+	}
+	return nil
+}
+
+func (n *Node) account(user string) (Account, bool, error) {
+	var a Account
+	found, err := getCBOR(n.db.db, regKey(regAccount, user), &a)
+	return a, found, err
+}
+
+// hashPassword returns "argon2id$<salt>$<key>" in base64.
+func hashPassword(password string) ([]byte, error) {
+	salt := make([]byte, saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return nil, fmt.Errorf("password: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	enc := base64.RawStdEncoding
+	return []byte("argon2id$" + enc.EncodeToString(salt) + "$" + enc.EncodeToString(key)), nil
+}
+
+func checkPassword(stored []byte, password string) bool {
+	parts := strings.Split(string(stored), "$")
+	if len(parts) != 3 || parts[0] != "argon2id" {
+		return false
+	}
+	enc := base64.RawStdEncoding
+	salt, err1 := enc.DecodeString(parts[1])
+	want, err2 := enc.DecodeString(parts[2])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// IssueSessionToken returns a token that proves user logged in, valid for
+// SessionTTL on every node of the cluster (it is signed with the registry's
+// secret), so reconnects skip the password hash.
+func (n *Node) IssueSessionToken(user string) (string, error) {
+	info, found, err := n.clusterInfo()
+	if err != nil || !found {
+		return "", fmt.Errorf("session: %w", errors.Join(err, ErrUnavailable))
+	}
+	exp := time.Now().Add(SessionTTL).Unix()
+	body := binary.BigEndian.AppendUint64(nil, uint64(exp))
+	body = append(body, user...)
+	mac := hmac.New(sha256.New, info.Secret)
+	mac.Write(body)
+	enc := base64.RawURLEncoding
+	return enc.EncodeToString(body) + "." + enc.EncodeToString(mac.Sum(nil)), nil
+}
+
+// CheckSessionToken returns the user a token was issued to, or
+// ErrUnauthorized if it is forged or expired.
+func (n *Node) CheckSessionToken(token string) (string, error) {
+	info, found, err := n.clusterInfo()
+	if err != nil || !found {
+		return "", fmt.Errorf("session: %w", errors.Join(err, ErrUnavailable))
+	}
+	enc := base64.RawURLEncoding
+	b64body, b64mac, ok := strings.Cut(token, ".")
+	body, err1 := enc.DecodeString(b64body)
+	sum, err2 := enc.DecodeString(b64mac)
+	if !ok || err1 != nil || err2 != nil || len(body) < 9 {
+		return "", fmt.Errorf("session: malformed token: %w", ErrUnauthorized)
+	}
+	mac := hmac.New(sha256.New, info.Secret)
+	mac.Write(body)
+	if !hmac.Equal(sum, mac.Sum(nil)) {
+		return "", fmt.Errorf("session: bad signature: %w", ErrUnauthorized)
+	}
+	if time.Now().Unix() > int64(binary.BigEndian.Uint64(body[:8])) {
+		return "", fmt.Errorf("session: expired: %w", ErrUnauthorized)
+	}
+	return string(body[8:]), nil
+}

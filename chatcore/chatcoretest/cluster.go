@@ -1,0 +1,216 @@
+// Package chatcoretest builds real Parley clusters for tests: real dragonboat
+// NodeHosts on real disks, talking mutual TLS over loopback.
+package chatcoretest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/transport"
+)
+
+// Cluster is a set of in-process nodes of one cluster.
+type Cluster struct {
+	t      testing.TB
+	Nodes  []*chatcore.Node
+	Cfgs   []chatcore.Config
+	Shards int
+	ca     *transport.CA
+}
+
+// Options tune StartCluster.
+type Options struct {
+	// Shards is the number of room shards (default 4: enough to be
+	// multi-shard, few enough to start fast).
+	Shards int
+}
+
+// StartCluster starts n nodes on 127.0.0.1, bootstraps the first, joins the
+// others, and waits until every shard has min(n, 3) voters on every node's
+// view. Nodes are closed when the test ends.
+func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
+	t.Helper()
+	o := Options{Shards: 4}
+	if len(opts) > 0 && opts[0].Shards > 0 {
+		o.Shards = opts[0].Shards
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	clusterID := fmt.Sprintf("test-%x", randBytes(t, 6))
+	caPEM, caKeyPEM, err := transport.NewCA(clusterID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := transport.LoadCA(caPEM, caKeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Cluster{t: t, Shards: o.Shards, ca: ca}
+	t.Cleanup(c.Close)
+	base := t.TempDir()
+	for i := 0; i < n; i++ {
+		cfg := chatcore.Config{
+			DataDir:    filepath.Join(base, fmt.Sprintf("n%d", i+1)),
+			Name:       fmt.Sprintf("n%d", i+1),
+			RaftAddr:   FreeAddr(t),
+			ClientAddr: fmt.Sprintf("127.0.0.1:%d", 17400+i),
+			Profile:    chatcore.ProfileSmall,
+			Logger:     testLogger(),
+		}
+		keyPEM, pub, err := transport.NewKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		certPEM, err := ca.IssueNodeCert(pub, cfg.Name, []string{"127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var node *chatcore.Node
+		if i == 0 {
+			token := randBytes(t, 16)
+			sum := sha256.Sum256(token)
+			node, err = chatcore.Bootstrap(ctx, cfg, chatcore.BootstrapParams{
+				ClusterID: clusterID, Shards: o.Shards,
+				CACertPEM: caPEM, CAKeyPEM: caKeyPEM, NodeCertPEM: certPEM, NodeKeyPEM: keyPEM,
+				TokenHash: sum[:], Secret: randBytes(t, 32),
+			})
+		} else {
+			var id uint64
+			id, err = c.Nodes[0].Admit(ctx, chatcore.NodeRecord{Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr})
+			if err == nil {
+				node, err = chatcore.Join(ctx, cfg, chatcore.JoinParams{
+					NodeID: id, ClusterID: clusterID, CACertPEM: caPEM, NodeCertPEM: certPEM, NodeKeyPEM: keyPEM,
+				})
+			}
+		}
+		if err != nil {
+			t.Fatalf("start node %d: %v", i+1, err)
+		}
+		c.Nodes = append(c.Nodes, node)
+		c.Cfgs = append(c.Cfgs, cfg)
+	}
+	c.WaitFormed(60 * time.Second)
+	return c
+}
+
+// WaitFormed waits until every running node sees every shard with
+// min(len(Nodes), 3) voters (5 for the registry) and a leader.
+func (c *Cluster) WaitFormed(timeout time.Duration) {
+	c.t.Helper()
+	want := min(len(c.Nodes), chatcore.DefaultReplication)
+	WaitFor(c.t, timeout, func() error {
+		for i, node := range c.Nodes {
+			if node == nil {
+				continue
+			}
+			st, err := node.Status(context.Background())
+			if err != nil {
+				return err
+			}
+			if len(st.Shards) != c.Shards+1 {
+				return fmt.Errorf("node %d sees %d shards", i+1, len(st.Shards))
+			}
+			for _, s := range st.Shards {
+				w := want
+				if s.ID == chatcore.RegistryShard {
+					w = min(len(c.Nodes), 5)
+				}
+				if len(s.Replicas) != w || s.Leader == 0 {
+					return fmt.Errorf("node %d: shard %d: voters %v leader %d", i+1, s.ID, s.Replicas, s.Leader)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// Stop closes node i (a clean stop; its data stays).
+func (c *Cluster) Stop(i int) {
+	c.t.Helper()
+	if c.Nodes[i] != nil {
+		if err := c.Nodes[i].Close(); err != nil {
+			c.t.Errorf("close node %d: %v", i+1, err)
+		}
+		c.Nodes[i] = nil
+	}
+}
+
+// Restart reopens node i from its data dir.
+func (c *Cluster) Restart(i int) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	node, err := chatcore.Open(ctx, c.Cfgs[i])
+	if err != nil {
+		c.t.Fatalf("restart node %d: %v", i+1, err)
+	}
+	c.Nodes[i] = node
+}
+
+// Close stops every node.
+func (c *Cluster) Close() {
+	for i := range c.Nodes {
+		c.Stop(i)
+	}
+}
+
+// WaitFor polls cond until it returns nil or timeout passes, then fails the
+// test with cond's last error.
+func WaitFor(t testing.TB, timeout time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met after %v: %v", timeout, err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval, not synchronisation
+	}
+}
+
+// FreeAddr returns a 127.0.0.1 TCP address whose port the OS picked.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func randBytes(t testing.TB, n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func testLogger() *slog.Logger {
+	level := slog.LevelWarn
+	if os.Getenv("PARLEY_TEST_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// SortedIDs returns ids sorted, for comparisons.
+func SortedIDs(ids []uint64) []uint64 {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return out
+}

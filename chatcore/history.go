@@ -1,0 +1,84 @@
+package chatcore
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/fxamacker/cbor/v2"
+)
+
+// MaxHistory is the most messages one History call returns.
+const MaxHistory = 1000
+
+// HistoryQuery selects messages of a room: the last Last ones if Last > 0,
+// else up to Limit (default and cap MaxHistory) from seq From (default 1).
+type HistoryQuery struct {
+	From  uint64
+	Limit int
+	Last  int
+}
+
+// History returns messages of room in seq order and the room's last seq. It
+// is linearizable: it sees every message acknowledged before it was called.
+func (n *Node) History(ctx context.Context, room string, q HistoryQuery) ([]Message, uint64, error) {
+	if err := ValidateRoom(room); err != nil {
+		return nil, 0, fmt.Errorf("history: %w", err)
+	}
+	shard, err := n.RoomShard(room)
+	if err != nil {
+		return nil, 0, fmt.Errorf("history: %w", err)
+	}
+	if err := n.readBarrierOn(ctx, shard); err != nil {
+		return nil, 0, fmt.Errorf("history: %w", err)
+	}
+	var meta roomMeta
+	if _, err := getCBOR(n.db.db, metaKey(shard, room), &meta); err != nil {
+		return nil, 0, fmt.Errorf("history: %w", err)
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > MaxHistory {
+		limit = MaxHistory
+	}
+	from := max(q.From, 1)
+	if q.Last > 0 {
+		last := min(q.Last, MaxHistory)
+		from, limit = 1, last
+		if meta.LastSeq > uint64(last) {
+			from = meta.LastSeq - uint64(last) + 1
+		}
+	}
+	if from > meta.LastSeq {
+		return nil, meta.LastSeq, nil
+	}
+	to := min(meta.LastSeq, from+uint64(limit)-1)
+	msgs, err := readMessages(n.db.db, shard, room, from, to)
+	if err != nil {
+		return nil, 0, fmt.Errorf("history: %w", err)
+	}
+	return msgs, meta.LastSeq, nil
+}
+
+// readMessages reads seqs from..to (inclusive) of room from the state db.
+func readMessages(r reader, shard uint64, room string, from, to uint64) ([]Message, error) {
+	it := r.NewIter(&pebble.IterOptions{
+		LowerBound: msgKey(shard, room, from),
+		UpperBound: msgKey(shard, room, to+1),
+	})
+	defer it.Close()
+	out := make([]Message, 0, to-from+1)
+	plen := len(msgPrefix(shard, room))
+	for ok := it.First(); ok; ok = it.Next() {
+		var sm storedMsg
+		if err := cbor.Unmarshal(it.Value(), &sm); err != nil {
+			return nil, fmt.Errorf("state db: message: %w", err)
+		}
+		seq := binary.BigEndian.Uint64(it.Key()[plen:])
+		out = append(out, Message{Room: room, Seq: seq, ID: sm.ID, User: sm.User, TS: sm.TS, Text: sm.Text})
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("state db: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,105 @@
+package chatcore
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/lni/dragonboat/v4"
+)
+
+// hostInterval is how often a node reconciles what it hosts when the
+// registry is quiet.
+const hostInterval = 500 * time.Millisecond
+
+// hostLoop makes the node host what the registry says it should: it starts a
+// replica of every room shard (non-voting until promoted), promotes itself
+// where the placement wants a voter once it has caught up, and, while it leads the registry, runs the placement loop.
+func (n *Node) hostLoop() {
+	t := time.NewTicker(hostInterval)
+	defer t.Stop()
+	for {
+		wake := n.registryWake()
+		n.reconcile()
+		select {
+		case <-n.stop:
+			return
+		case <-wake:
+		case <-t.C:
+		}
+	}
+}
+
+func (n *Node) reconcile() {
+	info, found, err := n.clusterInfo()
+	if err != nil || !found {
+		return
+	}
+	n.mu.Lock()
+	if n.ring == nil {
+		n.ring = NewRing(roomShards(info.Shards))
+	}
+	n.mu.Unlock()
+	for _, s := range roomShards(info.Shards) {
+		if !n.isHosted(s) {
+			if err := n.startReplica(s, nil, true, true); err != nil {
+				n.log.Warn("host: start replica", "shard", s, "err", err)
+			}
+		}
+	}
+	for s := range n.nonVotingShards() {
+		n.promoteSelf(s)
+	}
+	if leader, _, ok, _ := n.nh.GetLeaderID(RegistryShard); ok && leader == n.id.NodeID {
+		n.placeAll(info)
+	}
+}
+
+func roomShards(count int) []uint64 {
+	out := make([]uint64, count)
+	for i := range out {
+		out[i] = FirstRoomShard + uint64(i)
+	}
+	return out
+}
+
+// nonVotingShards returns the shards whose local replica is currently
+// non-voting, from dragonboat's view of the membership it has applied.
+func (n *Node) nonVotingShards() map[uint64]bool {
+	out := make(map[uint64]bool)
+	info := n.nh.GetNodeHostInfo(dragonboat.NodeHostInfoOption{SkipLogInfo: true})
+	for _, si := range info.ShardInfoList {
+		if si.IsNonVoting {
+			out[si.ShardID] = true
+		}
+	}
+	return out
+}
+
+// promoteSelf turns the local non-voting replica of shard into a voter when
+// the placement wants one here and the replica has caught up.
+func (n *Node) promoteSelf(shard uint64) {
+	p, err := n.placement(shard)
+	if err != nil || !slices.Contains(p.Voters, n.id.NodeID) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	// A linearizable read completes only once the local replica has applied
+	// what the leader had committed: it has caught up.
+	if _, err := n.nh.SyncRead(ctx, shard, readBarrier{}); err != nil {
+		return
+	}
+	m, err := n.nh.SyncGetShardMembership(ctx, shard)
+	if err != nil {
+		return
+	}
+	if _, ok := m.NonVotings[n.id.NodeID]; !ok {
+		return
+	}
+	if err := n.nh.SyncRequestAddReplica(ctx, shard, n.id.NodeID, n.cfg.RaftAddr, m.ConfigChangeID); err != nil {
+		n.log.Debug("host: promote", "shard", shard, "err", err)
+		return
+	}
+	n.log.Info("promoted to voter", "shard", shard)
+}

@@ -1,0 +1,92 @@
+package chatcore
+
+import (
+	"encoding/binary"
+)
+
+// State-db key layout. Every key starts with the 8-byte big-endian shard id,
+// so one shard's state is one contiguous range: snapshots stream it, and
+// recovering one deletes and rewrites it. After the shard prefix comes a
+// one-byte kind:
+//
+//	'a'                          applied index (uint64)
+//	'T'                          shard clock: the highest entry time seen
+//	'M' room                     room meta (last seq)
+//	'm' len room seq             message
+//	'd' len room len user id     dedup record: id -> seq
+//	'x' ts len room len user id  dedup expiry index, ordered by entry time
+//	'r' kind name                registry records (shard 1 only)
+const (
+	kindApplied = 'a'
+	kindClock   = 'T'
+	kindMeta    = 'M'
+	kindMsg     = 'm'
+	kindDedup   = 'd'
+	kindExpiry  = 'x'
+	kindReg     = 'r'
+)
+
+func shardPrefix(shard uint64) []byte {
+	return binary.BigEndian.AppendUint64(make([]byte, 0, 96), shard)
+}
+
+// shardRange returns [lo, hi) covering every key of shard.
+func shardRange(shard uint64) (lo, hi []byte) {
+	return shardPrefix(shard), shardPrefix(shard + 1)
+}
+
+func appliedKey(shard uint64) []byte { return append(shardPrefix(shard), kindApplied) }
+func clockKey(shard uint64) []byte   { return append(shardPrefix(shard), kindClock) }
+
+func metaKey(shard uint64, room string) []byte {
+	return append(append(shardPrefix(shard), kindMeta), room...)
+}
+
+func msgPrefix(shard uint64, room string) []byte {
+	k := append(shardPrefix(shard), kindMsg, byte(len(room)))
+	return append(k, room...)
+}
+
+func msgKey(shard uint64, room string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(msgPrefix(shard, room), seq)
+}
+
+func dedupSuffix(room, user string, id [16]byte) []byte {
+	k := make([]byte, 0, 2+len(room)+len(user)+16)
+	k = append(k, byte(len(room)))
+	k = append(k, room...)
+	k = append(k, byte(len(user)))
+	k = append(k, user...)
+	return append(k, id[:]...)
+}
+
+func dedupKey(shard uint64, suffix []byte) []byte {
+	return append(append(shardPrefix(shard), kindDedup), suffix...)
+}
+
+func expiryPrefix(shard uint64) []byte { return append(shardPrefix(shard), kindExpiry) }
+
+func expiryKey(shard uint64, ts int64, suffix []byte) []byte {
+	k := binary.BigEndian.AppendUint64(expiryPrefix(shard), uint64(ts))
+	return append(k, suffix...)
+}
+
+func regKey(kind byte, name string) []byte {
+	return append(append(shardPrefix(RegistryShard), kindReg, kind), name...)
+}
+
+func regPrefix(kind byte) []byte {
+	return append(shardPrefix(RegistryShard), kindReg, kind)
+}
+
+// prefixEnd returns the smallest key greater than every key with prefix p.
+func prefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		end[i]++
+		if end[i] != 0 {
+			return end[:i+1]
+		}
+	}
+	return nil
+}

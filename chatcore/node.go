@@ -1,0 +1,391 @@
+package chatcore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/lni/dragonboat/v4"
+	"github.com/lni/dragonboat/v4/config"
+	sm "github.com/lni/dragonboat/v4/statemachine"
+)
+
+// Raft timing. A tick is rttMillis; elections start after 20–40 ticks
+// without a leader, so a dead leader is replaced in well under a second on
+// a LAN.
+const (
+	rttMillis    = 10
+	electionRTT  = 20
+	heartbeatRTT = 2
+	// snapshotEntries bounds the Raft log: every so many entries a shard
+	// snapshots (cheaply: on-disk state machines only record the index) and
+	// compacts all but compactionOverhead of them.
+	snapshotEntries    = 20000
+	compactionOverhead = 5000
+	// DefaultShards is the default number of room shards.
+	DefaultShards = 16
+	// DefaultReplication is the number of voting replicas per room shard.
+	DefaultReplication = 3
+	// registryVoters is the number of voting replicas of the registry.
+	registryVoters = 5
+)
+
+// Config configures a node.
+type Config struct {
+	// DataDir holds the node's identity, Raft log and state db.
+	DataDir string
+	// Name is the node's name in the registry (default: the host name).
+	Name string
+	// RaftAddr is the host:port other nodes dial for Raft. It must stay the
+	// same across restarts.
+	RaftAddr string
+	// RaftListen is the address to listen on for Raft, default RaftAddr.
+	RaftListen string
+	// ClientAddr is the client (QUIC) address published in the registry.
+	ClientAddr string
+	// Profile sizes memory use; used when the node is created.
+	Profile Profile
+	// Logger receives the node's logs (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// BootstrapParams is what a new cluster starts with. The caller (who owns
+// the cryptography) makes the CA, the first node's certificate and key, the
+// join token and the session secret.
+type BootstrapParams struct {
+	ClusterID   string
+	Shards      int
+	CACertPEM   []byte
+	CAKeyPEM    []byte
+	NodeCertPEM []byte
+	NodeKeyPEM  []byte
+	// TokenHash is the SHA-256 of the join token.
+	TokenHash []byte
+	Secret    []byte
+}
+
+// JoinParams is what an admitted node received from the cluster.
+type JoinParams struct {
+	NodeID      uint64
+	ClusterID   string
+	CACertPEM   []byte
+	NodeCertPEM []byte
+	NodeKeyPEM  []byte
+}
+
+// Node is one Parley node: a dragonboat NodeHost with the registry and the
+// room shards it hosts, one state db, and a hub for local subscribers.
+type Node struct {
+	cfg Config
+	id  identity
+	log *slog.Logger
+
+	nh  *dragonboat.NodeHost
+	db  *stateDB
+	hub *hub
+
+	regMu   sync.Mutex
+	regWake chan struct{} // closed and replaced when the registry changes
+
+	mu      sync.Mutex
+	hosted  map[uint64]bool
+	ring    *Ring
+	closing bool
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// Bootstrap creates a new cluster with this node as its first member.
+func Bootstrap(ctx context.Context, cfg Config, p BootstrapParams) (*Node, error) {
+	if p.Shards <= 0 {
+		p.Shards = DefaultShards
+	}
+	if p.Shards > 1024 {
+		return nil, fmt.Errorf("bootstrap: %d shards, limit 1024: %w", p.Shards, ErrInvalid)
+	}
+	if err := validateConfig(&cfg); err != nil {
+		return nil, err
+	}
+	id := identity{NodeID: 1, ClusterID: p.ClusterID, Profile: cfg.Profile.Name, Bootstrapped: true}
+	if err := writeIdentity(cfg.DataDir, id, p.CACertPEM, p.NodeCertPEM, p.NodeKeyPEM); err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	n, err := start(cfg, id)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	members := map[uint64]string{id.NodeID: cfg.RaftAddr}
+	if err := n.startReplica(RegistryShard, members, false, false); err != nil {
+		n.Close()
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	now := time.Now().UnixNano()
+	init := registryCommand{
+		Op: regOpInit, TS: now,
+		Cluster: &ClusterInfo{
+			ClusterID: p.ClusterID, Shards: p.Shards,
+			CACertPEM: p.CACertPEM, CAKeyPEM: p.CAKeyPEM,
+			TokenHash: p.TokenHash, Secret: p.Secret, Created: now,
+		},
+		Node: &NodeRecord{ID: id.NodeID, Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr, Joined: now},
+	}
+	if _, err := n.proposeRegistry(ctx, init); err != nil {
+		n.Close()
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
+	for s := FirstRoomShard; s < FirstRoomShard+uint64(p.Shards); s++ {
+		if err := n.startReplica(s, members, false, false); err != nil {
+			n.Close()
+			return nil, fmt.Errorf("bootstrap: %w", err)
+		}
+	}
+	n.run()
+	return n, nil
+}
+
+// Join starts a node that the cluster has admitted (see Node.Admit). Its
+// replicas join as non-voting members, catch up, and are promoted where the
+// placement wants a voter.
+func Join(ctx context.Context, cfg Config, p JoinParams) (*Node, error) {
+	if err := validateConfig(&cfg); err != nil {
+		return nil, err
+	}
+	id := identity{NodeID: p.NodeID, ClusterID: p.ClusterID, Profile: cfg.Profile.Name}
+	if err := writeIdentity(cfg.DataDir, id, p.CACertPEM, p.NodeCertPEM, p.NodeKeyPEM); err != nil {
+		return nil, fmt.Errorf("join: %w", err)
+	}
+	n, err := start(cfg, id)
+	if err != nil {
+		return nil, fmt.Errorf("join: %w", err)
+	}
+	if err := n.startReplica(RegistryShard, nil, true, true); err != nil {
+		n.Close()
+		return nil, fmt.Errorf("join: %w", err)
+	}
+	n.run()
+	return n, nil
+}
+
+// Open restarts a node from its data dir.
+func Open(ctx context.Context, cfg Config) (*Node, error) {
+	id, err := loadIdentity(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Profile, err = ParseProfile(id.Profile); err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	if err := validateConfig(&cfg); err != nil {
+		return nil, err
+	}
+	n, err := start(cfg, id)
+	if err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	if err := n.restartReplicas(); err != nil {
+		n.Close()
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	n.run()
+	return n, nil
+}
+
+func validateConfig(cfg *Config) error {
+	if cfg.DataDir == "" || cfg.RaftAddr == "" {
+		return fmt.Errorf("config: data dir and raft address are required: %w", ErrInvalid)
+	}
+	if cfg.Name == "" {
+		h, _ := os.Hostname()
+		cfg.Name = sanitizeName(h)
+	}
+	if err := ValidateNodeName(cfg.Name); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if cfg.Profile.Name == "" {
+		cfg.Profile = ProfileDefault
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return nil
+}
+
+// sanitizeName turns a host name into a valid node name.
+func sanitizeName(h string) string {
+	out := make([]byte, 0, len(h))
+	for i := 0; i < len(h) && len(out) < MaxNodeName; i++ {
+		c := h[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || (len(out) > 0 && (c == '-' || c == '.' || c == '_')) {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return "node"
+	}
+	return string(out)
+}
+
+func start(cfg Config, id identity) (*Node, error) {
+	installDragonboatLogger(cfg.Logger)
+	db, err := openStateDB(filepath.Join(cfg.DataDir, "state"), cfg.Profile)
+	if err != nil {
+		return nil, err
+	}
+	files := tlsFiles(cfg.DataDir)
+	raftDir := filepath.Join(cfg.DataDir, "raft")
+	nhc := config.NodeHostConfig{
+		DeploymentID:   deploymentID(id.ClusterID),
+		NodeHostDir:    raftDir,
+		WALDir:         raftDir,
+		RTTMillisecond: rttMillis,
+		RaftAddress:    cfg.RaftAddr,
+		ListenAddress:  cfg.RaftListen,
+		MutualTLS:      true,
+		CAFile:         files.CA,
+		CertFile:       files.Cert,
+		KeyFile:        files.Key,
+		Expert: config.ExpertConfig{
+			LogDB:  cfg.Profile.logDBConfig(),
+			Engine: cfg.Profile.engineConfig(),
+		},
+	}
+	nh, err := dragonboat.NewNodeHost(nhc)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("nodehost: %w", err)
+	}
+	n := &Node{
+		cfg: cfg, id: id,
+		log:     cfg.Logger.With("node", id.NodeID),
+		nh:      nh,
+		db:      db,
+		hub:     newHub(db),
+		regWake: make(chan struct{}),
+		hosted:  make(map[uint64]bool),
+		stop:    make(chan struct{}),
+	}
+	return n, nil
+}
+
+func deploymentID(clusterID string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(clusterID))
+	return h.Sum64() | 1
+}
+
+// shardConfig is the Raft configuration of every shard.
+func (n *Node) shardConfig(shard uint64, nonVoting bool) config.Config {
+	return config.Config{
+		ReplicaID:          n.id.NodeID,
+		ShardID:            shard,
+		ElectionRTT:        electionRTT,
+		HeartbeatRTT:       heartbeatRTT,
+		CheckQuorum:        true,
+		PreVote:            true,
+		SnapshotEntries:    snapshotEntries,
+		CompactionOverhead: compactionOverhead,
+		IsNonVoting:        nonVoting,
+	}
+}
+
+// startReplica starts the local replica of shard: with members for a new
+// shard, with join for a replica added to an existing one, or with neither
+// to restart one.
+func (n *Node) startReplica(shard uint64, members map[uint64]string, join, nonVoting bool) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.hosted[shard] || n.closing {
+		return nil
+	}
+	create := func(shardID, replicaID uint64) sm.IOnDiskStateMachine {
+		var app shardApplier
+		if shardID == RegistryShard {
+			app = &registryShard{changed: n.registryChanged}
+		} else {
+			app = &roomShard{roomApplier: roomApplier{shard: shardID}, hub: n.hub}
+		}
+		return &diskSM{shard: shardID, db: n.db, app: app}
+	}
+	if err := n.nh.StartOnDiskReplica(members, join, create, n.shardConfig(shard, nonVoting)); err != nil {
+		if errors.Is(err, dragonboat.ErrShardAlreadyExist) {
+			n.hosted[shard] = true
+			return nil
+		}
+		return fmt.Errorf("shard %d: start: %w", shard, err)
+	}
+	n.hosted[shard] = true
+	if members != nil || join {
+		return n.setJoinRole(shard, nonVoting)
+	}
+	return nil
+}
+
+// restartReplicas starts every replica this node has on disk, in the role
+// it joined with.
+func (n *Node) restartReplicas() error {
+	if err := n.startReplica(RegistryShard, nil, false, n.joinRole(RegistryShard)); err != nil {
+		return err
+	}
+	info, found, err := n.clusterInfo()
+	if err != nil || !found {
+		return err
+	}
+	for s := FirstRoomShard; s < FirstRoomShard+uint64(info.Shards); s++ {
+		if !n.nh.HasNodeInfo(s, n.id.NodeID) {
+			continue
+		}
+		if err := n.startReplica(s, nil, false, n.joinRole(s)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (n *Node) isHosted(shard uint64) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.hosted[shard]
+}
+
+// run starts the node's background loops.
+func (n *Node) run() {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.hostLoop()
+	}()
+}
+
+// ID returns the node's id.
+func (n *Node) ID() uint64 { return n.id.NodeID }
+
+// ClusterID returns the id of the node's cluster.
+func (n *Node) ClusterID() string { return n.id.ClusterID }
+
+// Close stops the node: its loops, its replicas and its state db.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closing {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closing = true
+	n.mu.Unlock()
+	close(n.stop)
+	n.wg.Wait()
+	n.nh.Close()
+	return n.db.Close()
+}
+
+// NodeHost exposes the dragonboat NodeHost for tools and tests.
+func (n *Node) NodeHost() *dragonboat.NodeHost { return n.nh }

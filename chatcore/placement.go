@@ -1,0 +1,104 @@
+package chatcore
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// placeAll is the registry leader's placement loop body. For every shard it
+// makes every registered node a member (non-voting at first) and keeps the
+// wanted voter set in the registry: room shards want DefaultReplication
+// voters chosen by rendezvous hashing, the registry wants up to
+// registryVoters. Voters, once placed, stay: a node joining never moves an
+// existing replica, so no data moves and quorum is never at risk. Nodes
+// promote themselves once they have caught up (see promoteSelf).
+func (n *Node) placeAll(info ClusterInfo) {
+	nodes, err := n.Nodes()
+	if err != nil {
+		n.log.Warn("placement: nodes", "err", err)
+		return
+	}
+	ids := make([]uint64, len(nodes))
+	for i, rec := range nodes {
+		ids[i] = rec.ID
+	}
+	shards := append([]uint64{RegistryShard}, roomShards(info.Shards)...)
+	for _, s := range shards {
+		want := DefaultReplication
+		if s == RegistryShard {
+			want = registryVoters
+		}
+		if err := n.placeShard(s, ids, want); err != nil {
+			n.log.Debug("placement", "shard", s, "err", err)
+		}
+	}
+	for _, s := range shards {
+		n.addMembers(s, nodes)
+	}
+}
+
+// addMembers adds every registered node that is not yet a member of shard as
+// a non-voting member, so it can start catching up.
+func (n *Node) addMembers(shard uint64, nodes []NodeRecord) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	m, err := n.nh.SyncGetShardMembership(ctx, shard)
+	if err != nil {
+		return
+	}
+	for _, rec := range nodes {
+		_, voter := m.Nodes[rec.ID]
+		_, nonVoting := m.NonVotings[rec.ID]
+		if voter || nonVoting {
+			continue
+		}
+		if err := n.nh.SyncRequestAddNonVoting(ctx, shard, rec.ID, rec.RaftAddr, m.ConfigChangeID); err != nil {
+			n.log.Debug("placement: add member", "shard", shard, "node", rec.ID, "err", err)
+		}
+		return // one membership change per shard per round
+	}
+}
+
+// placeShard fills shard's wanted voter set up to want from nodes.
+func (n *Node) placeShard(shard uint64, nodes []uint64, want int) error {
+	p, err := n.placement(shard)
+	if err != nil {
+		return err
+	}
+	voters := wantedVoters(shard, p.Voters, nodes, want)
+	if slices.Equal(voters, p.Voters) {
+		return nil
+	}
+	cmd := registryCommand{Op: regOpSetPlacement, Placement: &Placement{Shard: shard, Voters: voters}}
+	data, err := cbor.Marshal(cmd)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err = n.propose(ctx, RegistryShard, data)
+	return err
+}
+
+// wantedVoters keeps the current voters that are still registered and adds
+// the best-ranked other nodes by rendezvous hashing until there are want.
+func wantedVoters(shard uint64, current, nodes []uint64, want int) []uint64 {
+	var out []uint64
+	for _, v := range current {
+		if slices.Contains(nodes, v) {
+			out = append(out, v)
+		}
+	}
+	for _, cand := range Rendezvous(shard, nodes, len(nodes)) {
+		if len(out) >= want {
+			break
+		}
+		if !slices.Contains(out, cand) {
+			out = append(out, cand)
+		}
+	}
+	return out
+}

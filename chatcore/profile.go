@@ -1,0 +1,73 @@
+package chatcore
+
+import (
+	"fmt"
+
+	"github.com/lni/dragonboat/v4/config"
+)
+
+// Profile sizes a node's memory: its Raft log store, its state db and its
+// execution engine. A node keeps the profile it was created with: dragonboat
+// cannot change the LogDB and engine sharding of an existing data dir.
+type Profile struct {
+	Name string
+
+	logDBShards        uint64
+	logDBWriteBuffer   uint64
+	logDBWriteBuffers  uint64
+	engineShards       uint64
+	stateCacheBytes    int64
+	stateMemTableBytes int
+}
+
+// ProfileSmall keeps a node within tens of MiB: for a Raspberry Pi.
+var ProfileSmall = Profile{
+	Name:               "small",
+	logDBShards:        1,
+	logDBWriteBuffer:   2 << 20,
+	logDBWriteBuffers:  2,
+	engineShards:       2,
+	stateCacheBytes:    4 << 20,
+	stateMemTableBytes: 2 << 20,
+}
+
+// ProfileDefault trades memory for throughput on a laptop-class machine, and
+// still stays far below dragonboat's gigabyte-sized defaults.
+var ProfileDefault = Profile{
+	Name:               "default",
+	logDBShards:        4,
+	logDBWriteBuffer:   8 << 20,
+	logDBWriteBuffers:  3,
+	engineShards:       4,
+	stateCacheBytes:    32 << 20,
+	stateMemTableBytes: 8 << 20,
+}
+
+// ParseProfile returns the named profile.
+func ParseProfile(name string) (Profile, error) {
+	switch name {
+	case "small":
+		return ProfileSmall, nil
+	case "", "default":
+		return ProfileDefault, nil
+	}
+	return Profile{}, fmt.Errorf("profile %q: want small or default: %w", name, ErrInvalid)
+}
+
+func (p Profile) logDBConfig() config.LogDBConfig {
+	c := config.GetTinyMemLogDBConfig()
+	c.Shards = p.logDBShards
+	c.KVWriteBufferSize = p.logDBWriteBuffer
+	c.KVMaxWriteBufferNumber = p.logDBWriteBuffers
+	c.KVMaxBytesForLevelBase = 64 << 20
+	c.KVTargetFileSizeBase = 4 << 20
+	c.KVKeepLogFileNum = 4
+	c.SaveBufferSize = 16 << 10
+	c.MaxSaveBufferSize = 4 << 20
+	return c
+}
+
+func (p Profile) engineConfig() config.EngineConfig {
+	n := p.engineShards
+	return config.EngineConfig{ExecShards: n, CommitShards: n, ApplyShards: n, SnapshotShards: n, CloseShards: n}
+}

@@ -1,0 +1,87 @@
+package chatcore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// SendParams is one message to commit.
+type SendParams struct {
+	Room string
+	User string
+	// ID is the client's message id; a retried send with the same id
+	// returns the original seq. It must not be zero.
+	ID   [16]byte
+	Text string
+}
+
+// Send commits a message on a quorum of its room's shard and returns its
+// seq. It retries through leader changes until ctx ends.
+func (n *Node) Send(ctx context.Context, p SendParams) (SendResult, error) {
+	if err := ValidateRoom(p.Room); err != nil {
+		return SendResult{}, fmt.Errorf("send: %w", err)
+	}
+	if err := ValidateUser(p.User); err != nil {
+		return SendResult{}, fmt.Errorf("send: %w", err)
+	}
+	if err := ValidateText(p.Text); err != nil {
+		return SendResult{}, fmt.Errorf("send: %w", err)
+	}
+	if p.ID == ([16]byte{}) {
+		return SendResult{}, fmt.Errorf("send: zero message id: %w", ErrInvalid)
+	}
+	shard, err := n.RoomShard(p.Room)
+	if err != nil {
+		return SendResult{}, fmt.Errorf("send: %w", err)
+	}
+	if err := n.ensureRoom(ctx, p.Room, p.User); err != nil {
+		return SendResult{}, fmt.Errorf("send: %w", err)
+	}
+	cmd, err := cbor.Marshal(roomCommand{Op: roomOpSend, Room: p.Room, User: p.User, ID: p.ID, TS: time.Now().UnixNano(), Text: p.Text})
+	if err != nil {
+		return SendResult{}, fmt.Errorf("send: encode: %w", err)
+	}
+	res, err := n.propose(ctx, shard, cmd)
+	if err != nil {
+		return SendResult{}, fmt.Errorf("send: %w", err)
+	}
+	return decodeSendResult(p.Room, p.ID, res.Value, res.Data)
+}
+
+// ensureRoom records a room in the registry's directory the first time this
+// node sees it. Creating a room twice is harmless: the first record wins.
+func (n *Node) ensureRoom(ctx context.Context, room, user string) error {
+	var rec RoomRecord
+	found, err := getCBOR(n.db.db, regKey(regRoom, room), &rec)
+	if err != nil || found {
+		return err
+	}
+	_, err = n.proposeRegistry(ctx, registryCommand{
+		Op: regOpCreateRoom, Room: &RoomRecord{Name: room, Creator: user, Created: time.Now().UnixNano()},
+	})
+	return err
+}
+
+// RoomShard returns the shard that holds room.
+func (n *Node) RoomShard(room string) (uint64, error) {
+	n.mu.Lock()
+	r := n.ring
+	n.mu.Unlock()
+	if r == nil {
+		info, found, err := n.clusterInfo()
+		if err != nil {
+			return 0, err
+		}
+		if !found {
+			return 0, fmt.Errorf("registry not yet replicated here: %w", ErrUnavailable)
+		}
+		r = NewRing(roomShards(info.Shards))
+		n.mu.Lock()
+		n.ring = r
+		n.mu.Unlock()
+	}
+	return r.Shard(room), nil
+}

@@ -1,0 +1,60 @@
+package transport
+
+import (
+	"fmt"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// Decoding limits for every CBOR item that arrives from the network. They are
+// far above what any legitimate Parley message needs and far below what would
+// let a peer make a node allocate without bound.
+const (
+	maxNestedLevels  = 16
+	maxArrayElements = 4096
+	maxMapPairs      = 256
+)
+
+var (
+	encMode cbor.EncMode
+	decMode cbor.DecMode
+)
+
+func init() {
+	var err error
+	encMode, err = cbor.CoreDetEncOptions().EncMode()
+	if err != nil {
+		panic(fmt.Sprintf("transport: cbor encoder: %v", err))
+	}
+	decMode, err = cbor.DecOptions{
+		MaxNestedLevels:  maxNestedLevels,
+		MaxArrayElements: maxArrayElements,
+		MaxMapPairs:      maxMapPairs,
+		IndefLength:      cbor.IndefLengthForbidden,
+		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
+		TagsMd:           cbor.TagsForbidden,
+		UTF8:             cbor.UTF8RejectInvalid,
+	}.DecMode()
+	if err != nil {
+		panic(fmt.Sprintf("transport: cbor decoder: %v", err))
+	}
+}
+
+// Marshal encodes v as one deterministic CBOR item.
+func Marshal(v any) ([]byte, error) {
+	b, err := encMode.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("cbor: %w", err)
+	}
+	return b, nil
+}
+
+// Unmarshal decodes exactly one CBOR item into v with the network limits:
+// bounded nesting, array and map sizes, no indefinite lengths, no tags, no
+// duplicate map keys, valid UTF-8 only. Trailing bytes are an error.
+func Unmarshal(data []byte, v any) error {
+	if err := decMode.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("cbor: %w", err)
+	}
+	return nil
+}

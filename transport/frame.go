@@ -1,0 +1,111 @@
+package transport
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// DefaultMaxFrame is the largest frame a peer may send unless configured
+// otherwise: 1 MiB.
+const DefaultMaxFrame = 1 << 20
+
+// ErrFrameTooLarge is returned when a frame's declared length exceeds the
+// reader's or writer's limit. The stream it came from must be closed: the
+// frame boundary is lost.
+var ErrFrameTooLarge = errors.New("frame too large")
+
+// WriteFrame encodes v as CBOR and writes it as one frame: the uvarint length
+// of the item followed by the item. It refuses items over max bytes.
+func WriteFrame(w io.Writer, v any, max int) error {
+	body, err := Marshal(v)
+	if err != nil {
+		return fmt.Errorf("frame: %w", err)
+	}
+	if len(body) > max {
+		return fmt.Errorf("frame: %d bytes: %w", len(body), ErrFrameTooLarge)
+	}
+	buf := make([]byte, binary.MaxVarintLen64, binary.MaxVarintLen64+len(body))
+	n := binary.PutUvarint(buf, uint64(len(body)))
+	buf = append(buf[:n], body...)
+	if _, err := w.Write(buf); err != nil {
+		return fmt.Errorf("frame: %w", err)
+	}
+	return nil
+}
+
+// FrameReader reads frames from a stream.
+type FrameReader struct {
+	r   *bufio.Reader
+	max int
+}
+
+// NewFrameReader returns a reader that refuses frames over max bytes.
+func NewFrameReader(r io.Reader, max int) *FrameReader {
+	return &FrameReader{r: bufio.NewReader(r), max: max}
+}
+
+// ReadRaw returns the next frame's CBOR bytes. io.EOF means the stream ended
+// cleanly between frames; io.ErrUnexpectedEOF means it ended inside one.
+func (f *FrameReader) ReadRaw() ([]byte, error) {
+	n, err := readLength(f.r)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, io.EOF
+		}
+		return nil, fmt.Errorf("frame: length: %w", err)
+	}
+	if n > uint64(f.max) {
+		return nil, fmt.Errorf("frame: %d bytes: %w", n, ErrFrameTooLarge)
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("frame: empty frame: %w", ErrMalformed)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(f.r, body); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("frame: body: %w", err)
+	}
+	return body, nil
+}
+
+// readLength reads a frame's uvarint length. Unlike binary.ReadUvarint it
+// reports a length that overflows 64 bits as ErrMalformed, so it can be told
+// apart from a read error; EOF after part of a length is
+// io.ErrUnexpectedEOF.
+func readLength(r io.ByteReader) (uint64, error) {
+	var x uint64
+	for i := 0; i < binary.MaxVarintLen64; i++ {
+		b, err := r.ReadByte()
+		if err != nil {
+			if i > 0 && errors.Is(err, io.EOF) {
+				return 0, io.ErrUnexpectedEOF
+			}
+			return 0, err
+		}
+		if b < 0x80 {
+			if i == binary.MaxVarintLen64-1 && b > 1 {
+				break
+			}
+			return x | uint64(b)<<(7*i), nil
+		}
+		x |= uint64(b&0x7f) << (7 * i)
+	}
+	return 0, fmt.Errorf("overflows 64 bits: %w", ErrMalformed)
+}
+
+// Read reads the next frame and decodes it into v.
+func (f *FrameReader) Read(v any) error {
+	body, err := f.ReadRaw()
+	if err != nil {
+		return err
+	}
+	if err := Unmarshal(body, v); err != nil {
+		return fmt.Errorf("frame: %w: %w", ErrMalformed, err)
+	}
+	return nil
+}

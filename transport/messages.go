@@ -1,0 +1,176 @@
+package transport
+
+import "github.com/fxamacker/cbor/v2"
+
+// ProtocolVersion is the version a client announces in Hello.
+const ProtocolVersion = 1
+
+// Operations a client may request on the control stream.
+const (
+	OpSend      = "send"
+	OpHistory   = "history"
+	OpSubscribe = "subscribe"
+	OpStatus    = "status"
+	OpJoin      = "join"
+)
+
+// Hello is the first frame a client writes on the control stream. A user
+// session carries User with Password or a Token from an earlier Welcome; a
+// node that joins the cluster sends an anonymous Hello and then only OpJoin.
+type Hello struct {
+	Version  int    `cbor:"1,keyasint"`
+	User     string `cbor:"2,keyasint,omitempty"`
+	Password string `cbor:"3,keyasint,omitempty"`
+	Token    string `cbor:"4,keyasint,omitempty"`
+}
+
+// Welcome answers Hello. It tells the client every node's client address so
+// it knows where else to go, and gives it a token for later sessions.
+type Welcome struct {
+	// Error is set when the hello was refused; the server then closes.
+	Error     *Error     `cbor:"1,keyasint,omitempty"`
+	ClusterID string     `cbor:"2,keyasint,omitempty"`
+	NodeID    uint64     `cbor:"3,keyasint,omitempty"`
+	Token     string     `cbor:"4,keyasint,omitempty"`
+	Nodes     []NodeInfo `cbor:"5,keyasint,omitempty"`
+}
+
+// NodeInfo describes one node of the cluster.
+type NodeInfo struct {
+	ID   uint64 `cbor:"1,keyasint"`
+	Name string `cbor:"2,keyasint"`
+	// Addr is the node's client (QUIC) address.
+	Addr string `cbor:"3,keyasint"`
+	// Up is meaningful only in a status reply.
+	Up bool `cbor:"4,keyasint,omitempty"`
+}
+
+// Request is a control-stream request. ID is chosen by the client and echoed
+// in the Response; Body is the operation's request type.
+type Request struct {
+	ID   uint64          `cbor:"1,keyasint"`
+	Op   string          `cbor:"2,keyasint"`
+	Body cbor.RawMessage `cbor:"3,keyasint,omitempty"`
+}
+
+// Response answers the Request with the same ID: either Error or Body.
+type Response struct {
+	ID    uint64          `cbor:"1,keyasint"`
+	Error *Error          `cbor:"2,keyasint,omitempty"`
+	Body  cbor.RawMessage `cbor:"3,keyasint,omitempty"`
+}
+
+// SendRequest sends one message into a room. ID is made by the client; a
+// retried send with the same ID returns the original seq.
+type SendRequest struct {
+	Room string `cbor:"1,keyasint"`
+	ID   MsgID  `cbor:"2,keyasint"`
+	Text string `cbor:"3,keyasint"`
+}
+
+// SendResponse reports where a sent message was committed.
+type SendResponse struct {
+	Room string `cbor:"1,keyasint"`
+	Seq  uint64 `cbor:"2,keyasint"`
+	ID   MsgID  `cbor:"3,keyasint"`
+	// TS is the message's commit-time stamp, Unix nanoseconds.
+	TS int64 `cbor:"4,keyasint"`
+	// Duplicate is true when this ID had already been committed.
+	Duplicate bool `cbor:"5,keyasint,omitempty"`
+}
+
+// HistoryRequest reads a room's history. With Last > 0 it returns the last
+// Last messages; otherwise up to Limit messages from seq From (1 if zero).
+// MinSeq asks the node to wait until its replica has applied that seq
+// (read-your-writes).
+type HistoryRequest struct {
+	Room   string `cbor:"1,keyasint"`
+	From   uint64 `cbor:"2,keyasint,omitempty"`
+	Limit  int    `cbor:"3,keyasint,omitempty"`
+	Last   int    `cbor:"4,keyasint,omitempty"`
+	MinSeq uint64 `cbor:"5,keyasint,omitempty"`
+}
+
+// HistoryResponse holds messages in seq order, and the room's last seq.
+type HistoryResponse struct {
+	Messages []Message `cbor:"1,keyasint"`
+	LastSeq  uint64    `cbor:"2,keyasint"`
+}
+
+// SubscribeRequest asks for a room's messages from seq From on (0 means from
+// now: only messages after the room's current last seq). The server opens a
+// unidirectional stream that starts with SubscribeHeader{Sub} and then
+// carries Event frames.
+type SubscribeRequest struct {
+	Room string `cbor:"1,keyasint"`
+	From uint64 `cbor:"2,keyasint,omitempty"`
+	// Sub is the client's id for this subscription, echoed in the header.
+	Sub uint64 `cbor:"3,keyasint"`
+}
+
+// SubscribeResponse confirms a subscription and tells the first seq it will
+// deliver.
+type SubscribeResponse struct {
+	From uint64 `cbor:"1,keyasint"`
+}
+
+// SubscribeHeader is the first frame on a subscription stream.
+type SubscribeHeader struct {
+	Sub uint64 `cbor:"1,keyasint"`
+}
+
+// Event is one frame on a subscription stream: a message, or the error that
+// ends the subscription.
+type Event struct {
+	Msg   *Message `cbor:"1,keyasint,omitempty"`
+	Error *Error   `cbor:"2,keyasint,omitempty"`
+}
+
+// Message is one committed chat message.
+type Message struct {
+	Room string `cbor:"1,keyasint"`
+	Seq  uint64 `cbor:"2,keyasint"`
+	ID   MsgID  `cbor:"3,keyasint"`
+	User string `cbor:"4,keyasint"`
+	// TS is Unix nanoseconds, stamped by the node that proposed it.
+	TS   int64  `cbor:"5,keyasint"`
+	Text string `cbor:"6,keyasint"`
+}
+
+// StatusRequest asks for the cluster's state. It has no fields.
+type StatusRequest struct{}
+
+// StatusResponse describes nodes and shards as the serving node sees them.
+type StatusResponse struct {
+	Nodes  []NodeInfo    `cbor:"1,keyasint"`
+	Shards []ShardStatus `cbor:"2,keyasint"`
+}
+
+// ShardStatus is one Raft group: its leader, term and voting replicas.
+type ShardStatus struct {
+	ID       uint64   `cbor:"1,keyasint"`
+	Leader   uint64   `cbor:"2,keyasint"`
+	Term     uint64   `cbor:"3,keyasint"`
+	Replicas []uint64 `cbor:"4,keyasint"`
+	// NonVoting lists non-voting replicas.
+	NonVoting []uint64 `cbor:"5,keyasint,omitempty"`
+}
+
+// JoinRequest asks an existing node to admit a new node. Token is the
+// cluster's join token; PublicKey is the new node's PKIX DER public key.
+type JoinRequest struct {
+	Token      string `cbor:"1,keyasint"`
+	Name       string `cbor:"2,keyasint"`
+	RaftAddr   string `cbor:"3,keyasint"`
+	ClientAddr string `cbor:"4,keyasint"`
+	PublicKey  []byte `cbor:"5,keyasint"`
+}
+
+// JoinResponse admits a node: its id, its certificate signed by the cluster
+// CA, and the CA certificate (both PEM).
+type JoinResponse struct {
+	NodeID    uint64 `cbor:"1,keyasint"`
+	ClusterID string `cbor:"2,keyasint"`
+	CertPEM   []byte `cbor:"3,keyasint"`
+	CAPEM     []byte `cbor:"4,keyasint"`
+}
