@@ -101,5 +101,5 @@ func (n *Node) promoteSelf(shard uint64) {
 		n.log.Debug("host: promote", "shard", shard, "err", err)
 		return
 	}
-	n.log.Info("promoted to voter", "shard", shard)
+	n.log.Debug("promoted to voter", "shard", shard)
 }

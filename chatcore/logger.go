@@ -19,13 +19,16 @@ var dragonboatLoggerOnce sync.Once
 func installDragonboatLogger(l *slog.Logger) {
 	dragonboatLoggerOnce.Do(func() {
 		logger.SetLoggerFactory(func(pkg string) logger.ILogger {
-			return &slogAdapter{log: l.With("component", "dragonboat", "pkg", pkg)}
+			return &slogAdapter{log: l.With("component", "dragonboat", "pkg", pkg), quiet: pkg == "transport"}
 		})
 	})
 }
 
 type slogAdapter struct {
 	log *slog.Logger
+	// quiet adapters (dragonboat's transport) report failed connections to
+	// down peers, which a fault-tolerant cluster expects: Debug only.
+	quiet bool
 }
 
 func (a *slogAdapter) SetLevel(logger.LogLevel) {}
@@ -42,7 +45,11 @@ func (a *slogAdapter) Warningf(format string, args ...interface{}) {
 	a.emit(slog.LevelDebug, format, args)
 }
 func (a *slogAdapter) Errorf(format string, args ...interface{}) {
-	a.emit(slog.LevelWarn, format, args)
+	level := slog.LevelWarn
+	if a.quiet {
+		level = slog.LevelDebug
+	}
+	a.emit(level, format, args)
 }
 func (a *slogAdapter) Panicf(format string, args ...interface{}) {
 	msg := fmt.Sprintf(format, args...)

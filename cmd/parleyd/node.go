@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/daemon"
+)
+
+// runNode runs one node until SIGINT or SIGTERM.
+func runNode(args []string) error {
+	fs := flag.NewFlagSet("parleyd", flag.ContinueOnError)
+	var cfg daemon.Config
+	var logLevel string
+	fs.StringVar(&cfg.DataDir, "data", "", "data directory (required)")
+	fs.StringVar(&cfg.Listen, "listen", ":7400", "QUIC (UDP) address for clients")
+	fs.StringVar(&cfg.Raft, "raft", ":7401", "TCP address for Raft between nodes")
+	fs.StringVar(&cfg.HTTP, "http", ":7480", `HTTP address for /healthz ("-" for none)`)
+	fs.StringVar(&cfg.Advertise, "advertise", "", "host other nodes and clients reach this node at (default: first non-loopback IPv4)")
+	fs.StringVar(&cfg.Join, "join", "", "client address of a node of the cluster to join")
+	fs.StringVar(&cfg.Token, "token", "", "join token (from <data>/join-token of the first node)")
+	fs.IntVar(&cfg.Shards, "shards", chatcore.DefaultShards, "number of room shards of a new cluster")
+	fs.StringVar(&cfg.Profile, "profile", "default", "memory profile of a new node: small or default")
+	fs.StringVar(&cfg.Name, "name", "", "node name (default: host name)")
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	if cfg.DataDir == "" {
+		return usageError{fmt.Errorf("--data is required")}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return usageError{fmt.Errorf("--log-level: %w", err)}
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	cfg.Token = strings.TrimSpace(cfg.Token)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	startCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	srv, err := daemon.Start(startCtx, cfg)
+	cancel()
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	cfg.Logger.Info("stopping")
+	return srv.Close()
+}

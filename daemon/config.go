@@ -1,0 +1,98 @@
+package daemon
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+
+	"github.com/parleychat/parley/chatcore"
+)
+
+// Config configures a parleyd server.
+type Config struct {
+	// DataDir holds the node; an empty one is bootstrapped or joined.
+	DataDir string
+	// Name is the node's name (default: the host name).
+	Name string
+	// Listen is the QUIC (UDP) address for clients, default ":7400".
+	Listen string
+	// Raft is the TCP address for Raft between nodes, default ":7401". Its
+	// port must not be 0.
+	Raft string
+	// HTTP is the address of the health endpoint, default ":7480"; "-"
+	// turns it off.
+	HTTP string
+	// Advertise is the host other nodes and clients use to reach this node
+	// (default: the listen host if it is specific, else this machine's
+	// first non-loopback IPv4 address, else 127.0.0.1).
+	Advertise string
+	// Join and Token make an empty node join the cluster at Join.
+	Join, Token string
+	// Shards is the number of room shards of a new cluster.
+	Shards int
+	// Profile is "small" or "default".
+	Profile string
+	// RequestsPerSecond bounds each connection's request rate (default 2000,
+	// with bursts of twice that).
+	RequestsPerSecond int
+	// Logger receives the server's logs.
+	Logger *slog.Logger
+}
+
+func (c *Config) setDefaults() error {
+	if c.DataDir == "" {
+		return fmt.Errorf("config: --data is required: %w", chatcore.ErrInvalid)
+	}
+	if c.Listen == "" {
+		c.Listen = ":7400"
+	}
+	if c.Raft == "" {
+		c.Raft = ":7401"
+	}
+	if c.HTTP == "" {
+		c.HTTP = ":7480"
+	}
+	if c.RequestsPerSecond <= 0 {
+		c.RequestsPerSecond = 2000
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if (c.Join == "") != (c.Token == "") {
+		return fmt.Errorf("config: --join and --token go together: %w", chatcore.ErrInvalid)
+	}
+	if c.Advertise == "" {
+		c.Advertise = defaultAdvertise(c.Listen)
+	}
+	return nil
+}
+
+// advertised returns host:port with the advertised host and listen's port.
+func (c *Config) advertised(listen string) (string, error) {
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", fmt.Errorf("config: address %q: %w", listen, err)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return "", fmt.Errorf("config: address %q: bad port: %w", listen, chatcore.ErrInvalid)
+	}
+	return net.JoinHostPort(c.Advertise, port), nil
+}
+
+func defaultAdvertise(listen string) string {
+	if host, _, err := net.SplitHostPort(listen); err == nil && host != "" {
+		if ip := net.ParseIP(host); ip == nil || !ip.IsUnspecified() {
+			return host
+		}
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err == nil {
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && ipn.IP.To4() != nil {
+				return ipn.IP.String()
+			}
+		}
+	}
+	return "127.0.0.1"
+}

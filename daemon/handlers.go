@@ -1,0 +1,171 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/transport"
+)
+
+// handle serves one request and writes its response.
+func (ss *session) handle(ctx context.Context, req transport.Request) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	if ss.user == "" && req.Op != transport.OpJoin {
+		ss.respond(req.ID, nil, transport.Errorf(transport.CodeUnauthorized, "log in first: %s needs a user", req.Op))
+		return
+	}
+	var (
+		body any
+		err  error
+	)
+	switch req.Op {
+	case transport.OpSend:
+		var r transport.SendRequest
+		if err = decodeBody(req, &r); err == nil {
+			body, err = ss.send(ctx, r)
+		}
+	case transport.OpHistory:
+		var r transport.HistoryRequest
+		if err = decodeBody(req, &r); err == nil {
+			body, err = ss.history(ctx, r)
+		}
+	case transport.OpSubscribe:
+		var r transport.SubscribeRequest
+		if err = decodeBody(req, &r); err == nil {
+			body, err = ss.subscribe(r)
+		}
+	case transport.OpStatus:
+		body, err = ss.status(ctx)
+	case transport.OpJoin:
+		var r transport.JoinRequest
+		if err = decodeBody(req, &r); err == nil {
+			body, err = ss.join(ctx, r)
+		}
+	default:
+		err = transport.Errorf(transport.CodeInvalid, "unknown operation %q", req.Op)
+	}
+	if err != nil {
+		ss.respond(req.ID, nil, wireError(err))
+		return
+	}
+	ss.respond(req.ID, body, nil)
+}
+
+func decodeBody(req transport.Request, v any) error {
+	if err := transport.Unmarshal(req.Body, v); err != nil {
+		return transport.Errorf(transport.CodeInvalid, "%s: %v", req.Op, err)
+	}
+	return nil
+}
+
+func (ss *session) send(ctx context.Context, r transport.SendRequest) (transport.SendResponse, error) {
+	res, err := ss.srv.node.Send(ctx, chatcore.SendParams{Room: r.Room, User: ss.user, ID: r.ID, Text: r.Text})
+	if err != nil {
+		return transport.SendResponse{}, err
+	}
+	return transport.SendResponse{Room: res.Room, Seq: res.Seq, ID: res.ID, TS: res.TS, Duplicate: res.Duplicate}, nil
+}
+
+func (ss *session) history(ctx context.Context, r transport.HistoryRequest) (transport.HistoryResponse, error) {
+	msgs, last, err := ss.srv.node.History(ctx, r.Room, chatcore.HistoryQuery{From: r.From, Limit: r.Limit, Last: r.Last})
+	if err != nil {
+		return transport.HistoryResponse{}, err
+	}
+	out := transport.HistoryResponse{Messages: make([]transport.Message, len(msgs)), LastSeq: last}
+	for i, m := range msgs {
+		out.Messages[i] = wireMessage(m)
+	}
+	return out, nil
+}
+
+func wireMessage(m chatcore.Message) transport.Message {
+	return transport.Message{Room: m.Room, Seq: m.Seq, ID: m.ID, User: m.User, TS: m.TS, Text: m.Text}
+}
+
+func (ss *session) status(ctx context.Context) (transport.StatusResponse, error) {
+	st, err := ss.srv.node.Status(ctx)
+	if err != nil {
+		return transport.StatusResponse{}, err
+	}
+	up := ss.srv.probeNodes(ctx, st.Nodes)
+	out := transport.StatusResponse{}
+	for _, n := range st.Nodes {
+		out.Nodes = append(out.Nodes, transport.NodeInfo{ID: n.ID, Name: n.Name, Addr: n.ClientAddr, Up: up[n.ID]})
+	}
+	for _, s := range st.Shards {
+		out.Shards = append(out.Shards, transport.ShardStatus{ID: s.ID, Leader: s.Leader, Term: s.Term, Replicas: s.Replicas, NonVoting: s.NonVoting})
+	}
+	return out, nil
+}
+
+// probeNodes reports which nodes answer a QUIC handshake on their client
+// address within a second. This node is up by definition.
+func (s *Server) probeNodes(ctx context.Context, nodes []chatcore.NodeRecord) map[uint64]bool {
+	conf, err := transport.NodeClientTLSConfig(s.nodeTLS.cert, s.nodeTLS.key, s.nodeTLS.ca)
+	up := make(map[uint64]bool)
+	if err != nil {
+		up[s.node.ID()] = true
+		return up
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		if n.ID == s.node.ID() {
+			up[n.ID] = true
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			conn, err := transport.Dial(pctx, n.ClientAddr, conf)
+			if err != nil {
+				return
+			}
+			conn.CloseWithError(closeNormal, "probe")
+			mu.Lock()
+			up[n.ID] = true
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return up
+}
+
+func (ss *session) join(ctx context.Context, r transport.JoinRequest) (transport.JoinResponse, error) {
+	node := ss.srv.node
+	if err := node.CheckJoinToken(ctx, r.Token); err != nil {
+		ss.log.Warn("join refused", "name", r.Name, "err", err)
+		return transport.JoinResponse{}, err
+	}
+	for _, a := range []string{r.RaftAddr, r.ClientAddr} {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return transport.JoinResponse{}, transport.Errorf(transport.CodeInvalid, "join: address %q: %v", a, err)
+		}
+	}
+	info, err := node.ClusterInfo(ctx)
+	if err != nil {
+		return transport.JoinResponse{}, err
+	}
+	ca, err := transport.LoadCA(info.CACertPEM, info.CAKeyPEM)
+	if err != nil {
+		return transport.JoinResponse{}, fmt.Errorf("join: %w", err)
+	}
+	rec := chatcore.NodeRecord{Name: r.Name, RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr}
+	certPEM, err := ca.IssueNodeCert(r.PublicKey, r.Name, certHosts(chatcore.Config{RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr}))
+	if err != nil {
+		return transport.JoinResponse{}, transport.Errorf(transport.CodeInvalid, "join: %v", err)
+	}
+	id, err := node.Admit(ctx, rec)
+	if err != nil {
+		return transport.JoinResponse{}, err
+	}
+	ss.log.Info("admitted node", "id", id, "name", r.Name, "raft", r.RaftAddr)
+	return transport.JoinResponse{NodeID: id, ClusterID: node.ClusterID(), CertPEM: certPEM, CAPEM: info.CACertPEM}, nil
+}

@@ -1,0 +1,190 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/transport"
+)
+
+// Server is a running parleyd: a chatcore node, its QUIC listener for
+// clients and other nodes, and its HTTP endpoint.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	node *chatcore.Node
+
+	udp        net.PacketConn
+	ql         *quic.Listener
+	clientAddr string
+	httpSrv    *http.Server
+	httpAddr   string
+	nodeTLS    tlsMaterial
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	conns map[*quic.Conn]struct{}
+}
+
+type tlsMaterial struct {
+	cert, key, ca []byte
+}
+
+// Start starts a server: it binds the client listener first (so a port 0
+// is known before the node publishes its address), opens, bootstraps or
+// joins the node, and then serves.
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	udp, err := net.ListenPacket("udp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	_, port, _ := net.SplitHostPort(udp.LocalAddr().String())
+	clientAddr := net.JoinHostPort(cfg.Advertise, port)
+	raftAddr, err := cfg.advertised(cfg.Raft)
+	if err != nil {
+		udp.Close()
+		return nil, err
+	}
+	profile, err := chatcore.ParseProfile(cfg.Profile)
+	if err != nil {
+		udp.Close()
+		return nil, err
+	}
+	ccfg := chatcore.Config{
+		DataDir: cfg.DataDir, Name: cfg.Name,
+		RaftAddr: raftAddr, RaftListen: cfg.Raft, ClientAddr: clientAddr,
+		Profile: profile, Logger: cfg.Logger,
+	}
+	node, err := startNode(ctx, cfg, ccfg)
+	if err != nil {
+		udp.Close()
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, node: node, clientAddr: clientAddr, conns: make(map[*quic.Conn]struct{})}
+	if err := s.listen(udp); err != nil {
+		node.Close()
+		return nil, err
+	}
+	s.log.Info("parleyd serving", "node", node.ID(), "cluster", node.ClusterID(),
+		"clients", clientAddr, "raft", raftAddr, "http", s.httpAddr)
+	return s, nil
+}
+
+func (s *Server) listen(udp net.PacketConn) error {
+	files := chatcore.NodeTLS(s.cfg.DataDir)
+	var m tlsMaterial
+	for _, f := range []struct {
+		path string
+		dst  *[]byte
+	}{{files.Cert, &m.cert}, {files.Key, &m.key}, {files.CA, &m.ca}} {
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			udp.Close()
+			return fmt.Errorf("tls: %w", err)
+		}
+		*f.dst = b
+	}
+	s.nodeTLS = m
+	conf, err := transport.ServerTLSConfig(m.cert, m.key, m.ca)
+	if err != nil {
+		udp.Close()
+		return err
+	}
+	ql, err := transport.ListenPacket(udp, conf)
+	if err != nil {
+		udp.Close()
+		return err
+	}
+	s.ql, s.udp = ql, udp
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.acceptLoop()
+	}()
+	if s.cfg.HTTP != "-" {
+		hl, err := net.Listen("tcp", s.cfg.HTTP)
+		if err != nil {
+			s.Close()
+			return fmt.Errorf("http: %w", err)
+		}
+		s.httpAddr = hl.Addr().String()
+		s.httpSrv = &http.Server{Handler: s.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.httpSrv.Serve(hl); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("http", "err", err)
+			}
+		}()
+	}
+	return nil
+}
+
+func (s *Server) acceptLoop() {
+	for {
+		conn, err := s.ql.Accept(s.ctx)
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		s.conns[conn] = struct{}{}
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer func() {
+				s.mu.Lock()
+				delete(s.conns, conn)
+				s.mu.Unlock()
+			}()
+			newSession(s, conn).serve()
+		}()
+	}
+}
+
+// Node returns the server's chatcore node.
+func (s *Server) Node() *chatcore.Node { return s.node }
+
+// ClientAddr returns the advertised client (QUIC) address.
+func (s *Server) ClientAddr() string { return s.clientAddr }
+
+// HTTPAddr returns the bound HTTP address, or "" if HTTP is off.
+func (s *Server) HTTPAddr() string { return s.httpAddr }
+
+// Close stops serving, closes every connection and stops the node.
+func (s *Server) Close() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	if s.httpSrv != nil {
+		s.httpSrv.Close()
+	}
+	if s.ql != nil {
+		s.ql.Close()
+		s.udp.Close()
+	}
+	s.mu.Lock()
+	for c := range s.conns {
+		c.CloseWithError(closeShutdown, "server shutting down")
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return s.node.Close()
+}

@@ -1,0 +1,69 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/transport"
+)
+
+// subscriptionBatch is how many messages one pull takes from the hub.
+const subscriptionBatch = 256
+
+// subscribe registers with the hub at once, so the reply's From is exact,
+// and then pumps messages onto a server-opened stream of their own.
+func (ss *session) subscribe(r transport.SubscribeRequest) (transport.SubscribeResponse, error) {
+	sub, err := ss.srv.node.Subscribe(r.Room, r.From)
+	if err != nil {
+		return transport.SubscribeResponse{}, err
+	}
+	ss.wg.Add(1)
+	go func() {
+		defer ss.wg.Done()
+		defer sub.Close()
+		ss.pump(r.Sub, sub)
+	}()
+	return transport.SubscribeResponse{From: sub.From()}, nil
+}
+
+// pump writes the subscription's messages until the client cancels the
+// stream, the connection ends or the node stops. A slow reader slows only
+// its own stream: the hub never waits for it.
+func (ss *session) pump(id uint64, sub *chatcore.Subscription) {
+	ctx := ss.conn.Context()
+	stream, err := ss.conn.OpenUniStreamSync(ctx)
+	if err != nil {
+		return
+	}
+	defer stream.Close()
+	if err := transport.WriteFrame(stream, transport.SubscribeHeader{Sub: id}, transport.DefaultMaxFrame); err != nil {
+		return
+	}
+	// A cancelled stream shows up as a write error; watching its context
+	// also ends a subscription that is idle when the client goes away.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		<-stream.Context().Done()
+		cancel()
+	}()
+	for {
+		msgs, err := sub.Next(ctx, subscriptionBatch)
+		if err != nil {
+			if errors.Is(err, chatcore.ErrClosed) {
+				ev := transport.Event{Error: &transport.Error{Code: transport.CodeUnavailable, Message: "node stopping", RetryMillis: retryHint}}
+				transport.WriteFrame(stream, ev, transport.DefaultMaxFrame)
+			}
+			return
+		}
+		stream.SetWriteDeadline(time.Now().Add(requestTimeout))
+		for _, m := range msgs {
+			wm := wireMessage(m)
+			if err := transport.WriteFrame(stream, transport.Event{Msg: &wm}, transport.DefaultMaxFrame); err != nil {
+				return
+			}
+		}
+	}
+}
