@@ -44,7 +44,7 @@ func init() {
 func Marshal(v any) ([]byte, error) {
 	b, err := encMode.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("cbor: %w", err)
+		return nil, fmt.Errorf("encode: %w", err)
 	}
 	return b, nil
 }
@@ -54,7 +54,7 @@ func Marshal(v any) ([]byte, error) {
 // duplicate map keys, valid UTF-8 only. Trailing bytes are an error.
 func Unmarshal(data []byte, v any) error {
 	if err := decMode.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("cbor: %w", err)
+		return fmt.Errorf("decode: %w", err)
 	}
 	return nil
 }

@@ -65,6 +65,16 @@ func (id *MsgID) UnmarshalCBOR(data []byte) error {
 	return nil
 }
 
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (id *MsgID) UnmarshalText(b []byte) error {
+	parsed, err := ParseMsgID(string(b))
+	if err != nil {
+		return err
+	}
+	*id = parsed
+	return nil
+}
+
 // ParseMsgID parses the 26-character form.
 func ParseMsgID(s string) (MsgID, error) {
 	var id MsgID

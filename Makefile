@@ -1,0 +1,49 @@
+# Parley — see README.md.
+#
+#   make run     a local 3-node cluster to chat on (Ctrl-C stops it)
+#   make test    the whole suite: lint, race-enabled tests on real clusters,
+#                short fuzz runs, the arm64 build and an arm64 smoke test
+#   make build   bin/parleyd and bin/parley
+
+GO          ?= go
+BIN         := bin
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+FUZZTIME    ?= 15s
+export CGO_ENABLED ?= 1
+
+.PHONY: all build run test lint unit fuzz arm64 arm64-smoke clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+run: build
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/parleyd dev --nodes 3
+
+test: lint unit fuzz arm64-smoke
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+unit:
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzFrameReader$$' -fuzztime=$(FUZZTIME) ./transport
+	$(GO) test -run='^$$' -fuzz='^FuzzMsgID$$' -fuzztime=$(FUZZTIME) ./transport
+
+arm64:
+	GOOS=linux GOARCH=arm64 $(GO) build ./...
+	GOOS=linux GOARCH=arm64 $(GO) build -o $(BIN)/linux-arm64/ ./cmd/...
+
+# Runs the arm64 parleyd under qemu-user: it must bootstrap a node and answer
+# /healthz. Needs qemu-user-static (installed by .ci/run).
+arm64-smoke: arm64
+	./scripts/arm64-smoke.sh $(BIN)/linux-arm64/parleyd
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,150 @@
+package transport
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fuzzMaxFrame is the frame limit of the fuzz target: small, so that the
+// fuzzer also explores the too-large path.
+const fuzzMaxFrame = 512
+
+// fuzzTargets makes a fresh value of each type a peer's frame is decoded
+// into.
+var fuzzTargets = []func() any{
+	func() any { return new(Hello) },
+	func() any { return new(Welcome) },
+	func() any { return new(Request) },
+	func() any { return new(Response) },
+	func() any { return new(SendRequest) },
+	func() any { return new(SendResponse) },
+	func() any { return new(HistoryRequest) },
+	func() any { return new(HistoryResponse) },
+	func() any { return new(SubscribeRequest) },
+	func() any { return new(SubscribeResponse) },
+	func() any { return new(SubscribeHeader) },
+	func() any { return new(Event) },
+	func() any { return new(StatusRequest) },
+	func() any { return new(StatusResponse) },
+	func() any { return new(JoinRequest) },
+	func() any { return new(JoinResponse) },
+	func() any { return new(MsgID) },
+}
+
+func FuzzFrameReader(f *testing.F) {
+	var all bytes.Buffer
+	for _, m := range sampleMessages(f) {
+		var one bytes.Buffer
+		if err := WriteFrame(&one, m, DefaultMaxFrame); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(one.Bytes())
+		all.Write(one.Bytes())
+	}
+	f.Add(all.Bytes())
+	f.Add([]byte{})
+	f.Add([]byte{0x00})
+	f.Add([]byte{0x05, 0xbf, 0x01, 0x01, 0xff, 0x00})
+	f.Add([]byte{0x05, 0xa2, 0x01, 0x01, 0x01, 0x02})
+	f.Add(bytes.Repeat([]byte{0xff}, 11))
+
+	f.Fuzz(func(t *testing.T, in []byte) {
+		// Every error is classified: the stream ended, a frame was too large,
+		// or its content was malformed.
+		fr := NewFrameReader(bytes.NewReader(in), fuzzMaxFrame)
+		for {
+			var req Request
+			err := fr.Read(&req)
+			if err == nil {
+				continue
+			}
+			if err != io.EOF && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrFrameTooLarge) && !errors.Is(err, ErrMalformed) {
+				t.Fatalf("unclassified error: %v", err)
+			}
+			if !errors.Is(err, ErrMalformed) {
+				break
+			}
+		}
+
+		fr = NewFrameReader(bytes.NewReader(in), fuzzMaxFrame)
+		for {
+			body, err := fr.ReadRaw()
+			if err != nil {
+				return
+			}
+			if len(body) == 0 || len(body) > fuzzMaxFrame || cap(body) > fuzzMaxFrame {
+				t.Fatalf("frame of %d bytes (cap %d), max %d", len(body), cap(body), fuzzMaxFrame)
+			}
+			for _, target := range fuzzTargets {
+				checkDecode(t, body, target)
+			}
+			var v any
+			_ = Unmarshal(body, &v)
+		}
+	})
+}
+
+// checkDecode decodes body into a fresh value; if that works, the value must
+// survive an encode and decode unchanged.
+func checkDecode(t *testing.T, body []byte, target func() any) {
+	v := target()
+	if err := Unmarshal(body, v); err != nil {
+		return
+	}
+	again, err := Marshal(v)
+	if err != nil {
+		t.Fatalf("%T decoded but does not encode: %v", v, err)
+	}
+	w := target()
+	if err := Unmarshal(again, w); err != nil {
+		t.Fatalf("%T re-encoded as %x does not decode: %v", v, again, err)
+	}
+	if !reflect.DeepEqual(v, w) {
+		t.Fatalf("%T changed in a round trip: %+v then %+v", v, v, w)
+	}
+}
+
+func FuzzMsgID(f *testing.F) {
+	for _, ms := range []int64{0, 1, 1740830400000, 1<<48 - 1} {
+		id := NewMsgID(time.UnixMilli(ms))
+		f.Add(id.String(), id[:])
+		f.Add(strings.ToLower(id.String()), append(id[:], id[:]...))
+	}
+	f.Add("", []byte{})
+	f.Add("8ZZZZZZZZZZZZZZZZZZZZZZZZZ", []byte{0xff})
+
+	f.Fuzz(func(t *testing.T, s string, raw []byte) {
+		if id, err := ParseMsgID(s); err == nil {
+			if got := id.String(); got != strings.ToUpper(s) {
+				t.Fatalf("ParseMsgID(%q).String() = %q", s, got)
+			}
+		} else if len(s) == 26 && strings.ToUpper(s) != s {
+			// Case never decides validity.
+			if _, err2 := ParseMsgID(strings.ToUpper(s)); err2 == nil {
+				t.Fatalf("%q refused but its upper case accepted", s)
+			}
+		}
+
+		var a, b MsgID
+		copy(a[:], raw)
+		if len(raw) > 16 {
+			copy(b[:], raw[16:])
+		}
+		for _, id := range []MsgID{a, b} {
+			got, err := ParseMsgID(id.String())
+			if err != nil || got != id {
+				t.Fatalf("%x: String %q parsed as %x, %v", id, id.String(), got, err)
+			}
+		}
+		// The text form sorts like the bytes.
+		if cmp.Compare(a.String(), b.String()) != bytes.Compare(a[:], b[:]) {
+			t.Fatalf("%x < %x differs from %s < %s", a, b, a, b)
+		}
+	})
+}
