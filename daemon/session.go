@@ -29,6 +29,9 @@ const (
 	maxInFlight = 256
 	// requestTimeout bounds one request on the server side.
 	requestTimeout = 30 * time.Second
+	// refuseLinger is how long a refused connection stays open for the
+	// client to read why.
+	refuseLinger = 2 * time.Second
 )
 
 // session is one client connection: a control stream carrying requests and
@@ -126,15 +129,23 @@ func (ss *session) readFailed(err error) {
 }
 
 // refuse tells the client why and closes the connection. Before a welcome
-// the reason goes in a Welcome, after it in a Response with id 0.
+// the reason goes in a Welcome, after it in a Response with id 0. The
+// connection is closed only after the client has had the chance to read the
+// reason (it closes first when it has), so the reason is never lost to the
+// connection's close.
 func (ss *session) refuse(code quic.ApplicationErrorCode, e *transport.Error) {
 	if ss.ctrl != nil {
 		var msg any = transport.Response{Error: e}
 		if !ss.welcomed {
 			msg = transport.Welcome{Error: e}
 		}
-		ss.write(msg)
-		ss.ctrl.Close()
+		if ss.write(msg) == nil {
+			ss.ctrl.Close()
+			select {
+			case <-ss.conn.Context().Done():
+			case <-time.After(refuseLinger):
+			}
+		}
 	}
 	ss.conn.CloseWithError(code, e.Error())
 }
