@@ -1,0 +1,241 @@
+// Package client is the Go SDK for Parley, for bots and the parley CLI.
+//
+// A Client holds one QUIC connection to one node of a cluster and multiplexes
+// every request and subscription over it. When that node dies or the network
+// drops, the Client reconnects to another node of the cluster by itself and
+// carries on:
+//
+//   - a Send in flight is retried on the new connection with the same message
+//     id until it is acknowledged or its context ends; the cluster drops the
+//     duplicate, so the message is committed once;
+//   - a Subscription resumes after the last message it delivered, so its
+//     consumer sees every message once, in seq order, with no gap.
+//
+// The package imports only the wire protocol (package transport) and
+// third-party code, never the server side.
+package client
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/parleychat/parley/transport"
+)
+
+// ErrClosed is returned by the operations of a Client that has been closed.
+var ErrClosed = errors.New("client closed")
+
+// Options configures Dial.
+type Options struct {
+	// Servers lists "host:port" QUIC addresses of cluster nodes; at least
+	// one. Dial starts at a random one. The addresses of the other nodes
+	// are learnt from the cluster and added to this list.
+	Servers []string
+	// User and Password log in. After the first login the Client
+	// re-authenticates with the session token the cluster gave it.
+	User, Password string
+	// CAFile, if set, is a PEM file with the cluster CA: only a server
+	// presenting that CA is accepted, and known_clusters is not used.
+	CAFile string
+	// KnownClustersPath is the known_clusters file used to pin the cluster
+	// CA on first use when CAFile is empty. Default:
+	// transport.DefaultKnownClustersPath().
+	KnownClustersPath string
+	// Logger receives the Client's diagnostics. Default: discard.
+	Logger *slog.Logger
+	// OnState, if set, is told of connection-state changes, for UIs. It is
+	// called from a goroutine of the Client, never concurrently with itself,
+	// in the order the changes happened. Closed is the last call; it may
+	// arrive after Close has returned.
+	OnState func(State)
+}
+
+// Client is a connection to a Parley cluster that survives the loss of any
+// one node. It is safe for concurrent use. Make one with Dial and release
+// it with Close.
+type Client struct {
+	opts     Options
+	log      *slog.Logger
+	pinnedCA *x509.Certificate
+	known    *transport.KnownClusters
+	notify   *notifier
+
+	// ctx ends when the Client is closed; every goroutine of the Client
+	// watches it and is counted in wg.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	subIDs atomic.Uint64
+
+	mu      sync.Mutex
+	servers []string // every address known, seeds first
+	next    int      // index in servers of the address last dialed
+	conn    *conn    // nil while reconnecting
+	ready   chan struct{}
+	token   string
+	node    transport.NodeInfo
+	closed  bool
+}
+
+// Dial connects to the cluster. It tries each server once, in turn,
+// starting at a random one, until one completes the handshake. A refusal
+// by the cluster (a *transport.Error such as unauthorized; only
+// unavailable moves on to the next server) and a CA pinning failure
+// (wrapping transport.ErrCAChanged or transport.ErrUnknownCA) are returned
+// at once without trying further servers. ctx bounds the dialing only, not
+// the life of the Client.
+func Dial(ctx context.Context, opts Options) (*Client, error) {
+	for _, a := range opts.Servers {
+		if err := checkServer(a); err != nil {
+			return nil, fmt.Errorf("options: %w", err)
+		}
+	}
+	servers := mergeServers(nil, opts.Servers)
+	if len(servers) == 0 {
+		return nil, errors.New("options: no servers")
+	}
+	if opts.User == "" {
+		return nil, errors.New("options: no user")
+	}
+	c := &Client{
+		opts:    opts,
+		log:     opts.Logger,
+		servers: servers,
+		next:    rand.IntN(len(servers)),
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if err := c.loadTrust(); err != nil {
+		return nil, err
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	cn, err := c.dialAny(ctx)
+	if err != nil {
+		c.cancel()
+		return nil, err
+	}
+	c.ready = make(chan struct{})
+	c.install(cn)
+	c.notify = newNotifier(opts.OnState)
+	c.notify.emit(Connected)
+	c.wg.Add(1)
+	go c.run(cn)
+	return c, nil
+}
+
+// loadTrust reads the pinned CA or opens known_clusters.
+func (c *Client) loadTrust() error {
+	if c.opts.CAFile != "" {
+		pem, err := os.ReadFile(c.opts.CAFile)
+		if err != nil {
+			return fmt.Errorf("ca file: %w", err)
+		}
+		ca, err := transport.ParseCertPEM(pem)
+		if err != nil {
+			return fmt.Errorf("ca file %s: %w", c.opts.CAFile, err)
+		}
+		c.pinnedCA = ca
+		return nil
+	}
+	path := c.opts.KnownClustersPath
+	if path == "" {
+		p, err := transport.DefaultKnownClustersPath()
+		if err != nil {
+			return err
+		}
+		path = p
+	}
+	known, err := transport.OpenKnownClusters(path)
+	if err != nil {
+		return err
+	}
+	c.known = known
+	return nil
+}
+
+// Node returns the node the Client is connected to, or was last connected
+// to while it reconnects. Addr is the address the Client dialed.
+func (c *Client) Node() transport.NodeInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.node
+}
+
+// Close ends the connection and every Subscription (their Err is nil), and
+// waits for the Client's goroutines to finish. Operations in flight return
+// ErrClosed. Close is idempotent and always returns nil.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	c.wg.Wait()
+	return nil
+}
+
+// current returns the live connection, waiting while the Client
+// reconnects.
+func (c *Client) current(ctx context.Context) (*conn, error) {
+	for {
+		c.mu.Lock()
+		cn, ready, closed := c.conn, c.ready, c.closed
+		c.mu.Unlock()
+		if closed {
+			return nil, ErrClosed
+		}
+		if cn != nil {
+			return cn, nil
+		}
+		select {
+		case <-ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-c.ctx.Done():
+			return nil, ErrClosed
+		}
+	}
+}
+
+// install makes cn the live connection.
+func (c *Client) install(cn *conn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.conn = cn
+	c.node = cn.node
+	close(c.ready)
+}
+
+// detach forgets cn as the live connection, so that callers wait for the
+// next one. conn.fail calls it before it reports the connection dead.
+func (c *Client) detach(cn *conn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn == cn {
+		c.conn = nil
+		c.ready = make(chan struct{})
+	}
+}
+
+// goTracked starts f as a goroutine counted by Close, unless the Client is
+// closed.
+func (c *Client) goTracked(f func()) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		f()
+	}()
+	return true
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/parleychat/parley/client"
+	"golang.org/x/term"
+)
+
+// Defaults of the common flags.
+const (
+	defaultServer  = "127.0.0.1:7400"
+	defaultTimeout = 15 * time.Second
+)
+
+// Environment variables the commands read.
+const (
+	envServer   = "PARLEY_SERVER"
+	envUser     = "PARLEY_USER"
+	envPassword = "PARLEY_PASSWORD"
+	// envLog sets the SDK's log level on stderr: debug, info, warn or
+	// error (the default).
+	envLog = "PARLEY_LOG"
+)
+
+// common holds the flags every command takes.
+type common struct {
+	server  string
+	user    string
+	ca      string
+	json    bool
+	timeout time.Duration
+}
+
+// flagSet is a command's flags: the common ones and its own.
+type flagSet struct {
+	*flag.FlagSet
+	synopsis string
+	common   common
+}
+
+// newFlagSet makes a command's flag set with the common flags. synopsis is
+// the command's usage line. Parse errors and -h are reported by parse, not
+// by the flag package.
+func newFlagSet(name, synopsis string) *flagSet {
+	f := &flagSet{FlagSet: flag.NewFlagSet("parley "+name, flag.ContinueOnError), synopsis: synopsis}
+	f.SetOutput(io.Discard)
+	f.Usage = func() {}
+	co := &f.common
+	f.StringVar(&co.server, "server", "", "cluster node `addresses`, comma-separated (env "+envServer+", default "+defaultServer+")")
+	f.StringVar(&co.user, "user", "", "user `name` (env "+envUser+"; required)")
+	f.StringVar(&co.ca, "ca", "", "pin the cluster CA in this PEM `file` instead of known_clusters")
+	f.BoolVar(&co.json, "json", false, "print JSON lines")
+	f.DurationVar(&co.timeout, "timeout", defaultTimeout, "bound the connection and each operation")
+	return f
+}
+
+// parse parses args. -h prints the command's help on stdout and returns
+// errHelp; a bad flag returns a usageError.
+func (f *flagSet) parse(e *env, args []string) error {
+	err := f.Parse(args)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		f.printHelp(e.stdout)
+		return errHelp
+	default:
+		return &usageError{msg: err.Error()}
+	}
+}
+
+func (f *flagSet) printHelp(w io.Writer) {
+	fmt.Fprintf(w, "Usage: %s\n\nFlags (they come before arguments):\n", f.synopsis)
+	f.SetOutput(w)
+	f.PrintDefaults()
+	f.SetOutput(io.Discard)
+}
+
+// settings are the common flags resolved against the environment.
+type settings struct {
+	servers  []string
+	user     string
+	password string
+	ca       string
+	json     bool
+	timeout  time.Duration
+}
+
+// resolve applies the environment and defaults to the flags and gets the
+// password. A flag wins over its environment variable.
+func (co *common) resolve(e *env) (settings, error) {
+	s := settings{ca: co.ca, json: co.json, timeout: co.timeout}
+	server := co.server
+	if server == "" {
+		server = e.getenv(envServer)
+	}
+	if server == "" {
+		server = defaultServer
+	}
+	for _, a := range strings.Split(server, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			s.servers = append(s.servers, a)
+		}
+	}
+	if len(s.servers) == 0 {
+		return s, usagef("--server: no address")
+	}
+	if co.timeout <= 0 {
+		return s, usagef("--timeout must be positive")
+	}
+	s.user = co.user
+	if s.user == "" {
+		s.user = e.getenv(envUser)
+	}
+	if s.user == "" {
+		return s, usagef("no user: pass --user NAME or set %s", envUser)
+	}
+	s.password = e.getenv(envPassword)
+	if s.password == "" {
+		p, err := e.askPassword(s.user)
+		if err != nil {
+			return s, fmt.Errorf("password: %w", err)
+		}
+		s.password = p
+	}
+	return s, nil
+}
+
+// dial resolves the settings and connects, within the timeout.
+func (co *common) dial(ctx context.Context, e *env, onState func(client.State)) (*client.Client, settings, error) {
+	s, err := co.resolve(e)
+	if err != nil {
+		return nil, s, err
+	}
+	dctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	c, err := client.Dial(dctx, client.Options{
+		Servers:  s.servers,
+		User:     s.user,
+		Password: s.password,
+		CAFile:   s.ca,
+		Logger:   newLogger(e),
+		OnState:  onState,
+	})
+	if err != nil {
+		return nil, s, err
+	}
+	return c, s, nil
+}
+
+// newLogger logs the SDK's diagnostics on stderr at the level PARLEY_LOG
+// names (error by default: the commands report what matters themselves).
+func newLogger(e *env) *slog.Logger {
+	level := slog.LevelError
+	if v := e.getenv(envLog); v != "" {
+		if err := level.UnmarshalText([]byte(v)); err != nil {
+			level = slog.LevelError
+		}
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// errNoTerminal is returned when the password is neither in the environment
+// nor can be asked for.
+var errNoTerminal = errors.New("no terminal to ask for it on: set " + envPassword)
+
+// askPassword asks for user's password on the controlling terminal, without
+// echo, so that stdin stays free for messages.
+func askPassword(user string) (string, error) {
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return "", errNoTerminal
+	}
+	defer tty.Close()
+	fd := int(tty.Fd())
+	if !term.IsTerminal(fd) {
+		return "", errNoTerminal
+	}
+	fmt.Fprintf(tty, "Password for %s: ", user)
+	p, err := term.ReadPassword(fd)
+	fmt.Fprintln(tty)
+	if err != nil {
+		return "", fmt.Errorf("terminal: %w", err)
+	}
+	return string(p), nil
+}
+
+// operation returns a context bounded by the timeout for one operation.
+func (s settings) operation(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
+}

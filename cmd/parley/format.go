@@ -1,0 +1,198 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/parleychat/parley/client"
+	"github.com/parleychat/parley/transport"
+)
+
+// printer writes command output as plain text or JSON lines.
+type printer struct {
+	w    io.Writer
+	json bool
+	// loc is the time zone of plain timestamps (JSON ones are UTC).
+	loc *time.Location
+}
+
+func newPrinter(w io.Writer, asJSON bool) *printer {
+	return &printer{w: w, json: asJSON, loc: time.Local}
+}
+
+// sentJSON is the JSON line of an acknowledged send.
+type sentJSON struct {
+	Room string          `json:"room"`
+	Seq  uint64          `json:"seq"`
+	ID   transport.MsgID `json:"id"`
+}
+
+// sent prints an acknowledged send: "sent general#12 01JD...".
+func (p *printer) sent(r client.SendResult) error {
+	if p.json {
+		return p.writeJSON(sentJSON{Room: r.Room, Seq: r.Seq, ID: r.ID})
+	}
+	_, err := fmt.Fprintf(p.w, "sent %s#%d %s\n", clean(r.Room), r.Seq, r.ID)
+	return err
+}
+
+// messageJSON is the JSON line of a message.
+type messageJSON struct {
+	Room string          `json:"room"`
+	Seq  uint64          `json:"seq"`
+	ID   transport.MsgID `json:"id"`
+	User string          `json:"user"`
+	TS   string          `json:"ts"`
+	Text string          `json:"text"`
+}
+
+// message prints a message: "[15:04:05] general#12 <alice> hi" in local
+// time, or a JSON line with ts in RFC 3339 UTC with nanoseconds.
+func (p *printer) message(m transport.Message) error {
+	ts := time.Unix(0, m.TS)
+	if p.json {
+		return p.writeJSON(messageJSON{
+			Room: m.Room,
+			Seq:  m.Seq,
+			ID:   m.ID,
+			User: m.User,
+			TS:   ts.UTC().Format(time.RFC3339Nano),
+			Text: m.Text,
+		})
+	}
+	_, err := fmt.Fprintf(p.w, "[%s] %s#%d <%s> %s\n",
+		ts.In(p.loc).Format("15:04:05"), clean(m.Room), m.Seq, clean(m.User), clean(m.Text))
+	return err
+}
+
+// statusJSON is the JSON form of status.
+type statusJSON struct {
+	Nodes  []nodeJSON  `json:"nodes"`
+	Shards []shardJSON `json:"shards"`
+}
+
+type nodeJSON struct {
+	ID   uint64 `json:"id"`
+	Name string `json:"name"`
+	Addr string `json:"addr"`
+	Up   bool   `json:"up"`
+}
+
+type shardJSON struct {
+	ID       uint64   `json:"id"`
+	Leader   uint64   `json:"leader"`
+	Term     uint64   `json:"term"`
+	Replicas []uint64 `json:"replicas"`
+}
+
+// status prints the cluster's nodes and shards as two tables, or one JSON
+// object.
+func (p *printer) status(st transport.StatusResponse) error {
+	if p.json {
+		out := statusJSON{Nodes: []nodeJSON{}, Shards: []shardJSON{}}
+		for _, n := range st.Nodes {
+			out.Nodes = append(out.Nodes, nodeJSON{ID: n.ID, Name: n.Name, Addr: n.Addr, Up: n.Up})
+		}
+		for _, s := range st.Shards {
+			r := append([]uint64{}, s.Replicas...)
+			out.Shards = append(out.Shards, shardJSON{ID: s.ID, Leader: s.Leader, Term: s.Term, Replicas: r})
+		}
+		return p.writeJSON(out)
+	}
+	var b strings.Builder
+	nodes := [][]string{{"ID", "NAME", "ADDR", "UP"}}
+	for _, n := range st.Nodes {
+		up := "no"
+		if n.Up {
+			up = "yes"
+		}
+		nodes = append(nodes, []string{strconv.FormatUint(n.ID, 10), clean(n.Name), clean(n.Addr), up})
+	}
+	writeTable(&b, nodes)
+	b.WriteString("\n")
+	shards := [][]string{{"SHARD", "LEADER", "TERM", "REPLICAS"}}
+	for _, s := range st.Shards {
+		leader := "none"
+		if s.Leader != 0 {
+			leader = strconv.FormatUint(s.Leader, 10)
+		}
+		replicas := joinIDs(s.Replicas)
+		if len(s.NonVoting) > 0 {
+			replicas += " (non-voting " + joinIDs(s.NonVoting) + ")"
+		}
+		shards = append(shards, []string{strconv.FormatUint(s.ID, 10), leader, strconv.FormatUint(s.Term, 10), replicas})
+	}
+	writeTable(&b, shards)
+	_, err := io.WriteString(p.w, b.String())
+	return err
+}
+
+// writeTable writes rows with columns padded to their widest cell, two
+// spaces apart, without trailing blanks.
+func writeTable(b *strings.Builder, rows [][]string) {
+	var widths []int
+	for _, r := range rows {
+		for i, cell := range r {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], len([]rune(cell)))
+		}
+	}
+	for _, r := range rows {
+		for i, cell := range r {
+			b.WriteString(cell)
+			if i < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-len([]rune(cell))+2))
+			}
+		}
+		b.WriteString("\n")
+	}
+}
+
+func joinIDs(ids []uint64) string {
+	if len(ids) == 0 {
+		return "-"
+	}
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.FormatUint(id, 10)
+	}
+	return strings.Join(s, ",")
+}
+
+func (p *printer) writeJSON(v any) error {
+	enc := json.NewEncoder(p.w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// clean makes text from the network safe to print on a terminal: control
+// characters (which could move the cursor or recolour the screen), line
+// separators and bidirectional overrides are shown escaped, as \n, \x1b or
+// \u202e; tabs are kept.
+func clean(s string) string {
+	if strings.IndexFunc(s, isUnsafe) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if !isUnsafe(r) {
+			b.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRune(r) // '\n', '\x1b', '\u0085'
+		b.WriteString(q[1 : len(q)-1])
+	}
+	return b.String()
+}
+
+func isUnsafe(r rune) bool {
+	return r != '\t' && (unicode.IsControl(r) || r == '\u2028' || r == '\u2029' ||
+		unicode.Is(unicode.Bidi_Control, r))
+}

@@ -1,0 +1,173 @@
+// Command parley is the command-line client of a Parley cluster.
+//
+// Usage:
+//
+//	parley <command> [flags] [args]
+//
+// The commands are send, tail, history and status; "parley help" lists
+// them and "parley help <command>" (or "parley <command> -h") shows a
+// command's flags. Flags must come before positional arguments: the first
+// argument that is not a flag ends the flags.
+//
+// Every command takes the common flags --server, --user, --ca, --json and
+// --timeout; see common.go. The password comes from PARLEY_PASSWORD or is
+// asked for on the terminal.
+//
+// Exit status: 0 on success (and when tail is interrupted), 1 when the
+// cluster or the network fails the command, 2 on a usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/parleychat/parley/transport"
+)
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	// run parses the command's flags from args and runs it.
+	run func(ctx context.Context, e *env, args []string) error
+}
+
+// commands lists the subcommands in the order usage shows them.
+var commands = []command{
+	{"send", "send a message (the arguments, or each line of stdin)", runSend},
+	{"tail", "print a room's messages as they come, from a seq or from now", runTail},
+	{"history", "print a room's last messages", runHistory},
+	{"status", "print the cluster's nodes and shards", runStatus},
+}
+
+// env is what a command may touch of the outside world, so that tests can
+// replace it.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// askPassword prompts for user's password without echo.
+	askPassword func(user string) (string, error)
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// After the first signal, the next one kills as usual.
+	context.AfterFunc(ctx, stop)
+	e := &env{
+		stdin:       os.Stdin,
+		stdout:      os.Stdout,
+		stderr:      os.Stderr,
+		getenv:      os.Getenv,
+		askPassword: askPassword,
+	}
+	code := run(ctx, e, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// Errors that choose the exit status.
+var (
+	// errHelp: help was asked for and printed.
+	errHelp = errors.New("help requested")
+)
+
+// usageError is a mistake in the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// run executes the command line args and returns the exit status.
+func run(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 {
+		printUsage(e.stderr)
+		return 2
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			if cmd := lookup(args[1]); cmd != nil {
+				return exitStatus(e, cmd.name, cmd.run(ctx, e, []string{"-h"}))
+			}
+			fmt.Fprintf(e.stderr, "parley: unknown command %q\nRun 'parley help' for usage.\n", args[1])
+			return 2
+		}
+		printUsage(e.stdout)
+		return 0
+	}
+	cmd := lookup(name)
+	if cmd == nil {
+		fmt.Fprintf(e.stderr, "parley: unknown command %q\nRun 'parley help' for usage.\n", name)
+		return 2
+	}
+	return exitStatus(e, cmd.name, cmd.run(ctx, e, args[1:]))
+}
+
+func lookup(name string) *command {
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i]
+		}
+	}
+	return nil
+}
+
+// exitStatus reports err on stderr and maps it to an exit status.
+func exitStatus(e *env, cmd string, err error) int {
+	if err == nil || errors.Is(err, errHelp) {
+		return 0
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(e.stderr, "parley %s: %s\nRun 'parley help %s' for usage.\n", cmd, ue.msg, cmd)
+		return 2
+	}
+	var te *transport.Error
+	switch {
+	case errors.As(err, &te):
+		fmt.Fprintf(e.stderr, "parley: %s: %s\n", te.Code, te.Message)
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(e.stderr, "parley: interrupted")
+	default:
+		fmt.Fprintf(e.stderr, "parley: %v\n", err)
+	}
+	return 1
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, `Parley is a fault-tolerant chat. parley is its command-line client.
+
+Usage:
+
+	parley <command> [flags] [args]
+
+Commands:
+
+`)
+	for _, c := range commands {
+		fmt.Fprintf(w, "\t%-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Common flags (flags come before arguments):
+
+	--server ADDR[,ADDR...]  cluster node addresses (env PARLEY_SERVER, default `+defaultServer+`)
+	--user NAME              user name (env PARLEY_USER; required)
+	--ca FILE                pin this cluster CA instead of known_clusters
+	--json                   print JSON lines
+	--timeout DURATION       bound send, history and status (default `+defaultTimeout.String()+`)
+
+The password is read from PARLEY_PASSWORD, else asked for on the terminal.
+
+Run 'parley help <command>' for a command's flags.
+`)
+}
