@@ -7,7 +7,7 @@
 
 GO          ?= go
 BIN         := bin
-STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 15s
 export CGO_ENABLED ?= 1
 
