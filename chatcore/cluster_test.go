@@ -192,3 +192,20 @@ func TestRestartKeepsEverything(t *testing.T) {
 	send(t, c.Nodes[1], "keep", "alice", "after restart")
 	checkSame(t, c, "keep", 11)
 }
+
+func TestRestartPublishesNewClientAddr(t *testing.T) {
+	c := chatcoretest.StartCluster(t, 1, chatcoretest.Options{Shards: 2})
+	c.Stop(0)
+	c.Cfgs[0].ClientAddr = "127.0.0.1:19999"
+	c.Restart(0)
+	chatcoretest.WaitFor(t, 20*time.Second, func() error {
+		nodes, err := c.Nodes[0].Nodes()
+		if err != nil {
+			return err
+		}
+		if len(nodes) != 1 || nodes[0].ClientAddr != "127.0.0.1:19999" {
+			return fmt.Errorf("registry has %+v", nodes)
+		}
+		return nil
+	})
+}

@@ -50,6 +50,7 @@ func (n *Node) reconcile() {
 	for s := range n.nonVotingShards() {
 		n.promoteSelf(s)
 	}
+	n.publishClientAddr()
 	if leader, _, ok, _ := n.nh.GetLeaderID(RegistryShard); ok && leader == n.id.NodeID {
 		n.placeAll(info)
 	}
@@ -61,6 +62,22 @@ func roomShards(count int) []uint64 {
 		out[i] = FirstRoomShard + uint64(i)
 	}
 	return out
+}
+
+// publishClientAddr updates this node's client address in the registry when
+// it restarted with another one, so clients learn where it is now.
+func (n *Node) publishClientAddr() {
+	var rec NodeRecord
+	found, err := getCBOR(n.db.db, nodeKey(n.id.NodeID), &rec)
+	if err != nil || !found || rec.ClientAddr == n.cfg.ClientAddr || n.cfg.ClientAddr == "" {
+		return
+	}
+	rec.ClientAddr = n.cfg.ClientAddr
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := n.proposeRegistry(ctx, registryCommand{Op: regOpUpdateNode, Node: &rec}); err != nil {
+		n.log.Debug("host: publish client address", "err", err)
+	}
 }
 
 // nonVotingShards returns the shards whose local replica is currently

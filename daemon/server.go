@@ -165,6 +165,9 @@ func (s *Server) Node() *chatcore.Node { return s.node }
 // ClientAddr returns the advertised client (QUIC) address.
 func (s *Server) ClientAddr() string { return s.clientAddr }
 
+// Advertise returns the host the node advertises to other nodes and clients.
+func (s *Server) Advertise() string { return s.cfg.Advertise }
+
 // HTTPAddr returns the bound HTTP address, or "" if HTTP is off.
 func (s *Server) HTTPAddr() string { return s.httpAddr }
 

@@ -46,6 +46,9 @@ func runNode(args []string) error {
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	cfg.Token = strings.TrimSpace(cfg.Token)
+	if err := applySavedSettings(fs, &cfg); err != nil {
+		return err
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -53,6 +56,10 @@ func runNode(args []string) error {
 	srv, err := daemon.Start(startCtx, cfg)
 	cancel()
 	if err != nil {
+		return err
+	}
+	if err := saveSettings(cfg, srv.Advertise()); err != nil {
+		srv.Close()
 		return err
 	}
 	<-ctx.Done()
