@@ -3,6 +3,7 @@ package chatcore_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -208,4 +209,26 @@ func TestRestartPublishesNewClientAddr(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestHistoryOfLargeMessagesFitsAFrame(t *testing.T) {
+	c := chatcoretest.StartCluster(t, 1, chatcoretest.Options{Shards: 1})
+	big := strings.Repeat("z", chatcore.MaxTextBytes)
+	for i := 0; i < 70; i++ {
+		send(t, c.Nodes[0], "big", "alice", big)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, q := range []chatcore.HistoryQuery{{From: 1}, {Last: 70}} {
+		msgs, last, err := c.Nodes[0].History(ctx, "big", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last != 70 || len(msgs) == 0 || len(msgs) >= 70 || len(msgs)*chatcore.MaxTextBytes > 600<<10 {
+			t.Fatalf("%+v: %d messages, last %d: want a byte-bounded page", q, len(msgs), last)
+		}
+		if q.Last > 0 && msgs[len(msgs)-1].Seq != 70 || q.From > 0 && msgs[0].Seq != 1 {
+			t.Fatalf("%+v: page %d..%d is at the wrong end", q, msgs[0].Seq, msgs[len(msgs)-1].Seq)
+		}
+	}
 }

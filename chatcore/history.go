@@ -9,8 +9,12 @@ import (
 	"github.com/fxamacker/cbor/v2"
 )
 
-// MaxHistory is the most messages one History call returns.
-const MaxHistory = 1000
+// MaxHistory is the most messages one History call returns, and
+// maxHistoryBytes about the most text: a reply must fit one 1 MiB frame.
+const (
+	MaxHistory      = 1000
+	maxHistoryBytes = 512 << 10
+)
 
 // HistoryQuery selects messages of a room: the last Last ones if Last > 0,
 // else up to Limit (default and cap MaxHistory) from seq From (default 1).
@@ -57,7 +61,29 @@ func (n *Node) History(ctx context.Context, room string, q HistoryQuery) ([]Mess
 	if err != nil {
 		return nil, 0, fmt.Errorf("history: %w", err)
 	}
-	return msgs, meta.LastSeq, nil
+	return trimToBytes(msgs, q.Last > 0), meta.LastSeq, nil
+}
+
+// trimToBytes keeps about maxHistoryBytes of msgs: the newest ones for a
+// "last N" query, the oldest for a query from a seq. The caller pages for
+// the rest. At least one message is always kept.
+func trimToBytes(msgs []Message, keepNewest bool) []Message {
+	size := func(m Message) int { return len(m.Text) + len(m.User) + len(m.Room) + 48 }
+	total := 0
+	if keepNewest {
+		for i := len(msgs) - 1; i >= 0; i-- {
+			if total += size(msgs[i]); total > maxHistoryBytes && i < len(msgs)-1 {
+				return msgs[i+1:]
+			}
+		}
+		return msgs
+	}
+	for i, m := range msgs {
+		if total += size(m); total > maxHistoryBytes && i > 0 {
+			return msgs[:i]
+		}
+	}
+	return msgs
 }
 
 // readMessages reads seqs from..to (inclusive) of room from the state db.

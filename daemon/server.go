@@ -171,7 +171,10 @@ func (s *Server) Advertise() string { return s.cfg.Advertise }
 // HTTPAddr returns the bound HTTP address, or "" if HTTP is off.
 func (s *Server) HTTPAddr() string { return s.httpAddr }
 
-// Close stops serving, closes every connection and stops the node.
+// Close stops serving, closes every connection and stops the node. The
+// connections are closed before the socket under them, so every client is
+// told at once and moves to another node instead of waiting out its idle
+// timeout.
 func (s *Server) Close() error {
 	if s.cancel != nil {
 		s.cancel()
@@ -179,15 +182,17 @@ func (s *Server) Close() error {
 	if s.httpSrv != nil {
 		s.httpSrv.Close()
 	}
-	if s.ql != nil {
-		s.ql.Close()
-		s.udp.Close()
-	}
 	s.mu.Lock()
 	for c := range s.conns {
 		c.CloseWithError(closeShutdown, "server shutting down")
 	}
 	s.mu.Unlock()
+	if s.ql != nil {
+		s.ql.Close()
+	}
 	s.wg.Wait()
+	if s.udp != nil {
+		s.udp.Close()
+	}
 	return s.node.Close()
 }

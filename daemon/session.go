@@ -76,7 +76,11 @@ func (ss *session) serve() {
 	stream.SetReadDeadline(time.Now().Add(helloTimeout))
 	var hello transport.Hello
 	if err := reader.Read(&hello); err != nil {
-		ss.refuse(closeProtocol, transport.Errorf(transport.CodeInvalid, "hello: %v", err))
+		if e := inputError(err); e != nil {
+			ss.refuse(closeProtocol, e)
+		} else {
+			ss.conn.CloseWithError(closeProtocol, "no hello")
+		}
 		return
 	}
 	stream.SetReadDeadline(time.Time{})
@@ -116,16 +120,27 @@ func (ss *session) serve() {
 // readFailed ends the session after a control-stream read error: a clean
 // end, a lost connection, or bad input, which is answered before closing.
 func (ss *session) readFailed(err error) {
-	switch {
-	case errors.Is(err, io.EOF):
-		ss.conn.CloseWithError(closeNormal, "bye")
-	case errors.Is(err, transport.ErrFrameTooLarge):
-		ss.refuse(closeProtocol, transport.Errorf(transport.CodeTooLarge, "%v", err))
-	case errors.Is(err, transport.ErrMalformed):
-		ss.refuse(closeProtocol, transport.Errorf(transport.CodeInvalid, "%v", err))
-	default:
-		ss.log.Debug("session ended", "err", err)
+	if e := inputError(err); e != nil {
+		ss.refuse(closeProtocol, e)
+		return
 	}
+	if errors.Is(err, io.EOF) {
+		ss.conn.CloseWithError(closeNormal, "bye")
+		return
+	}
+	ss.log.Debug("session ended", "err", err)
+}
+
+// inputError is the answer to a frame that could not be read because of what
+// the client sent, or nil if the read failed for another reason.
+func inputError(err error) *transport.Error {
+	switch {
+	case errors.Is(err, transport.ErrFrameTooLarge):
+		return transport.Errorf(transport.CodeTooLarge, "%v", err)
+	case errors.Is(err, transport.ErrMalformed):
+		return transport.Errorf(transport.CodeInvalid, "%v", err)
+	}
+	return nil
 }
 
 // refuse tells the client why and closes the connection. Before a welcome
@@ -167,7 +182,12 @@ func (ss *session) respond(id uint64, body any, e *transport.Error) {
 			resp.Body = raw
 		}
 	}
-	if err := ss.write(resp); err != nil {
+	err := ss.write(resp)
+	if errors.Is(err, transport.ErrFrameTooLarge) {
+		// Nothing was written: the frame is checked before it is sent.
+		err = ss.write(transport.Response{ID: id, Error: transport.Errorf(transport.CodeTooLarge, "response: %v", err)})
+	}
+	if err != nil {
 		ss.log.Debug("write response", "err", err)
 	}
 }
