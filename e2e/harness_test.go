@@ -1,0 +1,714 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/client"
+	"github.com/parleychat/parley/transport"
+)
+
+// The shape of every cluster the tests start, and the harness's bounds.
+const (
+	clusterSize = 3
+	roomShards  = 8
+	// password is every test user's password.
+	password = "e2e-password"
+	// pollInterval is the pause between two checks of a polled condition.
+	pollInterval = 100 * time.Millisecond
+	// opTimeout bounds one SDK call made by the harness.
+	opTimeout = 20 * time.Second
+	// startTimeout bounds a node's start until /healthz answers.
+	startTimeout = 90 * time.Second
+	// settleTimeout bounds waiting for a cluster to be formed or for the
+	// nodes' histories to agree.
+	settleTimeout = 90 * time.Second
+	// logTail is how many lines of each node's log a failure prints.
+	logTail = 60
+)
+
+// Node is one parleyd process of a Cluster. Its arguments, so its
+// addresses and its data directory, never change: a restart brings back the
+// same node.
+type Node struct {
+	Name   string
+	Data   string
+	Log    string
+	Client string // QUIC (UDP) address for clients
+	Raft   string // TCP address for Raft
+	HTTP   string // TCP address of /healthz
+	args   []string
+
+	mu     sync.Mutex
+	id     uint64 // registry node id, learnt from /healthz
+	p      *proc  // the current incarnation
+	paused bool
+}
+
+// start starts the node's process with its fixed arguments.
+func (n *Node) start() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.p != nil && !n.p.exited() {
+		return fmt.Errorf("start %s: already running", n.Name)
+	}
+	p, err := startProc(n.Name, parleydBin, n.args, n.Log, nil)
+	if err != nil {
+		return err
+	}
+	n.p, n.paused = p, false
+	return nil
+}
+
+func (n *Node) proc() *proc {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.p
+}
+
+// Alive reports whether the node's process runs and is not stopped.
+func (n *Node) Alive() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.p != nil && !n.p.exited() && !n.paused
+}
+
+// ID returns the node's registry id (0 before it first answered /healthz).
+func (n *Node) ID() uint64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.id
+}
+
+// String names the node for logs: "n2 (node 2)".
+func (n *Node) String() string { return fmt.Sprintf("%s (node %d)", n.Name, n.ID()) }
+
+// waitHealthy polls /healthz until it answers 200 and learns the node's id.
+// It gives up at once if the process exits.
+func (n *Node) waitHealthy(timeout time.Duration) error {
+	hc := &http.Client{Timeout: 2 * time.Second}
+	return poll(timeout, func() error {
+		p := n.proc()
+		if p == nil {
+			return permanent(fmt.Errorf("%s: not started", n.Name))
+		}
+		if p.exited() {
+			return permanent(fmt.Errorf("%s exited while starting: %v\n%s", n.Name, p.err, tailFile(n.Log, logTail)))
+		}
+		resp, err := hc.Get("http://" + n.HTTP + "/healthz")
+		if err != nil {
+			return fmt.Errorf("%s: healthz: %w", n.Name, err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: healthz: %s", n.Name, resp.Status)
+		}
+		var h struct {
+			Node    uint64 `json:"node"`
+			Clients string `json:"clients"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+			return fmt.Errorf("%s: healthz: %w", n.Name, err)
+		}
+		if h.Node == 0 {
+			return fmt.Errorf("%s: healthz: no node id yet", n.Name)
+		}
+		if h.Clients != n.Client {
+			return permanent(fmt.Errorf("%s: healthz: advertises clients at %s, want %s", n.Name, h.Clients, n.Client))
+		}
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		if n.id != 0 && n.id != h.Node {
+			return permanent(fmt.Errorf("%s: node id changed from %d to %d across a restart", n.Name, n.id, h.Node))
+		}
+		n.id = h.Node
+		return nil
+	})
+}
+
+// signal sends sig to the node's process and records a stop or continue.
+func (n *Node) signal(sig syscall.Signal) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.p == nil || n.p.exited() {
+		return fmt.Errorf("signal %s: not running", n.Name)
+	}
+	if err := n.p.signal(sig); err != nil {
+		return err
+	}
+	switch sig {
+	case syscall.SIGSTOP:
+		n.paused = true
+	case syscall.SIGCONT:
+		n.paused = false
+	}
+	return nil
+}
+
+// Cluster is a set of parleyd processes on 127.0.0.1 that form one Parley
+// cluster.
+type Cluster struct {
+	Root  string
+	Nodes []*Node
+	// Token is the join token n1 wrote at bootstrap.
+	Token string
+
+	mu     sync.Mutex
+	probes map[*Node]*client.Client // one client per node, for per-node views
+	dials  int                      // numbers the clients' known_clusters files
+}
+
+// startCluster starts a cluster of its own for test t, under t's temporary
+// directory, and kills it when t ends; its nodes' logs are printed if t
+// failed.
+func startCluster(t *testing.T) *Cluster {
+	t.Helper()
+	c, err := newCluster(t.TempDir(), clusterSize)
+	if c != nil {
+		t.Cleanup(func() {
+			if t.Failed() {
+				c.dumpLogs(t)
+			}
+			c.Close()
+		})
+	}
+	if err != nil {
+		t.Fatalf("start cluster: %v", err)
+	}
+	t.Logf("cluster up: %s", c)
+	return c
+}
+
+// newCluster starts size nodes under root: n1 bootstraps the cluster, the
+// others join it one after another, each once the previous one answers
+// /healthz. It returns when the cluster is formed (see formed). On error
+// the returned Cluster, if not nil, holds whatever was started.
+func newCluster(root string, size int) (*Cluster, error) {
+	c := &Cluster{Root: root, probes: make(map[*Node]*client.Client)}
+	for i := 1; i <= size; i++ {
+		n, err := c.newNode(fmt.Sprintf("n%d", i), i > 1)
+		if err != nil {
+			return c, err
+		}
+		c.Nodes = append(c.Nodes, n)
+		if err := n.start(); err != nil {
+			return c, err
+		}
+		if err := n.waitHealthy(startTimeout); err != nil {
+			return c, err
+		}
+		if i == 1 {
+			tok, err := os.ReadFile(filepath.Join(n.Data, "join-token"))
+			if err != nil {
+				return c, fmt.Errorf("join token: %w", err)
+			}
+			c.Token = strings.TrimSpace(string(tok))
+		}
+	}
+	err := poll(settleTimeout, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		return c.formed(ctx)
+	})
+	if err != nil {
+		return c, fmt.Errorf("cluster not formed: %w", err)
+	}
+	return c, nil
+}
+
+// newNode picks a node's addresses and arguments; join adds --join to n1
+// with the cluster's token.
+func (c *Cluster) newNode(name string, join bool) (*Node, error) {
+	var addrs [3]string
+	for i := range addrs {
+		a, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		addrs[i] = a
+	}
+	n := &Node{
+		Name:   name,
+		Data:   filepath.Join(c.Root, name),
+		Log:    filepath.Join(c.Root, name+".log"),
+		Client: addrs[0],
+		Raft:   addrs[1],
+		HTTP:   addrs[2],
+	}
+	n.args = []string{
+		"--data", n.Data, "--listen", n.Client, "--raft", n.Raft, "--http", n.HTTP,
+		"--advertise", "127.0.0.1", "--name", name, "--profile", "small",
+		"--shards", strconv.Itoa(roomShards),
+	}
+	if join {
+		n.args = append(n.args, "--join", c.Nodes[0].Client, "--token", c.Token)
+	}
+	return n, nil
+}
+
+// String lists the nodes: "n1=node 1 127.0.0.1:20001, ...".
+func (c *Cluster) String() string {
+	var parts []string
+	for _, n := range c.Nodes {
+		parts = append(parts, fmt.Sprintf("%s=node %d %s", n.Name, n.ID(), n.Client))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Close closes the harness's clients and kills every node.
+func (c *Cluster) Close() {
+	c.mu.Lock()
+	probes := c.probes
+	c.probes = make(map[*Node]*client.Client)
+	c.mu.Unlock()
+	for _, cl := range probes {
+		cl.Close()
+	}
+	for _, n := range c.Nodes {
+		if p := n.proc(); p != nil {
+			p.kill()
+		}
+	}
+}
+
+// dumpLogs prints the tail of every node's log.
+func (c *Cluster) dumpLogs(t testing.TB) {
+	t.Helper()
+	for _, n := range c.Nodes {
+		t.Logf("--- %s log %s, last %d lines:\n%s", n, n.Log, logTail, tailFile(n.Log, logTail))
+	}
+}
+
+// Addrs returns every node's client address, n1 first.
+func (c *Cluster) Addrs() []string {
+	out := make([]string, len(c.Nodes))
+	for i, n := range c.Nodes {
+		out[i] = n.Client
+	}
+	return out
+}
+
+// NodeByID returns the node with registry id id, or nil.
+func (c *Cluster) NodeByID(id uint64) *Node {
+	for _, n := range c.Nodes {
+		if n.ID() == id {
+			return n
+		}
+	}
+	return nil
+}
+
+// nodeIDs returns the registry ids of the nodes, sorted.
+func (c *Cluster) nodeIDs() []uint64 {
+	ids := make([]uint64, len(c.Nodes))
+	for i, n := range c.Nodes {
+		ids[i] = n.ID()
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// ShardOf returns the room shard that holds room.
+func ShardOf(room string) uint64 {
+	shards := make([]uint64, roomShards)
+	for i := range shards {
+		shards[i] = chatcore.FirstRoomShard + uint64(i)
+	}
+	return chatcore.NewRing(shards).Shard(room)
+}
+
+// knownClustersPath returns a fresh known_clusters path for one client, so
+// that no two clients share pins.
+func (c *Cluster) knownClustersPath(user string) string {
+	c.mu.Lock()
+	c.dials++
+	d := c.dials
+	c.mu.Unlock()
+	return filepath.Join(c.Root, "clients", fmt.Sprintf("%s-%d", user, d), "known_clusters")
+}
+
+// dial connects an SDK client as user (password password) to servers, with
+// a known_clusters file of its own.
+func (c *Cluster) dial(ctx context.Context, user string, servers []string) (*client.Client, error) {
+	cl, err := client.Dial(ctx, client.Options{
+		Servers:           servers,
+		User:              user,
+		Password:          password,
+		KnownClustersPath: c.knownClustersPath(user),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dial %v as %s: %w", servers, user, err)
+	}
+	return cl, nil
+}
+
+// Dial connects an SDK client as user to servers (every node if none) and
+// closes it when t ends.
+func (c *Cluster) Dial(t testing.TB, user string, servers ...string) *client.Client {
+	t.Helper()
+	if len(servers) == 0 {
+		servers = c.Addrs()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	cl, err := c.dial(ctx, user, servers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close() })
+	return cl
+}
+
+// DialVia connects an SDK client as user that knows every node but is
+// connected to n first. Dial starts at a random server, so it dials again
+// (a few times at most) until it lands on n.
+func (c *Cluster) DialVia(t testing.TB, user string, n *Node) *client.Client {
+	t.Helper()
+	for try := 0; ; try++ {
+		cl := c.Dial(t, user)
+		if cl.Node().Addr == n.Client || try == 15 {
+			if cl.Node().Addr != n.Client {
+				t.Logf("%s connected to %s, not %s", user, cl.Node().Addr, n)
+			}
+			return cl
+		}
+		cl.Close()
+	}
+}
+
+// probe returns the harness's client of node n, connected to n only.
+func (c *Cluster) probe(ctx context.Context, n *Node) (*client.Client, error) {
+	c.mu.Lock()
+	cl := c.probes[n]
+	c.mu.Unlock()
+	if cl != nil {
+		return cl, nil
+	}
+	cl, err := c.dial(ctx, "probe", []string{n.Client})
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old := c.probes[n]; old != nil {
+		cl.Close()
+		return old, nil
+	}
+	c.probes[n] = cl
+	return cl, nil
+}
+
+// dropProbe closes the harness's client of n; the next use dials anew.
+func (c *Cluster) dropProbe(n *Node) {
+	c.mu.Lock()
+	cl := c.probes[n]
+	delete(c.probes, n)
+	c.mu.Unlock()
+	if cl != nil {
+		cl.Close()
+	}
+}
+
+// onNode runs f with a client connected to n, and fails if the client was
+// no longer connected to n when f returned (it fails over by itself, and
+// the answer would then be another node's).
+func (c *Cluster) onNode(ctx context.Context, n *Node, f func(*client.Client) error) error {
+	cl, err := c.probe(ctx, n)
+	if err != nil {
+		return fmt.Errorf("%s: %w", n.Name, err)
+	}
+	if err := f(cl); err != nil {
+		return fmt.Errorf("%s: %w", n.Name, err)
+	}
+	if got := cl.Node().Addr; got != n.Client {
+		c.dropProbe(n)
+		return fmt.Errorf("%s: its client moved to %s", n.Name, got)
+	}
+	return nil
+}
+
+// StatusOn returns the cluster's status as node n sees it.
+func (c *Cluster) StatusOn(ctx context.Context, n *Node) (transport.StatusResponse, error) {
+	var st transport.StatusResponse
+	err := c.onNode(ctx, n, func(cl *client.Client) error {
+		var err error
+		st, err = cl.Status(ctx)
+		return err
+	})
+	return st, err
+}
+
+// HistoryOn returns room's whole history from node n's own replica. The
+// SDK's History is linearizable and served by the node it asks.
+func (c *Cluster) HistoryOn(ctx context.Context, n *Node, room string) ([]transport.Message, error) {
+	var msgs []transport.Message
+	err := c.onNode(ctx, n, func(cl *client.Client) error {
+		var err error
+		msgs, err = cl.History(ctx, room, client.HistoryOptions{From: 1, Limit: 1 << 30})
+		return err
+	})
+	return msgs, err
+}
+
+// formed checks, on every live node's view, that the registry lists every
+// node and that every shard has every node as a voter and a live leader.
+func (c *Cluster) formed(ctx context.Context) error {
+	ids := c.nodeIDs()
+	for _, n := range c.Nodes {
+		if !n.Alive() {
+			continue
+		}
+		st, err := c.StatusOn(ctx, n)
+		if err != nil {
+			return err
+		}
+		var got []uint64
+		for _, ni := range st.Nodes {
+			got = append(got, ni.ID)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, ids) {
+			return fmt.Errorf("%s sees nodes %v, want %v", n.Name, got, ids)
+		}
+		if len(st.Shards) != roomShards+1 {
+			return fmt.Errorf("%s sees %d shards, want %d", n.Name, len(st.Shards), roomShards+1)
+		}
+		for _, s := range st.Shards {
+			if !slices.Equal(s.Replicas, ids) {
+				return fmt.Errorf("%s: shard %d has voters %v, want %v", n.Name, s.ID, s.Replicas, ids)
+			}
+			if s.Leader == 0 {
+				return fmt.Errorf("%s: shard %d has no leader", n.Name, s.ID)
+			}
+			if l := c.NodeByID(s.Leader); l == nil || !l.Alive() {
+				return fmt.Errorf("%s: shard %d is led by node %d, which is down", n.Name, s.ID, s.Leader)
+			}
+		}
+	}
+	return nil
+}
+
+// WaitFormed waits until the cluster is formed on every live node's view.
+func (c *Cluster) WaitFormed(t testing.TB) {
+	t.Helper()
+	waitFor(t, settleTimeout, "cluster formed", func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		return c.formed(ctx)
+	})
+}
+
+// LeaderOf returns the node that leads shard, once every live node agrees
+// on one live leader.
+func (c *Cluster) LeaderOf(t testing.TB, shard uint64) *Node {
+	t.Helper()
+	var leader *Node
+	waitFor(t, settleTimeout, fmt.Sprintf("leader of shard %d", shard), func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+		defer cancel()
+		var ids []uint64
+		for _, n := range c.Nodes {
+			if !n.Alive() {
+				continue
+			}
+			st, err := c.StatusOn(ctx, n)
+			if err != nil {
+				return err
+			}
+			i := slices.IndexFunc(st.Shards, func(s transport.ShardStatus) bool { return s.ID == shard })
+			if i < 0 {
+				return fmt.Errorf("%s does not list shard %d", n.Name, shard)
+			}
+			ids = append(ids, st.Shards[i].Leader)
+		}
+		slices.Sort(ids)
+		if ids = slices.Compact(ids); len(ids) != 1 || ids[0] == 0 {
+			return fmt.Errorf("nodes disagree on the leader of shard %d: %v", shard, ids)
+		}
+		leader = c.NodeByID(ids[0])
+		if leader == nil || !leader.Alive() {
+			return fmt.Errorf("shard %d is led by node %d, which is down", shard, ids[0])
+		}
+		return nil
+	})
+	return leader
+}
+
+// Kill kills node n with SIGKILL and waits until it is gone.
+func (c *Cluster) Kill(t testing.TB, n *Node) {
+	t.Helper()
+	c.dropProbe(n)
+	p := n.proc()
+	t.Logf("kill -9 %s, pid %d", n, p.pid())
+	if err := p.kill(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Restart starts n again with the same arguments and waits for its
+// /healthz.
+func (c *Cluster) Restart(t testing.TB, n *Node) {
+	t.Helper()
+	c.start(t, n)
+	if err := n.waitHealthy(startTimeout); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// start starts n again without waiting for it.
+func (c *Cluster) start(t testing.TB, n *Node) {
+	t.Helper()
+	if err := n.start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("restarted %s, pid %d", n, n.proc().pid())
+}
+
+// Pause stops n with SIGSTOP.
+func (c *Cluster) Pause(t testing.TB, n *Node) {
+	t.Helper()
+	c.dropProbe(n)
+	if err := n.signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("SIGSTOP %s, pid %d", n, n.proc().pid())
+}
+
+// Resume continues n with SIGCONT.
+func (c *Cluster) Resume(t testing.TB, n *Node) {
+	t.Helper()
+	if err := n.signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("SIGCONT %s", n)
+}
+
+// Others returns the nodes other than n.
+func (c *Cluster) Others(n *Node) []*Node {
+	var out []*Node
+	for _, m := range c.Nodes {
+		if m != n {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Live returns the nodes that run and are not stopped.
+func (c *Cluster) Live() []*Node {
+	var out []*Node
+	for _, n := range c.Nodes {
+		if n.Alive() {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// The cluster the tests without faults share, started by the first of them
+// and stopped by TestMain.
+var shared struct {
+	mu   sync.Mutex
+	c    *Cluster
+	root string
+	err  error
+}
+
+// sharedCluster returns the shared cluster, starting it on first use, and
+// prints its logs if t fails.
+func sharedCluster(t *testing.T) *Cluster {
+	t.Helper()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.c == nil && shared.err == nil {
+		root, err := os.MkdirTemp("", "parley-e2e-shared-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		shared.root = root
+		shared.c, shared.err = newCluster(root, clusterSize)
+		if shared.err == nil {
+			t.Logf("shared cluster up: %s", shared.c)
+		}
+	}
+	c := shared.c
+	if c != nil {
+		t.Cleanup(func() {
+			if t.Failed() {
+				c.dumpLogs(t)
+			}
+		})
+	}
+	if shared.err != nil {
+		t.Fatalf("start shared cluster: %v", shared.err)
+	}
+	c.WaitFormed(t)
+	return c
+}
+
+// stopSharedCluster kills the shared cluster and removes its files.
+func stopSharedCluster() {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.c != nil {
+		shared.c.Close()
+	}
+	if shared.root != "" {
+		os.RemoveAll(shared.root)
+	}
+}
+
+// permanentError ends a poll at once.
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// permanent marks err as one that waiting will not fix.
+func permanent(err error) error { return permanentError{err} }
+
+// poll calls f every pollInterval until it returns nil, returns a
+// permanent error, or timeout passes; it then returns f's last error.
+func poll(timeout time.Duration, f func() error) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		var pe permanentError
+		if errors.As(err, &pe) {
+			return pe.err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("still failing after %v: %w", timeout, err)
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// waitFor polls f like poll and fails the test if it never succeeds.
+func waitFor(t testing.TB, timeout time.Duration, what string, f func() error) {
+	t.Helper()
+	if err := poll(timeout, f); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// opContext returns a context bounded by opTimeout.
+func opContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), opTimeout)
+}
