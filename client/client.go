@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -66,6 +67,7 @@ type Client struct {
 	pinnedCA *x509.Certificate
 	known    *transport.KnownClusters
 	notify   *notifier
+	dialPC   func(addr string) (net.PacketConn, error) // see dialPacketConn
 
 	// ctx ends when the Client is closed; every goroutine of the Client
 	// watches it and is counted in wg.
@@ -109,6 +111,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 		log:     opts.Logger,
 		servers: servers,
 		next:    rand.IntN(len(servers)),
+		dialPC:  dialPacketConn,
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

@@ -2,9 +2,11 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/parleychat/parley/transport"
@@ -88,7 +90,7 @@ func (c *Client) handshakeWith(ctx context.Context, addr string, hello transport
 	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
 	tlsConf := transport.ClientTLSConfig(addr, c.pinnedCA, c.known)
-	qc, err := transport.Dial(ctx, addr, tlsConf)
+	qc, err := c.dialQUIC(ctx, addr, tlsConf)
 	if err != nil {
 		return nil, err // already "dial <addr>: ..."
 	}
@@ -103,6 +105,25 @@ func (c *Client) handshakeWith(ctx context.Context, addr string, hello transport
 	cn.start()
 	c.log.Info("connected", "addr", addr, "node", node.ID, "name", node.Name)
 	return cn, nil
+}
+
+// dialPacketConn, when set, makes the UDP socket of each connection to
+// addr, instead of transport.Dial's own, for every Client dialed from then
+// on (Dial copies it into the Client). Tests set it to lose packets on
+// purpose.
+var dialPacketConn func(addr string) (net.PacketConn, error)
+
+// dialQUIC opens a QUIC connection to addr, over the socket dialPC makes if
+// set.
+func (c *Client) dialQUIC(ctx context.Context, addr string, tlsConf *tls.Config) (*quic.Conn, error) {
+	if c.dialPC == nil {
+		return transport.Dial(ctx, addr, tlsConf)
+	}
+	pc, err := c.dialPC(addr)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	return transport.DialWith(ctx, pc, addr, tlsConf)
 }
 
 // sayHello opens the control stream, writes hello and reads the welcome.

@@ -68,6 +68,34 @@ func Dial(ctx context.Context, addr string, tlsConf *tls.Config) (*quic.Conn, er
 	return conn, nil
 }
 
+// DialWith is Dial over pc, a packet conn the caller provides (in tests,
+// one that can be made to lose packets). The connection owns pc: pc is
+// closed when the connection ends, or at once if the dial fails.
+func DialWith(ctx context.Context, pc net.PacketConn, addr string, tlsConf *tls.Config) (*quic.Conn, error) {
+	conf, err := forceParleyTLS(tlsConf)
+	if err != nil {
+		pc.Close()
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		pc.Close()
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	tr := &quic.Transport{Conn: pc}
+	conn, err := tr.Dial(ctx, ua, conf, QUICConfig())
+	if err != nil {
+		tr.Close()
+		pc.Close()
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	context.AfterFunc(conn.Context(), func() {
+		tr.Close()
+		pc.Close()
+	})
+	return conn, nil
+}
+
 // forceParleyTLS returns a clone of c that negotiates only ALPN and TLS 1.3.
 func forceParleyTLS(c *tls.Config) (*tls.Config, error) {
 	if c == nil {
