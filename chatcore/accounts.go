@@ -58,10 +58,14 @@ func (n *Node) Login(ctx context.Context, user, password string) error {
 			return fmt.Errorf("login: %w", err)
 		}
 		rec := &Account{Name: user, Hash: hash, Created: time.Now().UnixNano()}
-		if _, err := n.proposeRegistry(ctx, registryCommand{Op: regOpClaimAccount, Account: rec}); err != nil {
+		v, err := n.proposeRegistry(ctx, registryCommand{Op: regOpClaimAccount, Account: rec})
+		if err != nil {
 			return fmt.Errorf("login: %w", err)
 		}
-		// Whoever claimed first won; check against the stored record.
+		if v == regApplied {
+			return nil // the name is ours, with this password
+		}
+		// Someone claimed it first; check against their record.
 		if acct, found, err = n.account(user); err != nil || !found {
 			return fmt.Errorf("login: account %q vanished: %w", user, errors.Join(err, ErrUnavailable))
 		}
