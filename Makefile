@@ -9,7 +9,6 @@ GO          ?= go
 BIN         := bin
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 15s
-export CGO_ENABLED ?= 1
 
 .PHONY: all build run test lint unit fuzz arm64 arm64-smoke clean
 
@@ -37,8 +36,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzMsgID$$' -fuzztime=$(FUZZTIME) ./transport
 
 arm64:
-	GOOS=linux GOARCH=arm64 $(GO) build ./...
-	GOOS=linux GOARCH=arm64 $(GO) build -o $(BIN)/linux-arm64/ ./cmd/...
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build ./...
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -o $(BIN)/linux-arm64/ ./cmd/...
 
 # Runs the arm64 parleyd under qemu-user: it must bootstrap a node and answer
 # /healthz. Needs qemu-user-static (installed by .ci/run).

@@ -202,8 +202,7 @@ func validateConfig(cfg *Config) error {
 		return fmt.Errorf("config: data dir and raft address are required: %w", ErrInvalid)
 	}
 	if cfg.Name == "" {
-		h, _ := os.Hostname()
-		cfg.Name = sanitizeName(h)
+		cfg.Name = DefaultNodeName()
 	}
 	if err := ValidateNodeName(cfg.Name); err != nil {
 		return fmt.Errorf("config: %w", err)
@@ -215,6 +214,13 @@ func validateConfig(cfg *Config) error {
 		cfg.Logger = slog.Default()
 	}
 	return nil
+}
+
+// DefaultNodeName is a node's name when none is given: the host name, made
+// valid.
+func DefaultNodeName() string {
+	h, _ := os.Hostname()
+	return sanitizeName(h)
 }
 
 // sanitizeName turns a host name into a valid node name.

@@ -59,6 +59,9 @@ func (c *Config) setDefaults() error {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Name == "" {
+		c.Name = chatcore.DefaultNodeName()
+	}
 	if (c.Join == "") != (c.Token == "") {
 		return fmt.Errorf("config: --join and --token go together: %w", chatcore.ErrInvalid)
 	}

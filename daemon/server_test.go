@@ -16,6 +16,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -313,5 +314,13 @@ func TestHealthz(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"status":"ok"`) {
 		t.Fatalf("healthz: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestDefaultNameIsTheHostName(t *testing.T) {
+	srv := startServer(t, func(c *Config) { c.Name = "" })
+	nodes, err := srv.Node().Nodes()
+	if err != nil || len(nodes) != 1 || nodes[0].Name != chatcore.DefaultNodeName() || nodes[0].Name == "" {
+		t.Fatalf("nodes %+v, err %v; want the host name", nodes, err)
 	}
 }
