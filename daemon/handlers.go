@@ -15,7 +15,7 @@ import (
 func (ss *session) handle(ctx context.Context, req transport.Request) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	if ss.user == "" && req.Op != transport.OpJoin {
+	if ss.user == "" && req.Op != transport.OpAdmit {
 		ss.respond(req.ID, nil, transport.Errorf(transport.CodeUnauthorized, "log in first: %s needs a user", req.Op))
 		return
 	}
@@ -41,8 +41,8 @@ func (ss *session) handle(ctx context.Context, req transport.Request) {
 		}
 	case transport.OpStatus:
 		body, err = ss.status(ctx)
-	case transport.OpJoin:
-		var r transport.JoinRequest
+	case transport.OpAdmit:
+		var r transport.AdmitRequest
 		if err = decodeBody(req, &r); err == nil {
 			body, err = ss.join(ctx, r)
 		}
@@ -138,34 +138,34 @@ func (s *Server) probeNodes(ctx context.Context, nodes []chatcore.NodeRecord) ma
 	return up
 }
 
-func (ss *session) join(ctx context.Context, r transport.JoinRequest) (transport.JoinResponse, error) {
+func (ss *session) join(ctx context.Context, r transport.AdmitRequest) (transport.AdmitResponse, error) {
 	node := ss.srv.node
 	if err := node.CheckJoinToken(ctx, r.Token); err != nil {
 		ss.log.Warn("join refused", "name", r.Name, "err", err)
-		return transport.JoinResponse{}, err
+		return transport.AdmitResponse{}, err
 	}
 	for _, a := range []string{r.RaftAddr, r.ClientAddr} {
 		if _, _, err := net.SplitHostPort(a); err != nil {
-			return transport.JoinResponse{}, transport.Errorf(transport.CodeInvalid, "join: address %q: %v", a, err)
+			return transport.AdmitResponse{}, transport.Errorf(transport.CodeInvalid, "join: address %q: %v", a, err)
 		}
 	}
 	info, err := node.ClusterInfo(ctx)
 	if err != nil {
-		return transport.JoinResponse{}, err
+		return transport.AdmitResponse{}, err
 	}
 	ca, err := transport.LoadCA(info.CACertPEM, info.CAKeyPEM)
 	if err != nil {
-		return transport.JoinResponse{}, fmt.Errorf("join: %w", err)
+		return transport.AdmitResponse{}, fmt.Errorf("join: %w", err)
 	}
 	rec := chatcore.NodeRecord{Name: r.Name, RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr}
 	certPEM, err := ca.IssueNodeCert(r.PublicKey, r.Name, certHosts(chatcore.Config{RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr}))
 	if err != nil {
-		return transport.JoinResponse{}, transport.Errorf(transport.CodeInvalid, "join: %v", err)
+		return transport.AdmitResponse{}, transport.Errorf(transport.CodeInvalid, "join: %v", err)
 	}
 	id, err := node.Admit(ctx, rec)
 	if err != nil {
-		return transport.JoinResponse{}, err
+		return transport.AdmitResponse{}, err
 	}
 	ss.log.Info("admitted node", "id", id, "name", r.Name, "raft", r.RaftAddr)
-	return transport.JoinResponse{NodeID: id, ClusterID: node.ClusterID(), CertPEM: certPEM, CAPEM: info.CACertPEM}, nil
+	return transport.AdmitResponse{NodeID: id, ClusterID: node.ClusterID(), CertPEM: certPEM, CAPEM: info.CACertPEM}, nil
 }

@@ -21,9 +21,9 @@ func joinCluster(ctx context.Context, cfg Config, ccfg chatcore.Config) (*chatco
 	if err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
-	req := transport.JoinRequest{Token: cfg.Token, Name: ccfg.Name, RaftAddr: ccfg.RaftAddr, ClientAddr: ccfg.ClientAddr, PublicKey: pub}
-	var resp transport.JoinResponse
-	if err := callAnonymous(ctx, cfg.Join, transport.FingerprintTLSConfig(fp), transport.OpJoin, req, &resp); err != nil {
+	req := transport.AdmitRequest{Token: cfg.Token, Name: ccfg.Name, RaftAddr: ccfg.RaftAddr, ClientAddr: ccfg.ClientAddr, PublicKey: pub}
+	var resp transport.AdmitResponse
+	if err := callAnonymous(ctx, cfg.Join, transport.FingerprintTLSConfig(fp), transport.OpAdmit, req, &resp); err != nil {
 		return nil, fmt.Errorf("join %s: %w", cfg.Join, err)
 	}
 	cfg.Logger.Info("admitted to cluster", "cluster", resp.ClusterID, "node", resp.NodeID)

@@ -212,7 +212,7 @@ func TestBadRequestsKeepTheSession(t *testing.T) {
 		{transport.OpSend, transport.SendRequest{Room: "r", ID: transport.NewMsgID(time.Now()), Text: strings.Repeat("y", 16<<10+1)}, transport.CodeTooLarge},
 		{transport.OpHistory, transport.HistoryRequest{Room: "bad room"}, transport.CodeInvalid},
 		{transport.OpSubscribe, transport.SubscribeRequest{Room: ""}, transport.CodeInvalid},
-		{transport.OpJoin, transport.JoinRequest{Token: "nope.0123456789abcdef0123456789abcdef"}, transport.CodeUnauthorized},
+		{transport.OpAdmit, transport.AdmitRequest{Token: "nope.0123456789abcdef0123456789abcdef"}, transport.CodeUnauthorized},
 	}
 	for i, c := range cases {
 		resp := rc.call(uint64(i+1), c.op, c.body)
@@ -288,14 +288,14 @@ func TestWrongJoinTokenChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, pub, _ := transport.NewKey()
-	req := transport.JoinRequest{Token: "wrongsecret." + fp, Name: "n9", RaftAddr: "127.0.0.1:1", ClientAddr: "127.0.0.1:2", PublicKey: pub}
-	var resp transport.JoinResponse
-	err = callAnonymous(context.Background(), srv.ClientAddr(), transport.FingerprintTLSConfig(fp), transport.OpJoin, req, &resp)
+	req := transport.AdmitRequest{Token: "wrongsecret." + fp, Name: "n9", RaftAddr: "127.0.0.1:1", ClientAddr: "127.0.0.1:2", PublicKey: pub}
+	var resp transport.AdmitResponse
+	err = callAnonymous(context.Background(), srv.ClientAddr(), transport.FingerprintTLSConfig(fp), transport.OpAdmit, req, &resp)
 	if transport.CodeOf(err) != transport.CodeUnauthorized {
 		t.Fatalf("wrong token: want unauthorized, got %v", err)
 	}
 	// A token for another cluster fails the TLS check before any secret is sent.
-	err = callAnonymous(context.Background(), srv.ClientAddr(), transport.FingerprintTLSConfig(strings.Repeat("ab", 16)), transport.OpJoin, req, &resp)
+	err = callAnonymous(context.Background(), srv.ClientAddr(), transport.FingerprintTLSConfig(strings.Repeat("ab", 16)), transport.OpAdmit, req, &resp)
 	if !errors.Is(err, transport.ErrUnknownCA) {
 		t.Fatalf("wrong fingerprint: want ErrUnknownCA, got %v", err)
 	}

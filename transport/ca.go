@@ -94,7 +94,7 @@ func LoadCA(certPEM, keyPEM []byte) (*CA, error) {
 }
 
 // NewKey makes an ECDSA P-256 key pair. It returns the private key as PKCS8
-// PEM and the public key as PKIX DER (what JoinRequest.PublicKey carries).
+// PEM and the public key as PKIX DER (what AdmitRequest.PublicKey carries).
 func NewKey() (keyPEM, pubDER []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

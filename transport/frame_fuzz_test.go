@@ -32,8 +32,8 @@ var fuzzTargets = []func() any{
 	func() any { return new(Event) },
 	func() any { return new(StatusRequest) },
 	func() any { return new(StatusResponse) },
-	func() any { return new(JoinRequest) },
-	func() any { return new(JoinResponse) },
+	func() any { return new(AdmitRequest) },
+	func() any { return new(AdmitResponse) },
 	func() any { return new(MsgID) },
 }
 

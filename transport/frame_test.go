@@ -43,8 +43,8 @@ func sampleMessages(t testing.TB) []any {
 		&StatusRequest{},
 		&StatusResponse{Nodes: nodes, Shards: []ShardStatus{{ID: 1, Leader: 2, Term: 3, Replicas: []uint64{1, 2, 3}, NonVoting: []uint64{4}}}},
 		&ShardStatus{ID: 17, Leader: 1, Term: 9, Replicas: []uint64{1}},
-		&JoinRequest{Token: "join", Name: "pi-4", RaftAddr: "10.0.0.4:7001", ClientAddr: "10.0.0.4:7000", PublicKey: []byte{1, 2, 3}},
-		&JoinResponse{NodeID: 4, ClusterID: "c1", CertPEM: []byte("cert"), CAPEM: []byte("ca")},
+		&AdmitRequest{Token: "join", Name: "pi-4", RaftAddr: "10.0.0.4:7001", ClientAddr: "10.0.0.4:7000", PublicKey: []byte{1, 2, 3}},
+		&AdmitResponse{NodeID: 4, ClusterID: "c1", CertPEM: []byte("cert"), CAPEM: []byte("ca")},
 		&Error{Code: CodeTooLarge, Message: "too big"},
 	}
 }

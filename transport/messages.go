@@ -11,12 +11,12 @@ const (
 	OpHistory   = "history"
 	OpSubscribe = "subscribe"
 	OpStatus    = "status"
-	OpJoin      = "join"
+	OpAdmit     = "admit"
 )
 
 // Hello is the first frame a client writes on the control stream. A user
 // session carries User with Password or a Token from an earlier Welcome; a
-// node that joins the cluster sends an anonymous Hello and then only OpJoin.
+// node that joins the cluster sends an anonymous Hello and then only OpAdmit.
 type Hello struct {
 	Version  int    `cbor:"1,keyasint"`
 	User     string `cbor:"2,keyasint,omitempty"`
@@ -156,9 +156,9 @@ type ShardStatus struct {
 	NonVoting []uint64 `cbor:"5,keyasint,omitempty"`
 }
 
-// JoinRequest asks an existing node to admit a new node. Token is the
+// AdmitRequest asks an existing node to admit a new node. Token is the
 // cluster's join token; PublicKey is the new node's PKIX DER public key.
-type JoinRequest struct {
+type AdmitRequest struct {
 	Token      string `cbor:"1,keyasint"`
 	Name       string `cbor:"2,keyasint"`
 	RaftAddr   string `cbor:"3,keyasint"`
@@ -166,9 +166,9 @@ type JoinRequest struct {
 	PublicKey  []byte `cbor:"5,keyasint"`
 }
 
-// JoinResponse admits a node: its id, its certificate signed by the cluster
+// AdmitResponse admits a node: its id, its certificate signed by the cluster
 // CA, and the CA certificate (both PEM).
-type JoinResponse struct {
+type AdmitResponse struct {
 	NodeID    uint64 `cbor:"1,keyasint"`
 	ClusterID string `cbor:"2,keyasint"`
 	CertPEM   []byte `cbor:"3,keyasint"`
