@@ -20,7 +20,8 @@ import (
 // without a leader, so a dead leader is replaced in well under a second on
 // a LAN.
 const (
-	rttMillis    = 10
+	// RTTMillisecond is dragonboat's tick, the assumed round trip on a LAN.
+	RTTMillisecond = 10
 	electionRTT  = 20
 	heartbeatRTT = 2
 	// snapshotEntries bounds the Raft log: every so many entries a shard
@@ -253,7 +254,7 @@ func start(cfg Config, id identity) (*Node, error) {
 		DeploymentID:   deploymentID(id.ClusterID),
 		NodeHostDir:    raftDir,
 		WALDir:         raftDir,
-		RTTMillisecond: rttMillis,
+		RTTMillisecond: RTTMillisecond,
 		RaftAddress:    cfg.RaftAddr,
 		ListenAddress:  cfg.RaftListen,
 		MutualTLS:      true,
@@ -261,8 +262,8 @@ func start(cfg Config, id identity) (*Node, error) {
 		CertFile:       files.Cert,
 		KeyFile:        files.Key,
 		Expert: config.ExpertConfig{
-			LogDB:  cfg.Profile.logDBConfig(),
-			Engine: cfg.Profile.engineConfig(),
+			LogDB:  cfg.Profile.LogDBConfig(),
+			Engine: cfg.Profile.EngineConfig(),
 		},
 	}
 	nh, err := dragonboat.NewNodeHost(nhc)
@@ -291,8 +292,14 @@ func deploymentID(clusterID string) uint64 {
 
 // shardConfig is the Raft configuration of every shard.
 func (n *Node) shardConfig(shard uint64, nonVoting bool) config.Config {
+	return ShardConfig(shard, n.id.NodeID, nonVoting)
+}
+
+// ShardConfig is the Raft configuration Parley gives every shard: election
+// and heartbeat timing, pre-vote and check-quorum, and log compaction.
+func ShardConfig(shard, replica uint64, nonVoting bool) config.Config {
 	return config.Config{
-		ReplicaID:          n.id.NodeID,
+		ReplicaID:          replica,
 		ShardID:            shard,
 		ElectionRTT:        electionRTT,
 		HeartbeatRTT:       heartbeatRTT,

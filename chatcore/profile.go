@@ -54,7 +54,8 @@ func ParseProfile(name string) (Profile, error) {
 	return Profile{}, fmt.Errorf("profile %q: want small or default: %w", name, ErrInvalid)
 }
 
-func (p Profile) logDBConfig() config.LogDBConfig {
+// LogDBConfig is the dragonboat LogDB configuration of the profile.
+func (p Profile) LogDBConfig() config.LogDBConfig {
 	c := config.GetTinyMemLogDBConfig()
 	c.Shards = p.logDBShards
 	c.KVWriteBufferSize = p.logDBWriteBuffer
@@ -67,7 +68,9 @@ func (p Profile) logDBConfig() config.LogDBConfig {
 	return c
 }
 
-func (p Profile) engineConfig() config.EngineConfig {
+// EngineConfig is the dragonboat execution engine configuration of the
+// profile.
+func (p Profile) EngineConfig() config.EngineConfig {
 	n := p.engineShards
 	return config.EngineConfig{ExecShards: n, CommitShards: n, ApplyShards: n, SnapshotShards: n, CloseShards: n}
 }
