@@ -16,7 +16,7 @@ import (
 	sm "github.com/lni/dragonboat/v4/statemachine"
 )
 
-// Raft timing. A tick is rttMillis; elections start after 20–40 ticks
+// Raft timing. A tick is RTTMillisecond; elections start after 20–40 ticks
 // without a leader, so a dead leader is replaced in well under a second on
 // a LAN.
 const (
