@@ -3,6 +3,7 @@ package chatcore
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 
 	"github.com/cockroachdb/pebble"
 )
@@ -23,7 +24,10 @@ func (n *Node) setJoinRole(shard uint64, nonVoting bool) error {
 	if nonVoting {
 		v[0] = 1
 	}
-	return n.db.db.Set(roleKey(shard), v, pebble.Sync)
+	if err := n.db.db.Set(roleKey(shard), v, pebble.NoSync); err != nil {
+		return fmt.Errorf("state db: %w", err)
+	}
+	return n.db.durable()
 }
 
 func (n *Node) joinRole(shard uint64) (nonVoting bool) {
