@@ -22,8 +22,8 @@ import (
 const (
 	// RTTMillisecond is dragonboat's tick, the assumed round trip on a LAN.
 	RTTMillisecond = 10
-	electionRTT  = 20
-	heartbeatRTT = 2
+	electionRTT    = 20
+	heartbeatRTT   = 2
 	// snapshotEntries bounds the Raft log: every so many entries a shard
 	// snapshots (cheaply: on-disk state machines only record the index) and
 	// compacts all but compactionOverhead of them.
