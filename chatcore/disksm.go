@@ -44,8 +44,8 @@ func (s *diskSM) Open(<-chan struct{}) (uint64, error) {
 }
 
 // Update applies entries in one batch together with the new applied index.
-// The batch is not made durable here: the Raft log is, and dragonboat
-// replays entries past the durable applied index after a crash.
+// The batch is not fsynced: the Raft log is, and dragonboat replays entries
+// past the durable applied index after a crash.
 func (s *diskSM) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	if len(entries) == 0 {
 		return entries, nil
@@ -76,10 +76,9 @@ func (s *diskSM) Lookup(q interface{}) (interface{}, error) {
 	return nil, fmt.Errorf("shard %d: unknown query %T", s.shard, q)
 }
 
-// Sync makes every applied batch durable. Dragonboat calls it before it
-// snapshots the shard and so before it may compact the shard's log.
+// Sync makes every applied batch durable.
 func (s *diskSM) Sync() error {
-	if err := s.db.durable(); err != nil {
+	if err := s.db.db.LogData(nil, pebble.Sync); err != nil {
 		return fmt.Errorf("shard %d: sync: %w", s.shard, err)
 	}
 	return nil
@@ -207,10 +206,7 @@ func (s *diskSM) RecoverFromSnapshot(r io.Reader, done <-chan struct{}) error {
 			return fmt.Errorf("snapshot: %w", err)
 		}
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
-		return fmt.Errorf("snapshot: %w", err)
-	}
-	if err := s.db.durable(); err != nil {
+	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	s.app.recovered()

@@ -3,7 +3,6 @@ package chatcore
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 
 	"github.com/cockroachdb/pebble"
 )
@@ -24,10 +23,7 @@ func (n *Node) setJoinRole(shard uint64, nonVoting bool) error {
 	if nonVoting {
 		v[0] = 1
 	}
-	if err := n.db.db.Set(roleKey(shard), v, pebble.NoSync); err != nil {
-		return fmt.Errorf("state db: %w", err)
-	}
-	return n.db.durable()
+	return n.db.db.Set(roleKey(shard), v, pebble.Sync)
 }
 
 func (n *Node) joinRole(shard uint64) (nonVoting bool) {

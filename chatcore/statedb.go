@@ -12,15 +12,6 @@ import (
 
 // stateDB is the node's one pebble database, shared by every shard's state
 // machine on the node. Keys are prefixed by shard id (see keys.go).
-//
-// It runs without a write-ahead log. Every write it takes is an applied Raft
-// entry, already durable in dragonboat's log, so a second log would only
-// double the I/O of every apply. After a crash the db holds what its last
-// flushed memtable held, including each shard's applied index written in
-// the same batch as its entries, and dragonboat replays the rest from the
-// Raft log. That log is compacted only up to a snapshot, and dragonboat
-// calls Sync (a flush, see durable) before every snapshot, so the entries
-// to replay are always still there.
 type stateDB struct {
 	db *pebble.DB
 }
@@ -31,7 +22,6 @@ func openStateDB(dir string, p Profile) (*stateDB, error) {
 		MemTableSize:                p.stateMemTableBytes,
 		MemTableStopWritesThreshold: 4,
 		MaxOpenFiles:                256,
-		DisableWAL:                  true,
 		Logger:                      quietPebbleLogger{},
 	}
 	defer opts.Cache.Unref()
@@ -40,15 +30,6 @@ func openStateDB(dir string, p Profile) (*stateDB, error) {
 		return nil, fmt.Errorf("state db: %w", err)
 	}
 	return &stateDB{db: db}, nil
-}
-
-// durable makes every write so far survive a crash: with no WAL, that is a
-// flush of the memtables to sstables.
-func (s *stateDB) durable() error {
-	if err := s.db.Flush(); err != nil {
-		return fmt.Errorf("state db: flush: %w", err)
-	}
-	return nil
 }
 
 func (s *stateDB) Close() error {
