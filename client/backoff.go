@@ -13,8 +13,10 @@ var (
 	// reconnect attempts and retries.
 	backoffMin = 50 * time.Millisecond
 	backoffMax = 2 * time.Second
-	// dialTimeout bounds one handshake attempt with one node.
-	dialTimeout = 3 * time.Second
+	// dialTimeout bounds one handshake attempt with one node. A first login
+	// hashes the password with argon2id and commits the account through
+	// Raft: seconds on a busy Raspberry Pi.
+	dialTimeout = 10 * time.Second
 	// streamWait bounds how long a subscription waits for the server to
 	// open its stream after confirming it.
 	streamWait = 10 * time.Second

@@ -19,13 +19,16 @@ func (ss *session) subscribe(r transport.SubscribeRequest) (transport.SubscribeR
 	if err != nil {
 		return transport.SubscribeResponse{}, err
 	}
+	// Read From before the pump starts: the pump moves it as it delivers,
+	// and a reply naming a later seq makes the client drop what came first.
+	from := sub.From()
 	ss.wg.Add(1)
 	go func() {
 		defer ss.wg.Done()
 		defer sub.Close()
 		ss.pump(r.Sub, sub)
 	}()
-	return transport.SubscribeResponse{From: sub.From()}, nil
+	return transport.SubscribeResponse{From: from}, nil
 }
 
 // pump writes the subscription's messages until the client cancels the
