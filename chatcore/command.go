@@ -4,7 +4,8 @@ package chatcore
 // state machines never read the clock or random numbers, so every replica
 // computes the same state from the same log.
 
-// roomCommand is an entry of a room shard.
+// roomCommand is an entry of a room shard. For a join or a leave, ID is the
+// id of the notice the change appends to the room.
 type roomCommand struct {
 	Op   uint8    `cbor:"1,keyasint"`
 	Room string   `cbor:"2,keyasint,omitempty"`
@@ -16,6 +17,8 @@ type roomCommand struct {
 
 const (
 	roomOpSend uint8 = iota + 1
+	roomOpJoin
+	roomOpLeave
 )
 
 // storedMsg is a message's value in the state db; room and seq are its key.
@@ -24,12 +27,20 @@ type storedMsg struct {
 	User string   `cbor:"2,keyasint"`
 	TS   int64    `cbor:"3,keyasint"`
 	Text string   `cbor:"4,keyasint"`
+	Kind string   `cbor:"5,keyasint,omitempty"`
 }
 
 // roomMeta is a room's header in its shard.
 type roomMeta struct {
 	LastSeq uint64 `cbor:"1,keyasint"`
 	Created int64  `cbor:"2,keyasint"`
+	Members int    `cbor:"3,keyasint,omitempty"`
+}
+
+// memberRecord is one member of a room, under the room in its shard.
+type memberRecord struct {
+	// Joined is the entry time of the join, Unix nanoseconds.
+	Joined int64 `cbor:"1,keyasint"`
 }
 
 // dedupRecord remembers where a message id was committed.
@@ -38,7 +49,16 @@ type dedupRecord struct {
 	TS  int64  `cbor:"2,keyasint"`
 }
 
-// Message is one committed chat message.
+// Kinds of message. A chat message has the empty kind; the others are
+// notices the room's state machine writes itself.
+const (
+	// KindJoin is the notice of a user joining the room: "alice joined".
+	KindJoin = "join"
+	// KindLeave is the notice of a user leaving the room: "alice left".
+	KindLeave = "leave"
+)
+
+// Message is one committed chat message or notice.
 type Message struct {
 	Room string
 	Seq  uint64
@@ -47,4 +67,7 @@ type Message struct {
 	// TS is Unix nanoseconds, stamped by the proposing node.
 	TS   int64
 	Text string
+	// Kind is "" for a chat message, KindJoin or KindLeave for a notice
+	// (whose User is the user who joined or left).
+	Kind string
 }

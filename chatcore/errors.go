@@ -9,6 +9,9 @@ var (
 	ErrInvalid = errors.New("invalid")
 	// ErrTooLarge marks a message over MaxTextBytes.
 	ErrTooLarge = errors.New("too large")
+	// ErrForbidden marks a room the user may not use: another pair's
+	// direct-message room.
+	ErrForbidden = errors.New("forbidden")
 	// ErrNotFound marks a missing room, node or account.
 	ErrNotFound = errors.New("not found")
 	// ErrUnauthorized marks a wrong password or token.

@@ -101,7 +101,7 @@ func readMessages(r reader, shard uint64, room string, from, to uint64) ([]Messa
 			return nil, fmt.Errorf("state db: message: %w", err)
 		}
 		seq := binary.BigEndian.Uint64(it.Key()[plen:])
-		out = append(out, Message{Room: room, Seq: seq, ID: sm.ID, User: sm.User, TS: sm.TS, Text: sm.Text})
+		out = append(out, Message{Room: room, Seq: seq, ID: sm.ID, User: sm.User, TS: sm.TS, Text: sm.Text, Kind: sm.Kind})
 	}
 	if err := it.Error(); err != nil {
 		return nil, fmt.Errorf("state db: %w", err)

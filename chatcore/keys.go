@@ -13,6 +13,7 @@ import (
 //	'T'                          shard clock: the highest entry time seen
 //	'M' room                     room meta (last seq)
 //	'm' len room seq             message
+//	'u' len room user            room member
 //	'd' len room len user id     dedup record: id -> seq
 //	'x' ts len room len user id  dedup expiry index, ordered by entry time
 //	'r' kind name                registry records (shard 1 only)
@@ -21,6 +22,7 @@ const (
 	kindClock   = 'T'
 	kindMeta    = 'M'
 	kindMsg     = 'm'
+	kindMember  = 'u'
 	kindDedup   = 'd'
 	kindExpiry  = 'x'
 	kindReg     = 'r'
@@ -89,4 +91,15 @@ func prefixEnd(p []byte) []byte {
 		}
 	}
 	return nil
+}
+
+// memberPrefix is the start of every member key of room; a member's key is
+// the prefix and the user name.
+func memberPrefix(shard uint64, room string) []byte {
+	k := append(shardPrefix(shard), kindMember, byte(len(room)))
+	return append(k, room...)
+}
+
+func memberKey(shard uint64, room, user string) []byte {
+	return append(memberPrefix(shard, room), user...)
 }

@@ -19,7 +19,7 @@ func (r *roomShard) applyEntries(b *pebble.Batch, entries []sm.Entry) (func(), e
 		if err != nil {
 			return nil, err
 		}
-		entries[i].Result.Value, entries[i].Result.Data = encodeSendResult(res)
+		entries[i].Result.Value, entries[i].Result.Data = encodeResult(res)
 		if res.msg != nil {
 			fresh = append(fresh, res.msg)
 		}

@@ -30,6 +30,9 @@ func (n *Node) Send(ctx context.Context, p SendParams) (SendResult, error) {
 	if err := ValidateText(p.Text); err != nil {
 		return SendResult{}, fmt.Errorf("send: %w", err)
 	}
+	if err := CheckAccess(p.Room, p.User); err != nil {
+		return SendResult{}, fmt.Errorf("send: %w", err)
+	}
 	if p.ID == ([16]byte{}) {
 		return SendResult{}, fmt.Errorf("send: zero message id: %w", ErrInvalid)
 	}

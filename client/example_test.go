@@ -114,3 +114,102 @@ func ExampleClient_SendID() {
 		}
 	}
 }
+
+// Joining a room, looking at who is there, and leaving again. The room's
+// members see the notices "alice joined" and "alice left".
+func ExampleClient_Join() {
+	ctx := context.Background()
+	c, err := client.Dial(ctx, client.Options{Servers: []string{"127.0.0.1:7400"}, User: "alice", Password: "secret"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Join(ctx, "general"); err != nil {
+		log.Fatal(err)
+	}
+	members, err := c.Who(ctx, "general")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, m := range members {
+		fmt.Printf("%s online=%v\n", m.User, m.Online)
+	}
+	if err := c.Leave(ctx, "general"); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// Listing the rooms: every public room and one's own direct-message rooms.
+func ExampleClient_Rooms() {
+	ctx := context.Background()
+	c, err := client.Dial(ctx, client.Options{Servers: []string{"127.0.0.1:7400"}, User: "alice", Password: "secret"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	rooms, err := c.Rooms(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range rooms {
+		fmt.Printf("%s members=%d last=%d joined=%v dm=%v\n", r.Name, r.Members, r.LastSeq, r.Joined, r.DM)
+	}
+}
+
+// Listing who of a room's members is online right now.
+func ExampleClient_Who() {
+	ctx := context.Background()
+	c, err := client.Dial(ctx, client.Options{Servers: []string{"127.0.0.1:7400"}, User: "alice", Password: "secret"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	members, err := c.Who(ctx, "general")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, m := range members {
+		if m.Online {
+			fmt.Println(m.User)
+		}
+	}
+}
+
+// A private conversation: alice writes to bob, then reads their room. A
+// third user asking for the same room gets a forbidden error.
+func ExampleClient_DirectMessage() {
+	ctx := context.Background()
+	c, err := client.Dial(ctx, client.Options{Servers: []string{"127.0.0.1:7400"}, User: "alice", Password: "secret"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	r, err := c.DirectMessage(ctx, "bob", "lunch at noon?")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(r.Room) // dm.alice.bob
+	msgs, err := c.History(ctx, transport.DMRoom(c.User(), "bob"), client.HistoryOptions{Last: 10})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, m := range msgs {
+		fmt.Printf("<%s> %s\n", m.User, m.Text)
+	}
+}
+
+// Leaving a room is idempotent: leaving twice leaves one notice.
+func ExampleClient_Leave() {
+	ctx := context.Background()
+	c, err := client.Dial(ctx, client.Options{Servers: []string{"127.0.0.1:7400"}, User: "alice", Password: "secret"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	for range 2 {
+		if err := c.Leave(ctx, "general"); err != nil {
+			log.Fatal(err)
+		}
+	}
+	fmt.Printf("%s has left general\n", c.User())
+}

@@ -28,6 +28,8 @@ func wireError(err error) *transport.Error {
 		code = transport.CodeNotFound
 	case errors.Is(err, chatcore.ErrUnauthorized):
 		code = transport.CodeUnauthorized
+	case errors.Is(err, chatcore.ErrForbidden):
+		code = transport.CodeForbidden
 	case errors.Is(err, chatcore.ErrUnavailable), errors.Is(err, chatcore.ErrNotHosted),
 		errors.Is(err, chatcore.ErrClosed), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, context.Canceled):

@@ -15,7 +15,7 @@ import (
 func (ss *session) handle(ctx context.Context, req transport.Request) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	if ss.user == "" && req.Op != transport.OpAdmit {
+	if ss.user == "" && req.Op != transport.OpAdmit && !(ss.peerNode && req.Op == transport.OpPresence) {
 		ss.respond(req.ID, nil, transport.Errorf(transport.CodeUnauthorized, "log in first: %s needs a user", req.Op))
 		return
 	}
@@ -41,6 +41,25 @@ func (ss *session) handle(ctx context.Context, req transport.Request) {
 		}
 	case transport.OpStatus:
 		body, err = ss.status(ctx)
+	case transport.OpJoin:
+		var r transport.JoinRoomRequest
+		if err = decodeBody(req, &r); err == nil {
+			err = ss.joinRoom(ctx, r)
+		}
+	case transport.OpLeave:
+		var r transport.LeaveRoomRequest
+		if err = decodeBody(req, &r); err == nil {
+			err = ss.leaveRoom(ctx, r)
+		}
+	case transport.OpRooms:
+		body, err = ss.rooms()
+	case transport.OpWho:
+		var r transport.WhoRequest
+		if err = decodeBody(req, &r); err == nil {
+			body, err = ss.who(ctx, r)
+		}
+	case transport.OpPresence:
+		body, err = ss.localPresence()
 	case transport.OpAdmit:
 		var r transport.AdmitRequest
 		if err = decodeBody(req, &r); err == nil {
@@ -64,6 +83,9 @@ func decodeBody(req transport.Request, v any) error {
 }
 
 func (ss *session) send(ctx context.Context, r transport.SendRequest) (transport.SendResponse, error) {
+	if err := chatcore.CheckAccess(r.Room, ss.user); err != nil {
+		return transport.SendResponse{}, err
+	}
 	res, err := ss.srv.node.Send(ctx, chatcore.SendParams{Room: r.Room, User: ss.user, ID: r.ID, Text: r.Text})
 	if err != nil {
 		return transport.SendResponse{}, err
@@ -72,6 +94,9 @@ func (ss *session) send(ctx context.Context, r transport.SendRequest) (transport
 }
 
 func (ss *session) history(ctx context.Context, r transport.HistoryRequest) (transport.HistoryResponse, error) {
+	if err := chatcore.CheckAccess(r.Room, ss.user); err != nil {
+		return transport.HistoryResponse{}, err
+	}
 	msgs, last, err := ss.srv.node.History(ctx, r.Room, chatcore.HistoryQuery{From: r.From, Limit: r.Limit, Last: r.Last})
 	if err != nil {
 		return transport.HistoryResponse{}, err
@@ -84,7 +109,7 @@ func (ss *session) history(ctx context.Context, r transport.HistoryRequest) (tra
 }
 
 func wireMessage(m chatcore.Message) transport.Message {
-	return transport.Message{Room: m.Room, Seq: m.Seq, ID: m.ID, User: m.User, TS: m.TS, Text: m.Text}
+	return transport.Message{Room: m.Room, Seq: m.Seq, ID: m.ID, User: m.User, TS: m.TS, Text: m.Text, Kind: m.Kind}
 }
 
 func (ss *session) status(ctx context.Context) (transport.StatusResponse, error) {

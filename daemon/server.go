@@ -37,6 +37,12 @@ type Server struct {
 
 	mu    sync.Mutex
 	conns map[*quic.Conn]struct{}
+
+	// presence counts this node's live user sessions; view merges every
+	// node's, asked through peers.
+	presence *localPresence
+	view     *presenceView
+	peers    *peers
 }
 
 type tlsMaterial struct {
@@ -76,7 +82,10 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		udp.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, node: node, clientAddr: clientAddr, conns: make(map[*quic.Conn]struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, node: node, clientAddr: clientAddr, conns: make(map[*quic.Conn]struct{}),
+		presence: newLocalPresence()}
+	s.view = &presenceView{srv: s}
+	s.peers = newPeers(s)
 	if err := s.listen(udp); err != nil {
 		node.Close()
 		return nil, err
@@ -182,6 +191,7 @@ func (s *Server) Close() error {
 	if s.httpSrv != nil {
 		s.httpSrv.Close()
 	}
+	s.peers.close()
 	s.mu.Lock()
 	for c := range s.conns {
 		c.CloseWithError(closeShutdown, "server shutting down")

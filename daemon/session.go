@@ -40,7 +40,10 @@ type session struct {
 	srv  *Server
 	conn *quic.Conn
 	log  *slog.Logger
-	user string // "" for an anonymous (joining node) session
+	user string // "" for an anonymous (joining or peer node) session
+	// peerNode is set for an anonymous session whose TLS client
+	// certificate the cluster CA signed: another node of the cluster.
+	peerNode bool
 	// welcomed is set once the welcome is written; only the serve
 	// goroutine touches it.
 	welcomed bool
@@ -93,6 +96,13 @@ func (ss *session) serve() {
 		return
 	}
 	ss.welcomed = true
+	if ss.user != "" {
+		// Online from the welcome until the control stream ends (a close,
+		// a lost connection, the QUIC idle timeout), not until the
+		// session's last request is done.
+		ss.srv.presence.add(ss.user)
+		defer ss.srv.presence.remove(ss.user)
+	}
 	for {
 		var req transport.Request
 		if err := reader.Read(&req); err != nil {
@@ -200,7 +210,10 @@ func (ss *session) authenticate(ctx context.Context, h transport.Hello) (transpo
 	}
 	w := transport.Welcome{ClusterID: node.ClusterID(), NodeID: node.ID(), Nodes: ss.srv.nodeInfos()}
 	if h.User == "" {
-		return w, nil // anonymous: may only join
+		// Anonymous: a node joining the cluster, or a node of the cluster
+		// (proved by its client certificate) asking for presence.
+		ss.peerNode = len(ss.conn.ConnectionState().TLS.VerifiedChains) > 0
+		return w, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()

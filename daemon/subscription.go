@@ -15,6 +15,9 @@ const subscriptionBatch = 256
 // subscribe registers with the hub at once, so the reply's From is exact,
 // and then pumps messages onto a server-opened stream of their own.
 func (ss *session) subscribe(r transport.SubscribeRequest) (transport.SubscribeResponse, error) {
+	if err := chatcore.CheckAccess(r.Room, ss.user); err != nil {
+		return transport.SubscribeResponse{}, err
+	}
 	sub, err := ss.srv.node.Subscribe(r.Room, r.From)
 	if err != nil {
 		return transport.SubscribeResponse{}, err

@@ -11,12 +11,14 @@ import (
 
 // Paths of the binaries TestMain builds.
 var (
-	parleydBin string
-	parleyBin  string
+	parleydBin  string
+	parleyBin   string
+	statsbotBin string
 )
 
-// TestMain builds cmd/parleyd and cmd/parley into a temporary directory,
-// runs the tests, and stops the cluster the tests without faults share.
+// TestMain builds cmd/parleyd, cmd/parley and examples/statsbot into a
+// temporary directory, runs the tests, and stops the cluster the tests
+// without faults share.
 func TestMain(m *testing.M) {
 	os.Exit(runTests(m))
 }
@@ -37,7 +39,7 @@ func runTests(m *testing.M) int {
 	return code
 }
 
-// buildBinaries builds parleyd and parley into dir with the go command on
+// buildBinaries builds parleyd, parley and statsbot into dir with the go command on
 // PATH, from the root of the module this package belongs to.
 func buildBinaries(dir string) error {
 	goCmd, err := exec.LookPath("go")
@@ -52,14 +54,15 @@ func buildBinaries(dir string) error {
 	if gomod == "" || gomod == os.DevNull {
 		return fmt.Errorf("go env GOMOD: not inside a module")
 	}
-	build := exec.Command(goCmd, "build", "-o", dir+string(filepath.Separator), "./cmd/parleyd", "./cmd/parley")
+	build := exec.Command(goCmd, "build", "-o", dir+string(filepath.Separator), "./cmd/parleyd", "./cmd/parley", "./examples/statsbot")
 	build.Dir = filepath.Dir(gomod)
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build: %w\n%s", err, out)
 	}
 	parleydBin = filepath.Join(dir, "parleyd")
 	parleyBin = filepath.Join(dir, "parley")
-	for _, b := range []string{parleydBin, parleyBin} {
+	statsbotBin = filepath.Join(dir, "statsbot")
+	for _, b := range []string{parleydBin, parleyBin, statsbotBin} {
 		if _, err := os.Stat(b); err != nil {
 			return fmt.Errorf("go build: %w", err)
 		}

@@ -35,6 +35,14 @@ var fuzzTargets = []func() any{
 	func() any { return new(AdmitRequest) },
 	func() any { return new(AdmitResponse) },
 	func() any { return new(MsgID) },
+	func() any { return new(JoinRoomRequest) },
+	func() any { return new(LeaveRoomRequest) },
+	func() any { return new(RoomsRequest) },
+	func() any { return new(RoomsResponse) },
+	func() any { return new(WhoRequest) },
+	func() any { return new(WhoResponse) },
+	func() any { return new(PresenceRequest) },
+	func() any { return new(PresenceResponse) },
 }
 
 func FuzzFrameReader(f *testing.F) {

@@ -46,6 +46,15 @@ func sampleMessages(t testing.TB) []any {
 		&AdmitRequest{Token: "join", Name: "pi-4", RaftAddr: "10.0.0.4:7001", ClientAddr: "10.0.0.4:7000", PublicKey: []byte{1, 2, 3}},
 		&AdmitResponse{NodeID: 4, ClusterID: "c1", CertPEM: []byte("cert"), CAPEM: []byte("ca")},
 		&Error{Code: CodeTooLarge, Message: "too big"},
+		&Message{Room: "general", Seq: 43, ID: id, User: "ada", TS: 1, Text: "ada joined", Kind: KindJoin},
+		&JoinRoomRequest{Room: "general"},
+		&LeaveRoomRequest{Room: DMRoom("bob", "ada")},
+		&RoomsRequest{},
+		&RoomsResponse{Rooms: []RoomInfo{{Name: "general", Members: 3, LastSeq: 42, Joined: true}, {Name: "dm.ada.bob", Members: 2, LastSeq: 1, DM: true}}},
+		&WhoRequest{Room: "general"},
+		&WhoResponse{Members: []Member{{User: "ada", Online: true}, {User: "bob"}}},
+		&PresenceRequest{},
+		&PresenceResponse{Users: []string{"ada", "bob"}},
 	}
 }
 

@@ -12,6 +12,21 @@ const (
 	OpSubscribe = "subscribe"
 	OpStatus    = "status"
 	OpAdmit     = "admit"
+	// OpJoin makes the user a member of a room (JoinRoomRequest; the
+	// response has no body).
+	OpJoin = "join"
+	// OpLeave ends the user's membership of a room (LeaveRoomRequest; the
+	// response has no body).
+	OpLeave = "leave"
+	// OpRooms lists rooms (RoomsRequest, RoomsResponse).
+	OpRooms = "rooms"
+	// OpWho lists a room's members and who of them is online (WhoRequest,
+	// WhoResponse).
+	OpWho = "who"
+	// OpPresence is node to node: the users with a live session on the
+	// serving node (PresenceRequest, PresenceResponse). Only a session
+	// whose TLS client certificate the cluster CA signed may ask.
+	OpPresence = "presence"
 )
 
 // Hello is the first frame a client writes on the control stream. A user
@@ -126,7 +141,8 @@ type Event struct {
 	Error *Error   `cbor:"2,keyasint,omitempty"`
 }
 
-// Message is one committed chat message.
+// Message is one committed chat message, or a notice the room wrote
+// itself (see Kind).
 type Message struct {
 	Room string `cbor:"1,keyasint"`
 	Seq  uint64 `cbor:"2,keyasint"`
@@ -135,7 +151,17 @@ type Message struct {
 	// TS is Unix nanoseconds, stamped by the node that proposed it.
 	TS   int64  `cbor:"5,keyasint"`
 	Text string `cbor:"6,keyasint"`
+	// Kind is "" for a chat message, KindJoin or KindLeave for the notice
+	// of User joining or leaving the room (Text is then "alice joined" or
+	// "alice left").
+	Kind string `cbor:"7,keyasint,omitempty"`
 }
+
+// Kinds of Message.
+const (
+	KindJoin  = "join"
+	KindLeave = "leave"
+)
 
 // StatusRequest asks for the cluster's state. It has no fields.
 type StatusRequest struct{}
@@ -173,4 +199,67 @@ type AdmitResponse struct {
 	ClusterID string `cbor:"2,keyasint"`
 	CertPEM   []byte `cbor:"3,keyasint"`
 	CAPEM     []byte `cbor:"4,keyasint"`
+}
+
+// JoinRoomRequest makes the user a member of Room (created if new) and
+// appends the notice "<user> joined" to it. Joining a room one is a member
+// of changes nothing, so a retried join is harmless. Only its two
+// participants may join a direct-message room.
+type JoinRoomRequest struct {
+	Room string `cbor:"1,keyasint"`
+}
+
+// LeaveRoomRequest ends the user's membership of Room and appends the
+// notice "<user> left" to it. Leaving a room one is not a member of changes
+// nothing.
+type LeaveRoomRequest struct {
+	Room string `cbor:"1,keyasint"`
+}
+
+// RoomsRequest asks for the rooms the user may see. It has no fields.
+type RoomsRequest struct{}
+
+// RoomsResponse lists every public room of the cluster's directory and the
+// direct-message rooms the user takes part in, in name order.
+type RoomsResponse struct {
+	Rooms []RoomInfo `cbor:"1,keyasint"`
+}
+
+// RoomInfo describes one room as the serving node knows it (possibly a
+// little stale).
+type RoomInfo struct {
+	Name    string `cbor:"1,keyasint"`
+	Members int    `cbor:"2,keyasint"`
+	LastSeq uint64 `cbor:"3,keyasint"`
+	// Joined reports whether the asking user is a member.
+	Joined bool `cbor:"4,keyasint,omitempty"`
+	// DM marks a direct-message room (see DMRoom).
+	DM bool `cbor:"5,keyasint,omitempty"`
+}
+
+// WhoRequest asks for the members of Room.
+type WhoRequest struct {
+	Room string `cbor:"1,keyasint"`
+}
+
+// WhoResponse lists a room's members in name order.
+type WhoResponse struct {
+	Members []Member `cbor:"1,keyasint"`
+}
+
+// Member is one member of a room. Online means the user has a live session
+// on some node of the cluster.
+type Member struct {
+	User   string `cbor:"1,keyasint"`
+	Online bool   `cbor:"2,keyasint,omitempty"`
+}
+
+// PresenceRequest asks a node for its users with live sessions. It has no
+// fields.
+type PresenceRequest struct{}
+
+// PresenceResponse lists the users with at least one live session on the
+// serving node, in name order.
+type PresenceResponse struct {
+	Users []string `cbor:"1,keyasint"`
 }

@@ -49,10 +49,14 @@ type messageJSON struct {
 	User string          `json:"user"`
 	TS   string          `json:"ts"`
 	Text string          `json:"text"`
+	// Kind is only there for a notice: "join" or "leave".
+	Kind string `json:"kind,omitempty"`
 }
 
 // message prints a message: "[15:04:05] general#12 <alice> hi" in local
-// time, or a JSON line with ts in RFC 3339 UTC with nanoseconds.
+// time ("[15:04:05] general#13 * alice joined" for a notice), or a JSON
+// line with ts in RFC 3339 UTC with nanoseconds and, for a notice only,
+// its kind.
 func (p *printer) message(m transport.Message) error {
 	ts := time.Unix(0, m.TS)
 	if p.json {
@@ -63,7 +67,13 @@ func (p *printer) message(m transport.Message) error {
 			User: m.User,
 			TS:   ts.UTC().Format(time.RFC3339Nano),
 			Text: m.Text,
+			Kind: m.Kind,
 		})
+	}
+	if m.Kind != "" {
+		_, err := fmt.Fprintf(p.w, "[%s] %s#%d * %s\n",
+			ts.In(p.loc).Format("15:04:05"), clean(m.Room), m.Seq, clean(m.Text))
+		return err
 	}
 	_, err := fmt.Fprintf(p.w, "[%s] %s#%d <%s> %s\n",
 		ts.In(p.loc).Format("15:04:05"), clean(m.Room), m.Seq, clean(m.User), clean(m.Text))

@@ -1,0 +1,173 @@
+package chatcore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/fxamacker/cbor/v2"
+)
+
+// MembershipResult is the outcome of a Join or a Leave.
+type MembershipResult struct {
+	// Changed is false when there was nothing to do: the user was a
+	// member already (Join) or was not one (Leave).
+	Changed bool
+	// Seq is the seq of the notice the change appended to the room ("alice
+	// joined", "alice left"), 0 when nothing changed.
+	Seq uint64
+}
+
+// Join makes user a member of room, durably, and appends the notice "<user>
+// joined" to the room; the room is created if new. Joining a room one is a
+// member of changes nothing, so a retried Join is harmless. Only its two
+// participants may join a direct-message room (ErrForbidden).
+func (n *Node) Join(ctx context.Context, room, user string) (MembershipResult, error) {
+	res, err := n.changeMembership(ctx, roomOpJoin, room, user)
+	if err != nil {
+		return res, fmt.Errorf("join: %w", err)
+	}
+	return res, nil
+}
+
+// Leave ends user's membership of room and appends the notice "<user> left"
+// to the room. Leaving a room one is not a member of changes nothing, so a
+// retried Leave is harmless.
+func (n *Node) Leave(ctx context.Context, room, user string) (MembershipResult, error) {
+	res, err := n.changeMembership(ctx, roomOpLeave, room, user)
+	if err != nil {
+		return res, fmt.Errorf("leave: %w", err)
+	}
+	return res, nil
+}
+
+func (n *Node) changeMembership(ctx context.Context, op uint8, room, user string) (MembershipResult, error) {
+	if err := ValidateRoom(room); err != nil {
+		return MembershipResult{}, err
+	}
+	if err := ValidateUser(user); err != nil {
+		return MembershipResult{}, err
+	}
+	if err := CheckAccess(room, user); err != nil {
+		return MembershipResult{}, err
+	}
+	shard, err := n.RoomShard(room)
+	if err != nil {
+		return MembershipResult{}, err
+	}
+	if op == roomOpJoin {
+		if err := n.ensureRoom(ctx, room, user); err != nil {
+			return MembershipResult{}, err
+		}
+	}
+	now := time.Now()
+	cmd, err := cbor.Marshal(roomCommand{Op: op, Room: room, User: user, ID: newNoticeID(now), TS: now.UnixNano()})
+	if err != nil {
+		return MembershipResult{}, fmt.Errorf("encode: %w", err)
+	}
+	res, err := n.propose(ctx, shard, cmd)
+	if err != nil {
+		return MembershipResult{}, err
+	}
+	if res.Value == 0 {
+		return MembershipResult{}, fmt.Errorf("rejected by state machine: %s: %w", res.Data, ErrInvalid)
+	}
+	if len(res.Data) != 9 {
+		return MembershipResult{}, fmt.Errorf("result of %d bytes", len(res.Data))
+	}
+	return MembershipResult{Changed: res.Data[0] == 1, Seq: binary.BigEndian.Uint64(res.Data[1:])}, nil
+}
+
+// newNoticeID makes the id of a membership notice with the layout of a
+// client's message id: 48 bits of Unix milliseconds, then 80 random bits.
+func newNoticeID(t time.Time) [16]byte {
+	var id [16]byte
+	ms := binary.BigEndian.AppendUint64(nil, uint64(t.UnixMilli()))
+	copy(id[:6], ms[2:])
+	if _, err := rand.Read(id[6:]); err != nil {
+		panic(fmt.Sprintf("notice id: %v", err))
+	}
+	return id
+}
+
+// Members returns the members of room in name order. It is linearizable,
+// like History: it sees every membership change acknowledged before it was
+// called.
+func (n *Node) Members(ctx context.Context, room string) ([]string, error) {
+	if err := ValidateRoom(room); err != nil {
+		return nil, fmt.Errorf("members: %w", err)
+	}
+	shard, err := n.RoomShard(room)
+	if err != nil {
+		return nil, fmt.Errorf("members: %w", err)
+	}
+	if err := n.readBarrierOn(ctx, shard); err != nil {
+		return nil, fmt.Errorf("members: %w", err)
+	}
+	users, err := readMembers(n.db.db, shard, room)
+	if err != nil {
+		return nil, fmt.Errorf("members: %w", err)
+	}
+	return users, nil
+}
+
+// readMembers lists room's members from the state db, in key (name) order.
+func readMembers(r reader, shard uint64, room string) ([]string, error) {
+	p := memberPrefix(shard, room)
+	it := r.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: prefixEnd(p)})
+	defer it.Close()
+	var users []string
+	for ok := it.First(); ok; ok = it.Next() {
+		users = append(users, string(it.Key()[len(p):]))
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("state db: %w", err)
+	}
+	return users, nil
+}
+
+// RoomSummary is one room of the directory with its size, as this node's
+// replicas know it.
+type RoomSummary struct {
+	Name    string
+	Members int
+	LastSeq uint64
+	// Joined reports whether the user RoomSummaries was asked about is a
+	// member.
+	Joined bool
+}
+
+// RoomSummaries lists every room of the registry's directory, in name
+// order, with its member count, its last seq and whether user (if not "")
+// is a member. It reads the local replicas without a read barrier, so it
+// may be a little stale; direct-message rooms are included, whoever their
+// participants (see CheckAccess).
+func (n *Node) RoomSummaries(user string) ([]RoomSummary, error) {
+	recs, err := n.Rooms()
+	if err != nil {
+		return nil, fmt.Errorf("rooms: %w", err)
+	}
+	out := make([]RoomSummary, 0, len(recs))
+	for _, rec := range recs {
+		shard, err := n.RoomShard(rec.Name)
+		if err != nil {
+			return nil, fmt.Errorf("rooms: %w", err)
+		}
+		var meta roomMeta
+		if _, err := getCBOR(n.db.db, metaKey(shard, rec.Name), &meta); err != nil {
+			return nil, fmt.Errorf("rooms: %w", err)
+		}
+		s := RoomSummary{Name: rec.Name, Members: meta.Members, LastSeq: meta.LastSeq}
+		if user != "" {
+			var m memberRecord
+			if s.Joined, err = getCBOR(n.db.db, memberKey(shard, rec.Name, user), &m); err != nil {
+				return nil, fmt.Errorf("rooms: %w", err)
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

@@ -1,0 +1,185 @@
+package chatcore
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
+	"github.com/fxamacker/cbor/v2"
+)
+
+// applierHarness drives a room applier over an in-memory pebble database,
+// one entry per batch, the way diskSM does, without dragonboat.
+type applierHarness struct {
+	t     *testing.T
+	db    *pebble.DB
+	a     roomApplier
+	index uint64
+	ts    int64
+}
+
+func newApplierHarness(t *testing.T) *applierHarness {
+	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return &applierHarness{t: t, db: db, a: roomApplier{shard: FirstRoomShard}, ts: 1_000_000_000}
+}
+
+// apply applies one command with the next index and a later stamp.
+func (h *applierHarness) apply(cmd roomCommand) applyResult {
+	h.t.Helper()
+	h.index++
+	h.ts += 1000
+	cmd.TS = h.ts
+	if cmd.ID == ([16]byte{}) {
+		cmd.ID = [16]byte{byte(h.index >> 8), byte(h.index), 1}
+	}
+	data, err := cbor.Marshal(cmd)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	b := h.db.NewIndexedBatch()
+	defer b.Close()
+	res, err := h.a.apply(b, h.index, data)
+	if err != nil {
+		h.t.Fatalf("apply %+v: %v", cmd, err)
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		h.t.Fatal(err)
+	}
+	return res
+}
+
+func (h *applierHarness) meta(room string) roomMeta {
+	h.t.Helper()
+	var m roomMeta
+	if _, err := getCBOR(h.db, metaKey(h.a.shard, room), &m); err != nil {
+		h.t.Fatal(err)
+	}
+	return m
+}
+
+func (h *applierHarness) members(room string) []string {
+	h.t.Helper()
+	users, err := readMembers(h.db, h.a.shard, room)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return users
+}
+
+func (h *applierHarness) messages(room string) []Message {
+	h.t.Helper()
+	last := h.meta(room).LastSeq
+	if last == 0 {
+		return nil
+	}
+	msgs, err := readMessages(h.db, h.a.shard, room, 1, last)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return msgs
+}
+
+func TestApplyJoinLeave(t *testing.T) {
+	h := newApplierHarness(t)
+	steps := []struct {
+		op      uint8
+		user    string
+		changed bool
+		seq     uint64
+	}{
+		{roomOpJoin, "alice", true, 1},
+		{roomOpJoin, "alice", false, 0}, // a member already: nothing
+		{roomOpJoin, "bob", true, 2},
+		{roomOpLeave, "carol", false, 0}, // not a member: nothing
+		{roomOpLeave, "alice", true, 3},
+		{roomOpLeave, "alice", false, 0},
+		{roomOpJoin, "alice", true, 4}, // back again
+	}
+	for i, s := range steps {
+		res := h.apply(roomCommand{Op: s.op, Room: "general", User: s.user})
+		if res.reject != "" || res.changed != s.changed || res.seq != s.seq || (res.msg != nil) != s.changed {
+			t.Fatalf("step %d (%d %s): %+v, want changed %v seq %d", i, s.op, s.user, res, s.changed, s.seq)
+		}
+		v, data := encodeResult(res)
+		if v != 1 || len(data) != 9 || (data[0] == 1) != s.changed {
+			t.Fatalf("step %d: encoded %d %x", i, v, data)
+		}
+	}
+	if got := h.members("general"); !slices.Equal(got, []string{"alice", "bob"}) {
+		t.Fatalf("members %v", got)
+	}
+	if m := h.meta("general"); m.Members != 2 || m.LastSeq != 4 || m.Created == 0 {
+		t.Fatalf("meta %+v", m)
+	}
+	want := []struct{ user, kind, text string }{
+		{"alice", KindJoin, "alice joined"},
+		{"bob", KindJoin, "bob joined"},
+		{"alice", KindLeave, "alice left"},
+		{"alice", KindJoin, "alice joined"},
+	}
+	msgs := h.messages("general")
+	if len(msgs) != len(want) {
+		t.Fatalf("%d messages, want %d: %+v", len(msgs), len(want), msgs)
+	}
+	for i, w := range want {
+		m := msgs[i]
+		if m.Seq != uint64(i+1) || m.User != w.user || m.Kind != w.kind || m.Text != w.text || m.ID == ([16]byte{}) || m.TS == 0 {
+			t.Errorf("message %d: %+v, want %+v", i+1, m, w)
+		}
+	}
+	// A chat message after the notices takes the next seq and has no kind.
+	res := h.apply(roomCommand{Op: roomOpSend, Room: "general", User: "carol", Text: "hi"})
+	if res.seq != 5 || res.msg == nil || res.msg.Kind != "" {
+		t.Fatalf("send after notices: %+v", res)
+	}
+	if m := h.meta("general"); m.Members != 2 {
+		t.Fatalf("sending made carol a member of a public room: %+v", m)
+	}
+}
+
+func TestApplyDirectMessages(t *testing.T) {
+	h := newApplierHarness(t)
+	room := "dm.alice.bob"
+	res := h.apply(roomCommand{Op: roomOpSend, Room: room, User: "bob", Text: "psst"})
+	if res.reject != "" || res.seq != 1 {
+		t.Fatalf("first DM: %+v", res)
+	}
+	// The first message makes both participants members, without notices.
+	if got := h.members(room); !slices.Equal(got, []string{"alice", "bob"}) {
+		t.Fatalf("members after the first DM: %v", got)
+	}
+	if m := h.meta(room); m.Members != 2 || m.LastSeq != 1 {
+		t.Fatalf("meta %+v", m)
+	}
+	if res := h.apply(roomCommand{Op: roomOpJoin, Room: room, User: "alice"}); res.changed {
+		t.Fatalf("alice joined a DM room she is a member of: %+v", res)
+	}
+	// A leave is a leave; the next message brings the leaver back.
+	if res := h.apply(roomCommand{Op: roomOpLeave, Room: room, User: "alice"}); !res.changed || res.seq != 2 {
+		t.Fatalf("alice leaves: %+v", res)
+	}
+	h.apply(roomCommand{Op: roomOpSend, Room: room, User: "bob", Text: "come back"})
+	if got := h.members(room); !slices.Equal(got, []string{"alice", "bob"}) {
+		t.Fatalf("members after another DM: %v", got)
+	}
+	// Nobody else gets in, whatever the proposer checked.
+	for _, cmd := range []roomCommand{
+		{Op: roomOpSend, Room: room, User: "carol", Text: "let me in"},
+		{Op: roomOpJoin, Room: room, User: "carol"},
+		{Op: roomOpSend, Room: "dm.bob.alice", User: "bob", Text: "unordered"},
+		{Op: roomOpJoin, Room: "dm.alice", User: "alice"},
+		{Op: roomOpJoin, Room: "general", User: "a.b"},
+	} {
+		if res := h.apply(cmd); res.reject == "" {
+			t.Errorf("%+v: applied as %+v, want a rejection", cmd, res)
+		}
+	}
+	if m := h.meta(room); m.Members != 2 || m.LastSeq != 3 {
+		t.Fatalf("meta after rejections %+v", m)
+	}
+}

@@ -1,0 +1,79 @@
+package chatcore_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/chatcore/chatcoretest"
+	"github.com/parleychat/parley/transport"
+)
+
+// BenchmarkSend measures committed sends per second on an in-process 3-node
+// cluster: 64 concurrent senders spread over as many rooms as shards, each
+// room on its own shard where the ring allows. It isolates the replicated
+// core from QUIC and the daemon.
+func BenchmarkSend(b *testing.B) {
+	for _, shards := range []int{1, 8} {
+		b.Run(fmt.Sprintf("shards=%d", shards), func(b *testing.B) {
+			c := chatcoretest.StartCluster(b, 3, chatcoretest.Options{Shards: shards})
+			rooms := roomsOnDistinctShards(b, c.Nodes[0], shards)
+			text := strings.Repeat("x", 128)
+			var i atomic.Int64
+			b.SetParallelism(32) // 64 senders on 2 cores
+			b.ResetTimer()
+			start, cpu0 := time.Now(), cpuTime()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					k := i.Add(1)
+					n := c.Nodes[k%3]
+					if os.Getenv("BENCH_LEADER_ONLY") != "" {
+						n = c.Nodes[0]
+					}
+					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+					_, err := n.Send(ctx, chatcore.SendParams{Room: rooms[k%int64(len(rooms))], User: "bench", ID: transport.NewMsgID(time.Now()), Text: text})
+					cancel()
+					if err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/msg")
+		})
+	}
+}
+
+func roomsOnDistinctShards(b *testing.B, n *chatcore.Node, shards int) []string {
+	seen := map[uint64]bool{}
+	var rooms []string
+	for i := 0; len(rooms) < shards && i < 10000; i++ {
+		r := fmt.Sprintf("room-%d", i)
+		s, err := n.RoomShard(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !seen[s] {
+			seen[s] = true
+			rooms = append(rooms, r)
+		}
+	}
+	return rooms
+}
+
+// cpuTime is the process's user plus system CPU time: the three nodes of the
+// in-process cluster and the senders together.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/parleychat/parley/transport"
+)
+
+// runWho implements "parley who --room R": the room's members, one per
+// line with "online" or "offline", or one JSON object per member.
+func runWho(ctx context.Context, e *env, args []string) error {
+	f := newFlagSet("who", "parley who --room ROOM [flags]")
+	room := f.String("room", "", "the `room` whose members to list (required)")
+	if err := f.parse(e, args); err != nil {
+		return err
+	}
+	if *room == "" {
+		return usagef("--room is required")
+	}
+	if f.NArg() > 0 {
+		return usagef("unexpected argument %q", f.Arg(0))
+	}
+	c, s, err := f.common.dial(ctx, e, nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	octx, cancel := s.operation(ctx)
+	defer cancel()
+	members, err := c.Who(octx, *room)
+	if err != nil {
+		return err
+	}
+	return newPrinter(e.stdout, s.json).members(members)
+}
+
+// memberJSON is the JSON line of one member.
+type memberJSON struct {
+	User   string `json:"user"`
+	Online bool   `json:"online"`
+}
+
+// members prints "alice online" lines, or one JSON line each.
+func (p *printer) members(members []transport.Member) error {
+	for _, m := range members {
+		var err error
+		if p.json {
+			err = p.writeJSON(memberJSON{User: m.User, Online: m.Online})
+		} else {
+			state := "offline"
+			if m.Online {
+				state = "online"
+			}
+			_, err = fmt.Fprintf(p.w, "%s %s\n", clean(m.User), state)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

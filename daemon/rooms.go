@@ -1,0 +1,69 @@
+package daemon
+
+import (
+	"context"
+
+	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/transport"
+)
+
+// joinRoom makes the session's user a member of a room.
+func (ss *session) joinRoom(ctx context.Context, r transport.JoinRoomRequest) error {
+	if err := chatcore.CheckAccess(r.Room, ss.user); err != nil {
+		return err
+	}
+	_, err := ss.srv.node.Join(ctx, r.Room, ss.user)
+	return err
+}
+
+// leaveRoom ends the session's user's membership of a room.
+func (ss *session) leaveRoom(ctx context.Context, r transport.LeaveRoomRequest) error {
+	if err := chatcore.CheckAccess(r.Room, ss.user); err != nil {
+		return err
+	}
+	_, err := ss.srv.node.Leave(ctx, r.Room, ss.user)
+	return err
+}
+
+// rooms lists the public rooms of the directory and the user's own
+// direct-message rooms; other users' direct-message rooms are left out.
+func (ss *session) rooms() (transport.RoomsResponse, error) {
+	sums, err := ss.srv.node.RoomSummaries(ss.user)
+	if err != nil {
+		return transport.RoomsResponse{}, err
+	}
+	out := transport.RoomsResponse{Rooms: []transport.RoomInfo{}}
+	for _, s := range sums {
+		dm := chatcore.IsDMRoom(s.Name)
+		if dm && chatcore.CheckAccess(s.Name, ss.user) != nil {
+			continue
+		}
+		out.Rooms = append(out.Rooms, transport.RoomInfo{Name: s.Name, Members: s.Members, LastSeq: s.LastSeq, Joined: s.Joined, DM: dm})
+	}
+	return out, nil
+}
+
+// who lists a room's members, each online or not.
+func (ss *session) who(ctx context.Context, r transport.WhoRequest) (transport.WhoResponse, error) {
+	if err := chatcore.CheckAccess(r.Room, ss.user); err != nil {
+		return transport.WhoResponse{}, err
+	}
+	users, err := ss.srv.node.Members(ctx, r.Room)
+	if err != nil {
+		return transport.WhoResponse{}, err
+	}
+	online := ss.srv.view.get(ctx)
+	out := transport.WhoResponse{Members: make([]transport.Member, len(users))}
+	for i, u := range users {
+		out.Members[i] = transport.Member{User: u, Online: online[u]}
+	}
+	return out, nil
+}
+
+// localPresence answers another node: the users with a live session here.
+func (ss *session) localPresence() (transport.PresenceResponse, error) {
+	if !ss.peerNode {
+		return transport.PresenceResponse{}, transport.Errorf(transport.CodeForbidden, "presence is asked by nodes only")
+	}
+	return transport.PresenceResponse{Users: ss.srv.presence.list()}, nil
+}
