@@ -2,9 +2,13 @@
 //
 // Usage:
 //
+//	parley [--room ROOM] [flags]
 //	parley <command> [flags] [args]
 //
-// The commands are send, tail, history and status; "parley help" lists
+// With no command (or only flags), parley is an interactive chat: see
+// repl.go.
+//
+// The commands are send, tail, history, status, rooms and who; "parley help" lists
 // them and "parley help <command>" (or "parley <command> -h") shows a
 // command's flags. Flags must come before positional arguments: the first
 // argument that is not a flag ends the flags.
@@ -43,6 +47,9 @@ var commands = []command{
 	{"tail", "print a room's messages as they come, from a seq or from now", runTail},
 	{"history", "print a room's last messages", runHistory},
 	{"status", "print the cluster's nodes and shards", runStatus},
+	{"rooms", "list the rooms with their members and last seq", runRooms},
+	{"who", "list a room's members, online or not", runWho},
+	{"repl", "chat interactively (what plain 'parley' runs)", runREPL},
 }
 
 // env is what a command may touch of the outside world, so that tests can
@@ -88,9 +95,8 @@ func usagef(format string, args ...any) error {
 
 // run executes the command line args and returns the exit status.
 func run(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 {
-		printUsage(e.stderr)
-		return 2
+	if replArgs(args) {
+		return runBareREPL(ctx, e, args)
 	}
 	name := args[0]
 	switch name {
@@ -149,6 +155,7 @@ func printUsage(w io.Writer) {
 
 Usage:
 
+	parley [--room ROOM] [flags]    chat interactively (/help lists its commands)
 	parley <command> [flags] [args]
 
 Commands:
