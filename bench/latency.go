@@ -1,0 +1,157 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parleychat/parley/transport"
+)
+
+// LatencyParams shapes the latency scenario.
+type LatencyParams struct {
+	// Rate is the offered load in messages per second.
+	Rate float64 `json:"rate"`
+	// Rooms is the number of rooms the messages spread over.
+	Rooms int `json:"rooms"`
+	// Senders is the number of sending clients; Workers the goroutines
+	// sharing them, enough that a send never waits for a free one.
+	Senders int `json:"senders"`
+	Workers int `json:"workers"`
+	// Payload is the message size in bytes.
+	Payload int `json:"payload_bytes"`
+	// Warmup runs before the measuring window.
+	Warmup time.Duration `json:"-"`
+	// Duration is the measuring window.
+	Duration time.Duration `json:"-"`
+}
+
+// LatencyResult is the time from send to delivery at a subscriber
+// connected to another node than the senders.
+type LatencyResult struct {
+	Params    LatencyParams `json:"params"`
+	DurationS float64       `json:"duration_s"`
+	// SenderNodes and SubscriberNode name where the clients connect.
+	SenderNodes    []string `json:"sender_nodes"`
+	SubscriberNode string   `json:"subscriber_node"`
+	// Deliver is send → delivery at the subscriber, measured from each
+	// message's scheduled send time.
+	Deliver Latency `json:"send_to_deliver"`
+	// Ack is send → acknowledgement at the sender.
+	Ack Latency `json:"send_to_ack"`
+	// Offered, Acked and Delivered count the measuring window's messages;
+	// Undelivered were acknowledged but never delivered within the drain
+	// time; Dropped found every worker busy.
+	Offered     int64 `json:"offered"`
+	Acked       int64 `json:"acked"`
+	Delivered   int64 `json:"delivered"`
+	Undelivered int64 `json:"undelivered"`
+	Errors      int64 `json:"errors"`
+	Dropped     int   `json:"dropped"`
+	CPU         CPU   `json:"cpu_percent,omitempty"`
+}
+
+// drainTimeout bounds waiting for the last deliveries after a load.
+const drainTimeout = 20 * time.Second
+
+// RunLatency offers p.Rate messages per second from clients connected to
+// every node but one, and times their delivery to one subscriber of every
+// room connected to that one node.
+func RunLatency(ctx context.Context, c *Cluster, p LatencyParams) (LatencyResult, error) {
+	res := LatencyResult{Params: p, DurationS: p.Duration.Seconds()}
+	subNode := c.Nodes[1]
+	var sendNodes []*Node
+	for _, n := range c.Nodes {
+		if n != subNode {
+			sendNodes = append(sendNodes, n)
+			res.SenderNodes = append(res.SenderNodes, n.Name)
+		}
+	}
+	res.SubscriberNode = subNode.Name
+	sub, err := c.Dial(ctx, "lsub", subNode)
+	if err != nil {
+		return res, fmt.Errorf("latency: %w", err)
+	}
+	defer sub.Close()
+	cls, err := c.DialMany(ctx, "lat", p.Senders, sendNodes)
+	if err != nil {
+		return res, fmt.Errorf("latency: %w", err)
+	}
+	defer closeAll(cls)
+	rooms := make([]string, p.Rooms)
+	for r := range rooms {
+		rooms[r] = roomName("lat", r)
+	}
+
+	var (
+		pending   sync.Map // MsgID → time.Time, the scheduled send time of a measured message
+		deliver   = NewHistogram()
+		ackHist   = NewHistogram()
+		delivered atomic.Int64
+		acked     atomic.Int64
+		offered   atomic.Int64
+		errs      atomic.Int64
+	)
+	sctx, stopSubs := context.WithCancel(ctx)
+	defer stopSubs()
+	var subWG sync.WaitGroup
+	for _, room := range rooms {
+		s, err := sub.Subscribe(sctx, room, 0)
+		if err != nil {
+			return res, fmt.Errorf("latency: %w", err)
+		}
+		subWG.Go(func() {
+			for m := range s.C() {
+				if v, ok := pending.LoadAndDelete(m.ID); ok {
+					deliver.Record(time.Since(v.(time.Time)))
+					delivered.Add(1)
+				}
+			}
+		})
+	}
+	defer func() {
+		stopSubs()
+		subWG.Wait()
+	}()
+
+	text := payload(p.Payload)
+	begin := time.Now()
+	from := begin.Add(p.Warmup)
+	cpu := newCPUMeter(c.pids())
+	paced := runPaced(ctx, p.Rate, p.Workers, p.Rooms, p.Warmup+p.Duration, func(ctx context.Context, w int, j job) {
+		measured := !j.sched.Before(from)
+		id := transport.NewMsgID(time.Now())
+		if measured {
+			offered.Add(1)
+			pending.Store(id, j.sched)
+		}
+		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+		_, err := cls[w%len(cls)].SendID(sctx, rooms[j.room], id, text)
+		cancel()
+		if !measured {
+			return
+		}
+		if err != nil {
+			errs.Add(1)
+			pending.Delete(id)
+			return
+		}
+		acked.Add(1)
+		ackHist.Record(time.Since(j.sched))
+	})
+	res.CPU = cpu.stop()
+	res.Dropped = paced.dropped
+	// Wait for the last deliveries.
+	poll(ctx, drainTimeout, "deliveries", func(context.Context) error {
+		if n := delivered.Load(); n < acked.Load() {
+			return fmt.Errorf("%d of %d delivered", n, acked.Load())
+		}
+		return nil
+	})
+	res.Deliver, res.Ack = deliver.Summary(), ackHist.Summary()
+	res.Offered, res.Acked, res.Delivered, res.Errors = offered.Load(), acked.Load(), delivered.Load(), errs.Load()
+	res.Undelivered = max(0, res.Acked-res.Delivered)
+	return res, ctx.Err()
+}

@@ -1,0 +1,146 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// sampleReport is a report of every scenario with made-up numbers.
+func sampleReport() *Report {
+	tp := ThroughputParams{Senders: 64, Rooms: 16, Payload: 128}
+	r := &Report{
+		Started: t0, DurationS: 123, Machine: Machine{CPUs: 2, CPUModel: "Test CPU", MemoryGiB: 24},
+		Profile: "default", Shards: 16, Ran: []string{"throughput"},
+		Throughput: []ThroughputResult{
+			{System: "jetstream-default", Params: tp, MsgPerSec: 4000},
+			{System: "parley", Params: tp, MsgPerSec: 1800, Ack: Latency{P50Ms: 30, P99Ms: 70}},
+			{System: "raw-dragonboat", Params: tp, MsgPerSec: 2000},
+		},
+		Latency:   &LatencyResult{Params: LatencyParams{Rate: 1000}, Deliver: Latency{Count: 10, P99Ms: 8}},
+		Fanout:    &FanoutResult{Params: FanoutParams{Subscribers: 100}, DeliveriesPerSec: 123456.7},
+		Failover:  &FailoverResult{GapMs: 700, Lost: 0, Dups: 1},
+		Reconnect: &ReconnectResult{ResumeMs: 900},
+		Memory:    []MemoryResult{{Profile: "small", MaxIdleMiB: 40, Idle: map[string]RSS{"n1": {Current: 40}}}},
+	}
+	r.finish()
+	return r
+}
+
+func TestReportRatiosAndTargets(t *testing.T) {
+	r := sampleReport()
+	ratios := map[string]float64{}
+	for _, ra := range r.Ratios {
+		ratios[ra.Name] = ra.Value
+	}
+	if ratios["parley/raw-dragonboat"] != 0.9 || ratios["parley/jetstream-default"] != 0.45 {
+		t.Fatalf("ratios %v", ratios)
+	}
+	met := map[string]bool{}
+	for _, tg := range r.Targets {
+		met[tg.Name] = tg.Met
+	}
+	want := map[string]bool{
+		"throughput vs raw dragonboat":           true,
+		"throughput vs JetStream (default sync)": false,
+		"p99 send→deliver at 1000 msg/s":         true,
+		"failover gap":                           false,
+		"failover lost / duplicated":             false,
+		"reconnect: delivering again":            true,
+		"reconnect: gaps":                        true,
+		"fanout deliveries/s":                    true,
+		"idle RSS per node, --profile small":     true,
+	}
+	for name, w := range want {
+		got, ok := met[name]
+		if !ok || got != w {
+			t.Errorf("target %q: met=%v (present %v), want %v", name, got, ok, w)
+		}
+	}
+	if err := r.Check(); err == nil || !strings.Contains(err.Error(), "duplicated 1") {
+		t.Fatalf("Check: %v, want the failover duplicate reported", err)
+	}
+	r.Failover.Dups = 0
+	if err := r.Check(); err != nil {
+		t.Fatalf("Check of a clean run: %v", err)
+	}
+	r.Errors = append(r.Errors, ScenarioError{Scenario: "fanout", Error: "boom\nlogs..."})
+	if err := r.Check(); err == nil || !strings.Contains(err.Error(), "fanout failed: boom") {
+		t.Fatalf("Check: %v, want the failed scenario", err)
+	}
+}
+
+func TestReportJSONShape(t *testing.T) {
+	var b bytes.Buffer
+	if err := sampleReport().WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"started", "machine", "throughput", "latency", "fanout", "failover", "reconnect", "memory", "ratios", "targets"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("JSON has no %q", k)
+		}
+	}
+	tp := m["throughput"].([]any)[1].(map[string]any)
+	for _, k := range []string{"system", "msg_per_sec", "ack_latency", "params"} {
+		if _, ok := tp[k]; !ok {
+			t.Errorf("throughput entry has no %q", k)
+		}
+	}
+	if p99 := tp["ack_latency"].(map[string]any)["p99_ms"]; p99 != 70.0 {
+		t.Errorf("ack p99 %v, want 70", p99)
+	}
+	var back Report
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil || back.Failover.GapMs != 700 {
+		t.Fatalf("round trip: %v, %+v", err, back.Failover)
+	}
+}
+
+func TestReportTable(t *testing.T) {
+	var b bytes.Buffer
+	if err := sampleReport().WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"2 cores Test CPU", "1,800 msg/s", "123,457 deliveries/s", "ratio parley/raw-dragonboat = 0.90", "missed", "met"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	// Parley's row comes first among the throughput rows.
+	if strings.Index(out, "throughput  parley") > strings.Index(out, "throughput  raw-dragonboat") {
+		t.Errorf("parley is not the first throughput row:\n%s", out)
+	}
+}
+
+func TestFormatting(t *testing.T) {
+	for in, want := range map[float64]string{0: "0", 999: "999", 1000: "1,000", 1234567.8: "1,234,568", -4500: "-4,500"} {
+		if got := thousands(in); got != want {
+			t.Errorf("thousands(%v) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[float64]string{1.25: "1.2ms", 150: "150ms", 999: "999ms", 8150: "8.2s"} {
+		if got := ms(in); got != want {
+			t.Errorf("ms(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestFailedScenarioHasNoTarget(t *testing.T) {
+	r := sampleReport()
+	r.Failover = &FailoverResult{} // partial: the scenario failed before the kill
+	r.Errors = []ScenarioError{{Scenario: ScenarioFailover, Error: "dial: timeout"}}
+	r.finish()
+	for _, tg := range r.Targets {
+		if strings.HasPrefix(tg.Name, "failover") {
+			t.Errorf("target %q reported for a failed scenario", tg.Name)
+		}
+	}
+	if err := r.Check(); err == nil {
+		t.Fatal("Check passed a failed scenario")
+	}
+}

@@ -1,0 +1,326 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/parleychat/parley/chatcore"
+)
+
+// Scenario names, in the order "all" runs them. The peers run first, while
+// no Parley node is up, so that they have the machine to themselves.
+const (
+	ScenarioRaw        = "raw"
+	ScenarioJetStream  = "jetstream"
+	ScenarioThroughput = "throughput"
+	ScenarioLatency    = "latency"
+	ScenarioFanout     = "fanout"
+	ScenarioReconnect  = "reconnect"
+	ScenarioFailover   = "failover"
+	ScenarioMemory     = "memory"
+)
+
+// AllScenarios lists every scenario in running order.
+var AllScenarios = []string{
+	ScenarioRaw, ScenarioJetStream, ScenarioThroughput, ScenarioLatency,
+	ScenarioFanout, ScenarioReconnect, ScenarioFailover, ScenarioMemory,
+}
+
+// Options configures Run.
+type Options struct {
+	// BinDir holds parleyd, parley-rawnode and parley-natspeer.
+	BinDir string
+	// WorkDir holds the clusters' data and logs; Keep keeps it afterwards.
+	WorkDir string
+	Keep    bool
+	// Profile and Shards shape the Parley cluster of every scenario but
+	// memory, and the raw peer's settings.
+	Profile string
+	Shards  int
+	// Quick marks a short run (the parameters say how short).
+	Quick bool
+	// RawOneShard also runs the raw peer with every room on one shard,
+	// to show what spreading over shards costs or gains.
+	RawOneShard bool
+	// RawNoTLS runs the raw peer without mutual TLS (Parley always has it).
+	RawNoTLS bool
+	// NatsStreams is how many R3 streams JetStream spreads the rooms over.
+	NatsStreams int
+	// NatsPerRoom also runs JetStream (sync_interval: always) with one R3
+	// stream per room, each its own Raft group like a Parley shard.
+	NatsPerRoom bool
+	// Log receives progress messages.
+	Log *slog.Logger
+
+	Throughput ThroughputParams
+	Latency    LatencyParams
+	Fanout     FanoutParams
+	Failover   FailoverParams
+	Reconnect  ReconnectParams
+	Memory     MemoryParams
+}
+
+// DefaultOptions returns the parameters of a full run, or of a quick one
+// (a few seconds per scenario, the same shapes).
+func DefaultOptions(quick bool) Options {
+	o := Options{
+		Profile: "default", Shards: chatcore.DefaultShards, Quick: quick, RawOneShard: !quick, NatsStreams: 1, NatsPerRoom: !quick,
+		Throughput: ThroughputParams{Senders: 64, Rooms: 16, Payload: 128, Warmup: 3 * time.Second, Duration: 20 * time.Second},
+		Latency:    LatencyParams{Rate: 1000, Rooms: 16, Senders: 8, Workers: 64, Payload: 128, Warmup: 3 * time.Second, Duration: 20 * time.Second},
+		Fanout:     FanoutParams{Subscribers: 100, Senders: 16, Payload: 128, Warmup: 2 * time.Second, Duration: 15 * time.Second},
+		Failover:   FailoverParams{Rate: 1000, Rooms: 16, Senders: 12, Workers: 64, Payload: 128, Before: 10 * time.Second, After: 20 * time.Second},
+		Reconnect:  ReconnectParams{Rate: 200, Payload: 128, Before: 5 * time.Second, After: 10 * time.Second},
+		Memory:     MemoryParams{Profiles: []string{"small", "default"}, Idle: 10 * time.Second},
+	}
+	if quick {
+		o.Throughput.Warmup, o.Throughput.Duration = time.Second, 3*time.Second
+		o.Latency.Warmup, o.Latency.Duration = time.Second, 3*time.Second
+		o.Fanout.Warmup, o.Fanout.Duration = time.Second, 3*time.Second
+		o.Failover.Before, o.Failover.After = 3*time.Second, 5*time.Second
+		o.Reconnect.Before, o.Reconnect.After = 2*time.Second, 4*time.Second
+		o.Memory.Idle = 3 * time.Second
+	}
+	o.Memory.Load = o.Throughput
+	return o
+}
+
+// runner holds the state of one Run.
+type runner struct {
+	o       Options
+	rep     *Report
+	cluster *Cluster // the shared Parley cluster, started on first use
+}
+
+// Run runs the named scenarios (every one if none), in AllScenarios
+// order, and returns the report. A failed scenario is recorded in the
+// report's Errors and the run goes on; ctx ending stops it.
+func Run(ctx context.Context, o Options, scenarios []string) (*Report, error) {
+	if len(scenarios) == 0 {
+		scenarios = AllScenarios
+	}
+	for _, s := range scenarios {
+		if !slices.Contains(AllScenarios, s) {
+			return nil, fmt.Errorf("bench: unknown scenario %q", s)
+		}
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.WorkDir == "" {
+		dir, err := os.MkdirTemp("", "parley-bench-")
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		o.WorkDir = dir
+	}
+	if !o.Keep {
+		defer os.RemoveAll(o.WorkDir)
+	}
+	r := &runner{o: o, rep: &Report{
+		Started: time.Now(), Quick: o.Quick, Machine: DescribeMachine(), Profile: o.Profile, Shards: o.Shards,
+	}}
+	defer r.closeCluster()
+	for _, s := range AllScenarios {
+		if !slices.Contains(scenarios, s) || ctx.Err() != nil {
+			continue
+		}
+		o.Log.Info("scenario", "name", s)
+		t0 := time.Now()
+		if r.rep.LoadAvg == nil {
+			r.rep.LoadAvg = make(map[string]float64)
+		}
+		r.rep.LoadAvg[s] = loadAvg()
+		err := r.run(ctx, s)
+		if err != nil {
+			o.Log.Error("scenario failed", "name", s, "err", err)
+			r.rep.Errors = append(r.rep.Errors, ScenarioError{Scenario: s, Error: err.Error()})
+			if r.cluster != nil {
+				err = errors.Join(err, errors.New(r.cluster.Logs()))
+				r.rep.Errors[len(r.rep.Errors)-1].Error = err.Error()
+				r.closeCluster() // the next scenario gets a fresh one
+			}
+			continue
+		}
+		o.Log.Info("scenario done", "name", s, "took", time.Since(t0).Round(time.Millisecond))
+		r.rep.Ran = append(r.rep.Ran, s)
+	}
+	r.rep.DurationS = round3(time.Since(r.rep.Started).Seconds())
+	r.rep.finish()
+	return r.rep, ctx.Err()
+}
+
+// bin returns the path of one of the binaries.
+func (r *runner) bin(name string) string { return filepath.Join(r.o.BinDir, name) }
+
+// parley returns the shared Parley cluster, starting it if needed.
+func (r *runner) parley(ctx context.Context) (*Cluster, error) {
+	if r.cluster != nil {
+		return r.cluster, nil
+	}
+	t0 := time.Now()
+	c, err := StartCluster(ctx, ClusterOptions{
+		Parleyd: r.bin("parleyd"), Dir: filepath.Join(r.o.WorkDir, fmt.Sprintf("parley-%d", time.Now().UnixNano())),
+		Shards: r.o.Shards, Profile: r.o.Profile, Log: r.o.Log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.o.Log.Info("parley cluster up", "took", time.Since(t0).Round(time.Millisecond))
+	r.cluster = c
+	return c, nil
+}
+
+func (r *runner) closeCluster() {
+	if r.cluster != nil {
+		r.cluster.Close()
+		r.cluster = nil
+	}
+}
+
+// roomShards returns the room shard ids of a cluster of o.Shards.
+func (r *runner) roomShards() []uint64 {
+	out := make([]uint64, r.o.Shards)
+	for i := range out {
+		out[i] = chatcore.FirstRoomShard + uint64(i)
+	}
+	return out
+}
+
+// run runs one scenario and records its results.
+func (r *runner) run(ctx context.Context, s string) error {
+	switch s {
+	case ScenarioRaw:
+		return r.runRaw(ctx)
+	case ScenarioJetStream:
+		return r.runJetStream(ctx)
+	case ScenarioThroughput:
+		c, err := r.parley(ctx)
+		if err != nil {
+			return err
+		}
+		res, err := RunThroughput(ctx, c, r.o.Throughput)
+		if err != nil {
+			return err
+		}
+		r.rep.Throughput = append(r.rep.Throughput, res)
+	case ScenarioLatency:
+		c, err := r.parley(ctx)
+		if err != nil {
+			return err
+		}
+		res, err := RunLatency(ctx, c, r.o.Latency)
+		if err != nil {
+			return err
+		}
+		r.rep.Latency = &res
+	case ScenarioFanout:
+		c, err := r.parley(ctx)
+		if err != nil {
+			return err
+		}
+		res, err := RunFanout(ctx, c, r.o.Fanout)
+		if err != nil {
+			return err
+		}
+		r.rep.Fanout = &res
+	case ScenarioReconnect:
+		c, err := r.parley(ctx)
+		if err != nil {
+			return err
+		}
+		res, err := RunReconnect(ctx, c, r.o.Reconnect)
+		if res.Received > 0 {
+			r.rep.Reconnect = &res // partial results help explain a failure
+		}
+		return err
+	case ScenarioFailover:
+		c, err := r.parley(ctx)
+		if err != nil {
+			return err
+		}
+		res, err := RunFailover(ctx, c, r.o.Failover)
+		if res.Offered > 0 {
+			r.rep.Failover = &res // partial results help explain a failure
+		}
+		return err
+	case ScenarioMemory:
+		r.closeCluster()
+		res, err := RunMemory(ctx, ClusterOptions{
+			Parleyd: r.bin("parleyd"), Dir: r.o.WorkDir, Shards: r.o.Shards, Log: r.o.Log,
+		}, r.o.Memory)
+		r.rep.Memory = res
+		return err
+	}
+	return nil
+}
+
+// runRaw measures the raw dragonboat peer, with every room on the shard
+// Parley's ring gives it, and then (if asked) with every room on one shard.
+// Like a Parley node, each raw node also hosts an idle shard 1 (Parley's
+// registry).
+func (r *runner) runRaw(ctx context.Context) error {
+	ring := chatcore.NewRing(r.roomShards())
+	hosted := append([]uint64{chatcore.RegistryShard}, r.roomShards()...)
+	if err := r.rawOnce(ctx, "raw-dragonboat", hosted, ring.Shard); err != nil {
+		return err
+	}
+	if !r.o.RawOneShard {
+		return nil
+	}
+	one := r.roomShards()[:1]
+	return r.rawOnce(ctx, "raw-dragonboat-1shard", one, func(string) uint64 { return one[0] })
+}
+
+func (r *runner) rawOnce(ctx context.Context, system string, shards []uint64, shardOf func(string) uint64) error {
+	rc, err := StartRaw(ctx, RawOptions{
+		Bin: r.bin("parley-rawnode"), Dir: filepath.Join(r.o.WorkDir, system), Profile: r.o.Profile,
+		Shards: shards, NoTLS: r.o.RawNoTLS, Log: r.o.Log,
+	})
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	res, err := RunRawThroughput(ctx, rc, r.o.Throughput, shardOf)
+	if err != nil {
+		return err
+	}
+	res.System = system
+	r.rep.Throughput = append(r.rep.Throughput, res)
+	return nil
+}
+
+// runJetStream measures NATS JetStream at its default fsync policy and
+// at sync_interval: always, and (if asked) with a stream per room.
+func (r *runner) runJetStream(ctx context.Context) error {
+	type run struct {
+		system, sync string
+		streams      int
+	}
+	runs := []run{{"jetstream-default", "default", r.o.NatsStreams}, {"jetstream-always", "always", r.o.NatsStreams}}
+	if r.o.NatsPerRoom {
+		runs = append(runs, run{"jetstream-always-stream-per-room", "always", r.o.Throughput.Rooms})
+	}
+	for _, rn := range runs {
+		nc, err := StartNats(ctx, NatsOptions{
+			Bin: r.bin("parley-natspeer"), Dir: filepath.Join(r.o.WorkDir, rn.system),
+			Sync: rn.sync, Streams: rn.streams, Log: r.o.Log,
+		})
+		if err != nil {
+			return err
+		}
+		res, err := RunNatsThroughput(ctx, nc, r.o.Throughput)
+		nc.Close()
+		if err != nil {
+			return err
+		}
+		res.System = rn.system
+		r.rep.Throughput = append(r.rep.Throughput, res)
+	}
+	return nil
+}

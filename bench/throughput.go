@@ -1,0 +1,81 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// ThroughputParams shapes a throughput run; every system gets the same.
+type ThroughputParams struct {
+	// Senders is the number of concurrent senders, each with its own
+	// connection, each waiting for its ack before its next message.
+	Senders int `json:"senders"`
+	// Rooms is the number of rooms the senders spread over.
+	Rooms int `json:"rooms"`
+	// Payload is the message size in bytes.
+	Payload int `json:"payload_bytes"`
+	// Warmup runs before the measuring window.
+	Warmup time.Duration `json:"-"`
+	// Duration is the measuring window.
+	Duration time.Duration `json:"-"`
+}
+
+// ThroughputResult is one system's throughput under ThroughputParams.
+type ThroughputResult struct {
+	// System is "parley", "raw-dragonboat", "jetstream-default"...
+	System    string           `json:"system"`
+	Params    ThroughputParams `json:"params"`
+	DurationS float64          `json:"duration_s"`
+	// MsgPerSec is the committed (acknowledged) messages per second.
+	MsgPerSec float64 `json:"msg_per_sec"`
+	Acked     int64   `json:"acked"`
+	Errors    int64   `json:"errors"`
+	// Ack is the latency from send to acknowledgement.
+	Ack Latency `json:"ack_latency"`
+	// CPU is each process's CPU use during the run, in percent of one
+	// core; "bench" is the load generator.
+	CPU CPU `json:"cpu_percent,omitempty"`
+	// RSS is each server process's memory at the end of the run; Peak is
+	// the high-water mark during it.
+	RSS map[string]RSS `json:"rss,omitempty"`
+	// Note describes the setup where it differs from the params.
+	Note string `json:"note,omitempty"`
+}
+
+// roomName is the name of room r of a scenario.
+func roomName(prefix string, r int) string { return fmt.Sprintf("%s-%d", prefix, r) }
+
+// RunThroughput measures Parley's throughput: p.Senders SDK clients, one
+// per sender, connected round robin to the nodes, send p.Payload-byte
+// messages into p.Rooms rooms as fast as their acks come back.
+func RunThroughput(ctx context.Context, c *Cluster, p ThroughputParams) (ThroughputResult, error) {
+	res := ThroughputResult{System: "parley", Params: p, DurationS: p.Duration.Seconds()}
+	cls, err := c.DialMany(ctx, "tp", p.Senders, c.Nodes)
+	if err != nil {
+		return res, fmt.Errorf("throughput: %w", err)
+	}
+	defer closeAll(cls)
+	rooms := make([]string, p.Rooms)
+	for r := range rooms {
+		rooms[r] = roomName("tp", r)
+	}
+	text := payload(p.Payload)
+	if err := c.ResetPeakRSS(); err != nil {
+		return res, fmt.Errorf("throughput: %w", err)
+	}
+	out := runClosedLoop(ctx, p.Senders, p.Rooms, p.Warmup, p.Duration, c.pids(), func(ctx context.Context, w, r int) error {
+		_, err := cls[w].Send(ctx, rooms[r], text)
+		return err
+	})
+	res.CPU = out.cpu
+	res.MsgPerSec, res.Acked, res.Errors, res.Ack = round3(out.msgPerSec()), out.acked, out.errors, out.lat.Summary()
+	if res.RSS, err = c.RSS(); err != nil {
+		return res, fmt.Errorf("throughput: %w", err)
+	}
+	res.Note = fmt.Sprintf("%s profile, %d shards, rooms on %d of them", c.opts.Profile, c.opts.Shards, c.distinctShards(rooms))
+	if ctx.Err() != nil {
+		return res, fmt.Errorf("throughput: %w", ctx.Err())
+	}
+	return res, nil
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/parleychat/parley/bench"
+)
+
+// common holds the flags that are not bench.Options fields.
+type common struct {
+	out      string
+	logLevel string
+}
+
+// addCommonFlags registers the flags every scenario takes.
+func addCommonFlags(fs *flag.FlagSet, o *bench.Options) *common {
+	c := &common{}
+	fs.BoolVar(&o.Quick, "quick", o.Quick, "a few seconds per scenario (the CI run)")
+	fs.StringVar(&c.out, "out", "", "also write the results as JSON to `FILE`")
+	fs.StringVar(&o.BinDir, "bin", "", "`DIR` of parleyd, parley-rawnode and parley-natspeer (default: parley-bench's own)")
+	fs.StringVar(&o.WorkDir, "work", "", "`DIR` for the clusters' data and logs (default: a temporary one)")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the work directory")
+	fs.StringVar(&o.Profile, "profile", o.Profile, "Parley (and raw peer) profile: small or default")
+	fs.IntVar(&o.Shards, "shards", o.Shards, "room shards of the Parley cluster")
+	fs.StringVar(&c.logLevel, "log-level", "info", "progress log level: debug, info, warn or error")
+	return c
+}
+
+// addScenarioFlags registers scenario's own flags and returns a function
+// giving the scenarios to run once the flags are parsed.
+func addScenarioFlags(fs *flag.FlagSet, scenario string, o *bench.Options) func() []string {
+	only := func() []string { return []string{scenario} }
+	switch scenario {
+	case "all":
+		fs.BoolVar(&o.RawOneShard, "raw-one-shard", o.RawOneShard, "also run the raw peer with every room on one shard")
+		fs.IntVar(&o.NatsStreams, "nats-streams", o.NatsStreams, "R3 streams JetStream spreads the rooms over")
+		fs.BoolVar(&o.NatsPerRoom, "nats-per-room", o.NatsPerRoom, "also run JetStream (sync always) with one R3 stream per room")
+		return func() []string { return nil }
+	case bench.ScenarioThroughput:
+		loadFlags(fs, &o.Throughput)
+		peers := fs.String("peers", "raw,jetstream", `peers to measure too: raw, jetstream, both, or "none"`)
+		fs.IntVar(&o.NatsStreams, "nats-streams", o.NatsStreams, "R3 streams JetStream spreads the rooms over")
+		return func() []string {
+			out := []string{bench.ScenarioThroughput}
+			for p := range strings.SplitSeq(*peers, ",") {
+				switch p {
+				case "raw":
+					out = append(out, bench.ScenarioRaw)
+				case "jetstream":
+					out = append(out, bench.ScenarioJetStream)
+				}
+			}
+			return out
+		}
+	case bench.ScenarioRaw:
+		loadFlags(fs, &o.Throughput)
+		fs.BoolVar(&o.RawOneShard, "one-shard", o.RawOneShard, "also run with every room on one shard")
+		fs.BoolVar(&o.RawNoTLS, "no-tls", false, "plain TCP between the raw nodes (Parley always uses mutual TLS)")
+	case bench.ScenarioJetStream:
+		loadFlags(fs, &o.Throughput)
+		fs.IntVar(&o.NatsStreams, "streams", o.NatsStreams, "R3 streams the rooms spread over")
+		fs.BoolVar(&o.NatsPerRoom, "per-room", o.NatsPerRoom, "also run with one R3 stream per room (sync always)")
+	case bench.ScenarioLatency:
+		p := &o.Latency
+		fs.Float64Var(&p.Rate, "rate", p.Rate, "offered messages per second")
+		fs.IntVar(&p.Rooms, "rooms", p.Rooms, "rooms")
+		fs.IntVar(&p.Senders, "senders", p.Senders, "sending clients")
+		fs.IntVar(&p.Workers, "workers", p.Workers, "sending goroutines sharing the clients")
+		fs.IntVar(&p.Payload, "payload", p.Payload, "message size in bytes")
+		fs.DurationVar(&p.Warmup, "warmup", p.Warmup, "time before measuring")
+		fs.DurationVar(&p.Duration, "duration", p.Duration, "measuring time")
+	case bench.ScenarioFanout:
+		p := &o.Fanout
+		fs.IntVar(&p.Subscribers, "subscribers", p.Subscribers, "subscribing clients")
+		fs.IntVar(&p.Senders, "senders", p.Senders, "sending clients")
+		fs.IntVar(&p.Payload, "payload", p.Payload, "message size in bytes")
+		fs.DurationVar(&p.Warmup, "warmup", p.Warmup, "time before measuring")
+		fs.DurationVar(&p.Duration, "duration", p.Duration, "measuring time")
+	case bench.ScenarioFailover:
+		p := &o.Failover
+		fs.Float64Var(&p.Rate, "rate", p.Rate, "offered messages per second")
+		fs.IntVar(&p.Rooms, "rooms", p.Rooms, "rooms")
+		fs.IntVar(&p.Senders, "senders", p.Senders, "sending clients")
+		fs.IntVar(&p.Workers, "workers", p.Workers, "sending goroutines sharing the clients")
+		fs.IntVar(&p.Payload, "payload", p.Payload, "message size in bytes")
+		fs.DurationVar(&p.Before, "before", p.Before, "load time before the kill")
+		fs.DurationVar(&p.After, "after", p.After, "load time after the kill")
+	case bench.ScenarioReconnect:
+		p := &o.Reconnect
+		fs.Float64Var(&p.Rate, "rate", p.Rate, "offered messages per second")
+		fs.IntVar(&p.Payload, "payload", p.Payload, "message size in bytes")
+		fs.DurationVar(&p.Before, "before", p.Before, "load time before the kill")
+		fs.DurationVar(&p.After, "after", p.After, "load time after the kill")
+	case bench.ScenarioMemory:
+		p := &o.Memory
+		fs.Func("profiles", fmt.Sprintf("profiles to measure, comma-separated (default %s)", strings.Join(p.Profiles, ",")), func(s string) error {
+			p.Profiles = strings.Split(s, ",")
+			return nil
+		})
+		fs.DurationVar(&p.Idle, "idle", p.Idle, "idle time before reading RSS")
+		loadFlags(fs, &p.Load)
+	}
+	return only
+}
+
+// loadFlags registers the flags of a throughput load.
+func loadFlags(fs *flag.FlagSet, p *bench.ThroughputParams) {
+	fs.IntVar(&p.Senders, "senders", p.Senders, "concurrent senders, each with its own connection")
+	fs.IntVar(&p.Rooms, "rooms", p.Rooms, "rooms the senders spread over")
+	fs.IntVar(&p.Payload, "payload", p.Payload, "message size in bytes")
+	fs.DurationVar(&p.Warmup, "warmup", p.Warmup, "time before measuring")
+	fs.DurationVar(&p.Duration, "duration", p.Duration, "measuring time")
+}
