@@ -28,7 +28,9 @@ func openKnown(t *testing.T) (*KnownClusters, string) {
 // is released (quic-go frees it after its closed connections drain).
 func restartOn(t *testing.T, addr string, conf *tls.Config) *echoServer {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	// quic-go keeps the socket until the old server's connections have
+	// drained, up to an idle timeout and more on a loaded machine.
+	deadline := time.Now().Add(45 * time.Second)
 	for {
 		c, err := net.ListenPacket("udp", addr)
 		if err == nil {
