@@ -265,11 +265,7 @@ func (c *Cluster) Close() {
 
 // Shards returns the ids of the cluster's room shards.
 func (c *Cluster) Shards() []uint64 {
-	out := make([]uint64, c.opts.Shards)
-	for i := range out {
-		out[i] = chatcore.FirstRoomShard + uint64(i)
-	}
-	return out
+	return chatcore.RoomShards(c.opts.Shards)
 }
 
 // ShardOf returns the room shard that holds room.

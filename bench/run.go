@@ -185,11 +185,7 @@ func (r *runner) closeCluster() {
 
 // roomShards returns the room shard ids of a cluster of o.Shards.
 func (r *runner) roomShards() []uint64 {
-	out := make([]uint64, r.o.Shards)
-	for i := range out {
-		out[i] = chatcore.FirstRoomShard + uint64(i)
-	}
-	return out
+	return chatcore.RoomShards(r.o.Shards)
 }
 
 // run runs one scenario and records its results.

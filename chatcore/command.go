@@ -5,21 +5,35 @@ package chatcore
 // computes the same state from the same log.
 
 // roomCommand is an entry of a room shard. For a join or a leave, ID is the
-// id of the notice the change appends to the room.
+// id of the notice the change appends to the room. A batch carries sends
+// only, in Batch, and nothing else.
 type roomCommand struct {
-	Op   uint8    `cbor:"1,keyasint"`
-	Room string   `cbor:"2,keyasint,omitempty"`
-	User string   `cbor:"3,keyasint,omitempty"`
-	ID   [16]byte `cbor:"4,keyasint,omitempty"`
-	TS   int64    `cbor:"5,keyasint,omitempty"`
-	Text string   `cbor:"6,keyasint,omitempty"`
+	Op    uint8         `cbor:"1,keyasint"`
+	Room  string        `cbor:"2,keyasint,omitempty"`
+	User  string        `cbor:"3,keyasint,omitempty"`
+	ID    [16]byte      `cbor:"4,keyasint,omitempty"`
+	TS    int64         `cbor:"5,keyasint,omitempty"`
+	Text  string        `cbor:"6,keyasint,omitempty"`
+	Batch []roomCommand `cbor:"7,keyasint,omitempty"`
 }
 
 const (
 	roomOpSend uint8 = iota + 1
 	roomOpJoin
 	roomOpLeave
+	// roomOpBatch is several sends committed as one entry (group commit).
+	// Each is applied as if it were an entry of its own, in order.
+	roomOpBatch
 )
+
+// batchItem is the outcome of one send of a batch entry; the entry's result
+// Data is their CBOR array, in the batch's order.
+type batchItem struct {
+	Seq       uint64 `cbor:"1,keyasint"`
+	TS        int64  `cbor:"2,keyasint"`
+	Duplicate bool   `cbor:"3,keyasint,omitempty"`
+	Reject    string `cbor:"4,keyasint,omitempty"`
+}
 
 // storedMsg is a message's value in the state db; room and seq are its key.
 type storedMsg struct {

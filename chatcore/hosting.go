@@ -37,10 +37,10 @@ func (n *Node) reconcile() {
 	}
 	n.mu.Lock()
 	if n.ring == nil {
-		n.ring = NewRing(roomShards(info.Shards))
+		n.ring = NewRing(RoomShards(info.Shards))
 	}
 	n.mu.Unlock()
-	for _, s := range roomShards(info.Shards) {
+	for _, s := range RoomShards(info.Shards) {
 		if !n.isHosted(s) {
 			if err := n.startReplica(s, nil, true, true); err != nil {
 				n.log.Warn("host: start replica", "shard", s, "err", err)
@@ -54,14 +54,6 @@ func (n *Node) reconcile() {
 	if leader, _, ok, _ := n.nh.GetLeaderID(RegistryShard); ok && leader == n.id.NodeID {
 		n.placeAll(info)
 	}
-}
-
-func roomShards(count int) []uint64 {
-	out := make([]uint64, count)
-	for i := range out {
-		out[i] = FirstRoomShard + uint64(i)
-	}
-	return out
 }
 
 // publishClientAddr updates this node's client address in the registry when

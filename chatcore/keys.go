@@ -20,6 +20,7 @@ import (
 const (
 	kindApplied = 'a'
 	kindClock   = 'T'
+	kindDebt    = 'P'
 	kindMeta    = 'M'
 	kindMsg     = 'm'
 	kindMember  = 'u'
@@ -39,6 +40,7 @@ func shardRange(shard uint64) (lo, hi []byte) {
 
 func appliedKey(shard uint64) []byte { return append(shardPrefix(shard), kindApplied) }
 func clockKey(shard uint64) []byte   { return append(shardPrefix(shard), kindClock) }
+func debtKey(shard uint64) []byte    { return append(shardPrefix(shard), kindDebt) }
 
 func metaKey(shard uint64, room string) []byte {
 	return append(append(shardPrefix(shard), kindMeta), room...)

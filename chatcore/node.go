@@ -99,6 +99,12 @@ type Node struct {
 	ring    *Ring
 	closing bool
 
+	props   proposers
+	leaders *leaderWatch
+	// settled is the placement loop's record of shards whose membership
+	// holds every node (see placeAll); only the host loop uses it.
+	settled map[uint64]string
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -141,7 +147,7 @@ func Bootstrap(ctx context.Context, cfg Config, p BootstrapParams) (*Node, error
 		n.Close()
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
-	for s := FirstRoomShard; s < FirstRoomShard+uint64(p.Shards); s++ {
+	for _, s := range RoomShards(p.Shards) {
 		if err := n.startReplica(s, members, false, false); err != nil {
 			n.Close()
 			return nil, fmt.Errorf("bootstrap: %w", err)
@@ -250,17 +256,19 @@ func start(cfg Config, id identity) (*Node, error) {
 	}
 	files := tlsFiles(cfg.DataDir)
 	raftDir := filepath.Join(cfg.DataDir, "raft")
+	leaders := newLeaderWatch()
 	nhc := config.NodeHostConfig{
-		DeploymentID:   deploymentID(id.ClusterID),
-		NodeHostDir:    raftDir,
-		WALDir:         raftDir,
-		RTTMillisecond: RTTMillisecond,
-		RaftAddress:    cfg.RaftAddr,
-		ListenAddress:  cfg.RaftListen,
-		MutualTLS:      true,
-		CAFile:         files.CA,
-		CertFile:       files.Cert,
-		KeyFile:        files.Key,
+		DeploymentID:      deploymentID(id.ClusterID),
+		NodeHostDir:       raftDir,
+		WALDir:            raftDir,
+		RTTMillisecond:    RTTMillisecond,
+		RaftAddress:       cfg.RaftAddr,
+		ListenAddress:     cfg.RaftListen,
+		MutualTLS:         true,
+		CAFile:            files.CA,
+		CertFile:          files.Cert,
+		KeyFile:           files.Key,
+		RaftEventListener: leaders,
 		Expert: config.ExpertConfig{
 			LogDB:  cfg.Profile.LogDBConfig(),
 			Engine: cfg.Profile.EngineConfig(),
@@ -279,6 +287,8 @@ func start(cfg Config, id identity) (*Node, error) {
 		hub:     newHub(db),
 		regWake: make(chan struct{}),
 		hosted:  make(map[uint64]bool),
+		leaders: leaders,
+		settled: make(map[uint64]string),
 		stop:    make(chan struct{}),
 	}
 	return n, nil
@@ -305,6 +315,7 @@ func ShardConfig(shard, replica uint64, nonVoting bool) config.Config {
 		HeartbeatRTT:       heartbeatRTT,
 		CheckQuorum:        true,
 		PreVote:            true,
+		Quiesce:            true,
 		SnapshotEntries:    snapshotEntries,
 		CompactionOverhead: compactionOverhead,
 		IsNonVoting:        nonVoting,
@@ -353,7 +364,7 @@ func (n *Node) restartReplicas() error {
 	if err != nil || !found {
 		return err
 	}
-	for s := FirstRoomShard; s < FirstRoomShard+uint64(info.Shards); s++ {
+	for _, s := range RoomShards(info.Shards) {
 		if !n.nh.HasNodeInfo(s, n.id.NodeID) {
 			continue
 		}

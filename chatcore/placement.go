@@ -2,6 +2,7 @@ package chatcore
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -25,7 +26,7 @@ func (n *Node) placeAll(info ClusterInfo) {
 	for i, rec := range nodes {
 		ids[i] = rec.ID
 	}
-	shards := append([]uint64{RegistryShard}, roomShards(info.Shards)...)
+	shards := append([]uint64{RegistryShard}, RoomShards(info.Shards)...)
 	for _, s := range shards {
 		want := DefaultReplication
 		if s == RegistryShard {
@@ -35,19 +36,34 @@ func (n *Node) placeAll(info ClusterInfo) {
 			n.log.Debug("placement", "shard", s, "err", err)
 		}
 	}
+	set := nodeSet(ids)
 	for _, s := range shards {
-		n.addMembers(s, nodes)
+		if n.settled[s] == set {
+			continue
+		}
+		if n.addMembers(s, nodes) {
+			n.settled[s] = set
+		}
 	}
 }
 
+// nodeSet names a set of node ids, for comparing sets.
+func nodeSet(ids []uint64) string {
+	sorted := slices.Sorted(slices.Values(ids))
+	return fmt.Sprint(sorted)
+}
+
 // addMembers adds every registered node that is not yet a member of shard as
-// a non-voting member, so it can start catching up.
-func (n *Node) addMembers(shard uint64, nodes []NodeRecord) {
+// a non-voting member, so it can start catching up. It reports whether every
+// node already was a member. Reading the membership is a linearizable read
+// that wakes a quiesced shard, so placeAll skips the shards it has found
+// complete for the same set of nodes.
+func (n *Node) addMembers(shard uint64, nodes []NodeRecord) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	m, err := n.nh.SyncGetShardMembership(ctx, shard)
 	if err != nil {
-		return
+		return false
 	}
 	for _, rec := range nodes {
 		_, voter := m.Nodes[rec.ID]
@@ -58,8 +74,9 @@ func (n *Node) addMembers(shard uint64, nodes []NodeRecord) {
 		if err := n.nh.SyncRequestAddNonVoting(ctx, shard, rec.ID, rec.RaftAddr, m.ConfigChangeID); err != nil {
 			n.log.Debug("placement: add member", "shard", shard, "node", rec.ID, "err", err)
 		}
-		return // one membership change per shard per round
+		return false // one membership change per shard per round
 	}
+	return true
 }
 
 // placeShard fills shard's wanted voter set up to want from nodes.

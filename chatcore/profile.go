@@ -26,7 +26,7 @@ var ProfileSmall = Profile{
 	logDBShards:        1,
 	logDBWriteBuffer:   2 << 20,
 	logDBWriteBuffers:  2,
-	engineShards:       2,
+	engineShards:       1,
 	stateCacheBytes:    4 << 20,
 	stateMemTableBytes: 2 << 20,
 }
@@ -38,7 +38,7 @@ var ProfileDefault = Profile{
 	logDBShards:        4,
 	logDBWriteBuffer:   8 << 20,
 	logDBWriteBuffers:  3,
-	engineShards:       4,
+	engineShards:       2,
 	stateCacheBytes:    32 << 20,
 	stateMemTableBytes: 8 << 20,
 }

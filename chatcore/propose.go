@@ -4,15 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/lni/dragonboat/v4"
+	"github.com/lni/dragonboat/v4/client"
 	sm "github.com/lni/dragonboat/v4/statemachine"
 )
 
 // attemptTimeout bounds one proposal attempt; propose retries until the
-// caller's context ends.
-const attemptTimeout = 3 * time.Second
+// caller's context ends. An attempt also ends early when the shard's leader
+// changes (see leaderWatch), so the timeout only matters when a proposal is
+// lost without any leader change.
+const attemptTimeout = 2 * time.Second
 
 // propose commits cmd on shard, retrying through elections and busy spells.
 // Only commands that are safe to apply twice may be proposed: a timed-out
@@ -21,11 +25,12 @@ func (n *Node) propose(ctx context.Context, shard uint64, cmd []byte) (sm.Result
 	session := n.nh.GetNoOPSession(shard)
 	backoff := 10 * time.Millisecond
 	for {
-		actx, cancel := context.WithTimeout(ctx, attemptTimeout)
-		res, err := n.nh.SyncPropose(actx, session, cmd)
-		cancel()
+		res, leaderChanged, err := n.proposeOnce(ctx, shard, session, cmd)
 		if err == nil {
 			return res, nil
+		}
+		if leaderChanged && ctx.Err() == nil {
+			continue // a new leader: try it at once
 		}
 		if !retryable(err) {
 			return sm.Result{}, mapRaftError(err)
@@ -39,6 +44,29 @@ func (n *Node) propose(ctx context.Context, shard uint64, cmd []byte) (sm.Result
 		}
 		backoff = min(backoff*2, 250*time.Millisecond)
 	}
+}
+
+// proposeOnce is one attempt of propose. It gives up early, reporting
+// leaderChanged, when the shard's leader changes while it waits.
+func (n *Node) proposeOnce(ctx context.Context, shard uint64, session *client.Session, cmd []byte) (sm.Result, bool, error) {
+	changed := n.leaders.changed(shard)
+	actx, cancel := context.WithTimeout(ctx, attemptTimeout)
+	defer cancel()
+	var flag atomic.Bool
+	stopWatch := make(chan struct{})
+	defer close(stopWatch)
+	go func() {
+		select {
+		case <-changed:
+			flag.Store(true)
+			cancel()
+		case <-n.stop:
+			cancel()
+		case <-stopWatch:
+		}
+	}()
+	res, err := n.nh.SyncPropose(actx, session, cmd)
+	return res, err != nil && flag.Load(), err
 }
 
 // readBarrierOn waits until the local replica of shard has applied every

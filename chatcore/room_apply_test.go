@@ -25,7 +25,7 @@ func newApplierHarness(t *testing.T) *applierHarness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &applierHarness{t: t, db: db, a: roomApplier{shard: FirstRoomShard}, ts: 1_000_000_000}
+	return &applierHarness{t: t, db: db, a: roomApplier{shard: RoomShards(1)[0]}, ts: 1_000_000_000}
 }
 
 // apply applies one command with the next index and a later stamp.
@@ -43,7 +43,7 @@ func (h *applierHarness) apply(cmd roomCommand) applyResult {
 	}
 	b := h.db.NewIndexedBatch()
 	defer b.Close()
-	res, err := h.a.apply(b, h.index, data)
+	res, err := h.a.apply(b, data)
 	if err != nil {
 		h.t.Fatalf("apply %+v: %v", cmd, err)
 	}
@@ -105,8 +105,8 @@ func TestApplyJoinLeave(t *testing.T) {
 		if res.reject != "" || res.changed != s.changed || res.seq != s.seq || (res.msg != nil) != s.changed {
 			t.Fatalf("step %d (%d %s): %+v, want changed %v seq %d", i, s.op, s.user, res, s.changed, s.seq)
 		}
-		v, data := encodeResult(res)
-		if v != 1 || len(data) != 9 || (data[0] == 1) != s.changed {
+		v, data, err := encodeResult(res)
+		if err != nil || v != 1 || len(data) != 9 || (data[0] == 1) != s.changed {
 			t.Fatalf("step %d: encoded %d %x", i, v, data)
 		}
 	}

@@ -13,16 +13,27 @@ type roomShard struct {
 }
 
 func (r *roomShard) applyEntries(b *pebble.Batch, entries []sm.Entry) (func(), error) {
+	tx := newRoomTx(b, r.shard)
 	var fresh []*Message
 	for i := range entries {
-		res, err := r.apply(b, entries[i].Index, entries[i].Cmd)
+		res, err := r.applyEntry(tx, entries[i].Cmd)
 		if err != nil {
 			return nil, err
 		}
-		entries[i].Result.Value, entries[i].Result.Data = encodeResult(res)
+		if entries[i].Result.Value, entries[i].Result.Data, err = encodeResult(res); err != nil {
+			return nil, err
+		}
 		if res.msg != nil {
 			fresh = append(fresh, res.msg)
 		}
+		for _, it := range res.items {
+			if it.msg != nil {
+				fresh = append(fresh, it.msg)
+			}
+		}
+	}
+	if err := tx.flush(); err != nil {
+		return nil, err
 	}
 	if len(fresh) == 0 {
 		return nil, nil

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/fxamacker/cbor/v2"
 )
 
 // SendParams is one message to commit.
@@ -43,15 +41,15 @@ func (n *Node) Send(ctx context.Context, p SendParams) (SendResult, error) {
 	if err := n.ensureRoom(ctx, p.Room, p.User); err != nil {
 		return SendResult{}, fmt.Errorf("send: %w", err)
 	}
-	cmd, err := cbor.Marshal(roomCommand{Op: roomOpSend, Room: p.Room, User: p.User, ID: p.ID, TS: time.Now().UnixNano(), Text: p.Text})
-	if err != nil {
-		return SendResult{}, fmt.Errorf("send: encode: %w", err)
-	}
-	res, err := n.propose(ctx, shard, cmd)
+	cmd := roomCommand{Op: roomOpSend, Room: p.Room, User: p.User, ID: p.ID, TS: time.Now().UnixNano(), Text: p.Text}
+	item, err := n.proposer(shard).submit(ctx, cmd)
 	if err != nil {
 		return SendResult{}, fmt.Errorf("send: %w", err)
 	}
-	return decodeSendResult(p.Room, p.ID, res.Value, res.Data)
+	if item.Reject != "" {
+		return SendResult{}, fmt.Errorf("send: rejected by state machine: %s: %w", item.Reject, ErrInvalid)
+	}
+	return SendResult{Room: p.Room, Seq: item.Seq, ID: p.ID, TS: item.TS, Duplicate: item.Duplicate}, nil
 }
 
 // ensureRoom records a room in the registry's directory the first time this
@@ -81,7 +79,7 @@ func (n *Node) RoomShard(room string) (uint64, error) {
 		if !found {
 			return 0, fmt.Errorf("registry not yet replicated here: %w", ErrUnavailable)
 		}
-		r = NewRing(roomShards(info.Shards))
+		r = NewRing(RoomShards(info.Shards))
 		n.mu.Lock()
 		n.ring = r
 		n.mu.Unlock()

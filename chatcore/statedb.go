@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/bloom"
 	"github.com/fxamacker/cbor/v2"
 )
 
@@ -23,6 +24,13 @@ func openStateDB(dir string, p Profile) (*stateDB, error) {
 		MemTableStopWritesThreshold: 4,
 		MaxOpenFiles:                256,
 		Logger:                      quietPebbleLogger{},
+	}
+	// Every send looks up its message id, and nearly always misses. Bloom
+	// filters let a miss skip the tables that cannot hold the key instead of
+	// searching each one's index.
+	opts.Levels = make([]pebble.LevelOptions, 7)
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	defer opts.Cache.Unref()
 	db, err := pebble.Open(dir, opts)

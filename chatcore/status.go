@@ -35,7 +35,7 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 	}
 	shards := []uint64{RegistryShard}
 	if found {
-		shards = append(shards, roomShards(info.Shards)...)
+		shards = append(shards, RoomShards(info.Shards)...)
 	}
 	out := make([]ShardStatus, len(shards))
 	var wg sync.WaitGroup

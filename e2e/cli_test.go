@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/transport"
 )
@@ -167,9 +168,10 @@ func TestCLI(t *testing.T) {
 		if len(st.Shards) != roomShards+1 {
 			t.Fatalf("status lists %d shards, want %d", len(st.Shards), roomShards+1)
 		}
+		wantIDs := append([]uint64{chatcore.RegistryShard}, chatcore.RoomShards(roomShards)...)
 		for i, s := range st.Shards {
-			if s.ID != uint64(i+1) || !slices.Contains(ids, s.Leader) || s.Term == 0 || !slices.Equal(s.Replicas, ids) {
-				t.Errorf("status lists shard %+v; want id %d, a leader among %v, a term, replicas %v", s, i+1, ids, ids)
+			if s.ID != wantIDs[i] || !slices.Contains(ids, s.Leader) || s.Term == 0 || !slices.Equal(s.Replicas, ids) {
+				t.Errorf("status lists shard %+v; want id %d, a leader among %v, a term, replicas %v", s, wantIDs[i], ids, ids)
 			}
 		}
 	})

@@ -323,11 +323,7 @@ func (c *Cluster) nodeIDs() []uint64 {
 
 // ShardOf returns the room shard that holds room.
 func ShardOf(room string) uint64 {
-	shards := make([]uint64, roomShards)
-	for i := range shards {
-		shards[i] = chatcore.FirstRoomShard + uint64(i)
-	}
-	return chatcore.NewRing(shards).Shard(room)
+	return chatcore.NewRing(chatcore.RoomShards(roomShards)).Shard(room)
 }
 
 // knownClustersPath returns a fresh known_clusters path for one client, so

@@ -1,0 +1,129 @@
+package chatcore
+
+import (
+	"github.com/cockroachdb/pebble"
+)
+
+// roomTx is one apply batch of a room shard: the indexed pebble batch, and
+// the room headers and the shard clock read so far, kept decoded in memory
+// and written back once by flush. Every message of a busy room reads and
+// rewrites its room's header, so a batch of n messages now costs one header
+// read and one write instead of n of each.
+type roomTx struct {
+	b     *pebble.Batch
+	shard uint64
+
+	metas map[string]*txMeta
+	clock counter // the highest entry time applied, Unix nanoseconds
+	debt  counter // sends applied since dedup records were last pruned
+}
+
+// counter is a cached uint64 of the state db.
+type counter struct {
+	v           uint64
+	read, dirty bool
+}
+
+func (c *counter) get(b *pebble.Batch, key []byte) (uint64, error) {
+	if !c.read {
+		v, err := getUint64(b, key)
+		if err != nil {
+			return 0, err
+		}
+		c.v, c.read = v, true
+	}
+	return c.v, nil
+}
+
+func (c *counter) set(v uint64) {
+	if v != c.v {
+		c.v, c.dirty = v, true
+	}
+}
+
+func (c *counter) flush(b *pebble.Batch, key []byte) error {
+	if !c.dirty {
+		return nil
+	}
+	c.dirty = false
+	return putUint64(b, key, c.v)
+}
+
+// txMeta is a cached room header and whether it must be written back.
+type txMeta struct {
+	meta  roomMeta
+	dirty bool
+}
+
+func newRoomTx(b *pebble.Batch, shard uint64) *roomTx {
+	return &roomTx{b: b, shard: shard}
+}
+
+// meta returns room's header; a room seen for the first time is created at
+// ts. The caller may change it and then calls putMeta.
+func (tx *roomTx) meta(room string, ts int64) (roomMeta, error) {
+	if m, ok := tx.metas[room]; ok {
+		return m.meta, nil
+	}
+	var meta roomMeta
+	if _, err := getCBOR(tx.b, metaKey(tx.shard, room), &meta); err != nil {
+		return meta, err
+	}
+	if meta.Created == 0 {
+		meta.Created = ts
+	}
+	return meta, nil
+}
+
+// putMeta records room's new header, to be written by flush.
+func (tx *roomTx) putMeta(room string, meta roomMeta) {
+	if tx.metas == nil {
+		tx.metas = make(map[string]*txMeta)
+	}
+	tx.metas[room] = &txMeta{meta: meta, dirty: true}
+}
+
+// now returns the shard clock: the highest entry time applied.
+func (tx *roomTx) now() (uint64, error) {
+	return tx.clock.get(tx.b, clockKey(tx.shard))
+}
+
+// advanceClock moves the shard clock to ts if ts is later. Dedup expiry is
+// measured against it, never against the wall clock.
+func (tx *roomTx) advanceClock(ts int64) error {
+	now, err := tx.now()
+	if err != nil {
+		return err
+	}
+	if ts > 0 && uint64(ts) > now {
+		tx.clock.set(uint64(ts))
+	}
+	return nil
+}
+
+// addDebt counts n more dedup records to prune and returns the total.
+func (tx *roomTx) addDebt(n uint64) (uint64, error) {
+	d, err := tx.debt.get(tx.b, debtKey(tx.shard))
+	if err != nil {
+		return 0, err
+	}
+	tx.debt.set(d + n)
+	return d + n, nil
+}
+
+// flush writes the changed headers and clock into the batch.
+func (tx *roomTx) flush() error {
+	for room, m := range tx.metas {
+		if !m.dirty {
+			continue
+		}
+		if err := putCBOR(tx.b, metaKey(tx.shard, room), m.meta); err != nil {
+			return err
+		}
+		m.dirty = false
+	}
+	if err := tx.clock.flush(tx.b, clockKey(tx.shard)); err != nil {
+		return err
+	}
+	return tx.debt.flush(tx.b, debtKey(tx.shard))
+}
