@@ -11,6 +11,11 @@
 //   - a Subscription resumes after the last message it delivered, so its
 //     consumer sees every message once, in seq order, with no gap.
 //
+// A node that dies without closing the connection (kill -9, a pulled cable,
+// a frozen machine) is noticed within Options.ProbeTimeout, 375 ms by
+// default: a connection that has heard nothing from its node for a while
+// pings it, and gives it up when even the ping goes unanswered.
+//
 // The package imports only the wire protocol (package transport) and
 // third-party code, never the server side.
 package client
@@ -26,6 +31,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/parleychat/parley/transport"
 )
@@ -56,6 +62,24 @@ type Options struct {
 	// in the order the changes happened. Closed is the last call; it may
 	// arrive after Close has returned.
 	OnState func(State)
+	// ProbeInterval is how long the connection may go without hearing
+	// from the node (no response, no subscription data: nothing at all)
+	// before the Client pings the node to learn whether it is still there.
+	// A busy connection never pings. Default DefaultProbeInterval.
+	// Negative turns the probe off: a node that dies without closing the
+	// connection (kill -9, a pulled cable, a frozen machine) is then
+	// noticed only by QUIC's idle timeout, seconds later (see
+	// transport.QUICConfig).
+	ProbeInterval time.Duration
+	// ProbeTimeout is how long the connection may go without hearing from
+	// the node before the Client gives the node up and reconnects to
+	// another, where its sends and subscriptions carry on. It must exceed
+	// ProbeInterval: the difference is the time the node has to answer a
+	// ping. Default DefaultProbeMisses × ProbeInterval. On a slow or
+	// congested link (a crowded WiFi, a phone network) raise both, say to
+	// 1 s and 5 s: a node given up too early costs a reconnect, never a
+	// message. Beyond QUIC's idle timeout it has no effect.
+	ProbeTimeout time.Duration
 }
 
 // Client is a connection to a Parley cluster that survives the loss of any
@@ -68,6 +92,9 @@ type Client struct {
 	known    *transport.KnownClusters
 	notify   *notifier
 	dialPC   func(addr string) (net.PacketConn, error) // see dialPacketConn
+	// probeEvery and probeTimeout are the resolved ProbeInterval and
+	// ProbeTimeout; probeEvery is 0 when the probe is off.
+	probeEvery, probeTimeout time.Duration
 
 	// ctx ends when the Client is closed; every goroutine of the Client
 	// watches it and is counted in wg.
@@ -106,12 +133,19 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	if opts.User == "" {
 		return nil, errors.New("options: no user")
 	}
+	every, timeout, err := probeTimes(opts)
+	if err != nil {
+		return nil, fmt.Errorf("options: %w", err)
+	}
 	c := &Client{
 		opts:    opts,
 		log:     opts.Logger,
 		servers: servers,
 		next:    rand.IntN(len(servers)),
 		dialPC:  dialPacketConn,
+
+		probeEvery:   every,
+		probeTimeout: timeout,
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

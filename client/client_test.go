@@ -585,7 +585,7 @@ func TestFailover(t *testing.T) {
 }
 
 // TestSendReplyLost: a node commits a send but its reply never arrives
-// (nothing the node sends does). The QUIC idle timeout gives the node up,
+// (nothing the node sends does). The liveness probe gives the node up,
 // and the send, retried on another node with the same id, returns the
 // original seq as a duplicate.
 func TestSendReplyLost(t *testing.T) {
@@ -615,14 +615,15 @@ func TestSendReplyLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkLog(t, msgs, append(all, r))
-	if !errorsAs[*quic.IdleTimeoutError](rec.find("connection lost; reconnecting")) {
-		t.Fatal("the connection was not given up by the idle timeout")
+	if lost := rec.find("connection lost; reconnecting"); len(lost) != 1 || !errors.Is(errOf(lost[0]), errNodeSilent) {
+		t.Fatal("the connection was not given up by the liveness probe")
 	}
 }
 
 // TestSilentNodeDeath: the node vanishes without closing the connection;
-// the idle timeout notices, and the client moves on: sends go through and
-// the subscription resumes.
+// with the liveness probe off, QUIC's idle timeout, the backstop, notices,
+// and the client moves on: sends go through and the subscription resumes.
+// (TestProbeGivesUpSilentNode is the same with the probe on.)
 func TestSilentNodeDeath(t *testing.T) {
 	cl := startCluster(t, 3)
 	fn := installFaultNet(t)
@@ -631,6 +632,7 @@ func TestSilentNodeDeath(t *testing.T) {
 	opts := options(t, cl.Addr(0))
 	opts.Logger = rec.logger()
 	opts.OnState = states.add
+	opts.ProbeInterval = -1
 	c := dial(t, opts)
 	ctx := testCtx(t)
 	sub, err := c.Subscribe(ctx, "general", 1)

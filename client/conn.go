@@ -32,9 +32,12 @@ type conn struct {
 	fr   *transport.FrameReader
 	addr string
 	node transport.NodeInfo
+	lv   *liveness // marked by every read of the connection's streams
 
-	ids atomic.Uint64
-	wmu sync.Mutex // serialises frames written on ctl
+	ids   atomic.Uint64
+	wmu   sync.Mutex    // serialises frames written on ctl
+	pings atomic.Uint64 // pings sent, for tests
+	pongs atomic.Uint64 // pings answered, for tests
 
 	mu      sync.Mutex
 	pending map[uint64]chan transport.Response // by request id
@@ -46,12 +49,15 @@ type conn struct {
 	once sync.Once
 }
 
-func newConn(c *Client, qc *quic.Conn, ctl *quic.Stream, fr *transport.FrameReader, addr string, node transport.NodeInfo) *conn {
+// newConn wraps a connection after its handshake. fr must read ctl through
+// lv.reader, so that responses count as signs of life.
+func newConn(c *Client, qc *quic.Conn, ctl *quic.Stream, fr *transport.FrameReader, lv *liveness, addr string, node transport.NodeInfo) *conn {
 	return &conn{
 		c:       c,
 		qc:      qc,
 		ctl:     ctl,
 		fr:      fr,
+		lv:      lv,
 		addr:    addr,
 		node:    node,
 		pending: make(map[uint64]chan transport.Response),
@@ -60,12 +66,17 @@ func newConn(c *Client, qc *quic.Conn, ctl *quic.Stream, fr *transport.FrameRead
 	}
 }
 
-// start runs the response reader and the stream acceptor. The caller must
-// be a counted goroutine of the Client, or Dial.
+// start runs the response reader, the stream acceptor and, unless it is
+// off, the liveness probe. The caller must be a counted goroutine of the
+// Client, or Dial.
 func (cn *conn) start() {
 	cn.c.wg.Add(2)
 	go cn.readLoop()
 	go cn.acceptLoop()
+	if cn.c.probeEvery > 0 {
+		cn.c.wg.Add(1)
+		go cn.probe(cn.c.probeEvery, cn.c.probeTimeout)
+	}
 }
 
 // fail ends the connection for err, once. Requests in flight on it return
@@ -209,7 +220,7 @@ func (cn *conn) acceptLoop() {
 // the subscription waiting for it.
 func (cn *conn) readHeader(rs *quic.ReceiveStream) {
 	defer cn.c.wg.Done()
-	st := &subStream{rs: rs, fr: transport.NewFrameReader(rs, transport.DefaultMaxFrame)}
+	st := &subStream{rs: rs, fr: transport.NewFrameReader(cn.lv.reader(rs), transport.DefaultMaxFrame)}
 	rs.SetReadDeadline(time.Now().Add(streamWait))
 	var h transport.SubscribeHeader
 	if err := st.fr.Read(&h); err != nil {

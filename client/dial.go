@@ -94,14 +94,15 @@ func (c *Client) handshakeWith(ctx context.Context, addr string, hello transport
 	if err != nil {
 		return nil, err // already "dial <addr>: ..."
 	}
-	ctl, fr, w, err := sayHello(ctx, qc, hello)
+	lv := newLiveness()
+	ctl, fr, w, err := sayHello(ctx, qc, hello, lv)
 	if err != nil {
 		qc.CloseWithError(closeNormal, "")
 		return nil, fmt.Errorf("hello %s: %w", addr, err)
 	}
 	ca := transport.PeerCA(qc.ConnectionState().TLS)
 	node := c.learn(addr, w, ca)
-	cn := newConn(c, qc, ctl, fr, addr, node)
+	cn := newConn(c, qc, ctl, fr, lv, addr, node)
 	cn.start()
 	c.log.Info("connected", "addr", addr, "node", node.ID, "name", node.Name)
 	return cn, nil
@@ -127,8 +128,9 @@ func (c *Client) dialQUIC(ctx context.Context, addr string, tlsConf *tls.Config)
 }
 
 // sayHello opens the control stream, writes hello and reads the welcome.
-// A refusal is returned as the welcome's *transport.Error.
-func sayHello(ctx context.Context, qc *quic.Conn, hello transport.Hello) (*quic.Stream, *transport.FrameReader, transport.Welcome, error) {
+// The returned reader reads the control stream through lv.reader. A
+// refusal is returned as the welcome's *transport.Error.
+func sayHello(ctx context.Context, qc *quic.Conn, hello transport.Hello, lv *liveness) (*quic.Stream, *transport.FrameReader, transport.Welcome, error) {
 	var w transport.Welcome
 	ctl, err := qc.OpenStreamSync(ctx)
 	if err != nil {
@@ -137,7 +139,7 @@ func sayHello(ctx context.Context, qc *quic.Conn, hello transport.Hello) (*quic.
 	// Unblock the exchange when ctx ends.
 	stop := context.AfterFunc(ctx, func() { ctl.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	fr := transport.NewFrameReader(ctl, transport.DefaultMaxFrame)
+	fr := transport.NewFrameReader(lv.reader(ctl), transport.DefaultMaxFrame)
 	err = transport.WriteFrame(ctl, hello, transport.DefaultMaxFrame)
 	if err == nil {
 		err = fr.Read(&w)

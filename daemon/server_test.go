@@ -59,6 +59,12 @@ type rawConn struct {
 
 func dialRaw(t *testing.T, srv *Server, hello transport.Hello) (*rawConn, transport.Welcome) {
 	t.Helper()
+	return dialRawFirst(t, srv, hello)
+}
+
+// dialRawFirst is dialRaw with any first frame in place of the hello.
+func dialRawFirst(t *testing.T, srv *Server, first any) (*rawConn, transport.Welcome) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	known, err := transport.OpenKnownClusters(filepath.Join(t.TempDir(), "known_clusters"))
@@ -75,7 +81,7 @@ func dialRaw(t *testing.T, srv *Server, hello transport.Hello) (*rawConn, transp
 		t.Fatal(err)
 	}
 	rc := &rawConn{t: t, conn: conn, stream: stream, r: transport.NewFrameReader(stream, transport.DefaultMaxFrame)}
-	rc.write(hello)
+	rc.write(first)
 	var w transport.Welcome
 	if err := rc.r.Read(&w); err != nil {
 		t.Fatalf("welcome: %v", err)

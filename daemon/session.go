@@ -109,6 +109,11 @@ func (ss *session) serve() {
 			ss.readFailed(err)
 			return
 		}
+		if req.Op == transport.OpPing {
+			// Before the rate limit and the in-flight slots: see ping.
+			ss.ping(req)
+			continue
+		}
 		if !ss.limit.allow(time.Now()) {
 			ss.respond(req.ID, nil, &transport.Error{Code: transport.CodeRateLimited, Message: "too many requests", RetryMillis: 100})
 			continue

@@ -43,6 +43,7 @@ var fuzzTargets = []func() any{
 	func() any { return new(WhoResponse) },
 	func() any { return new(PresenceRequest) },
 	func() any { return new(PresenceResponse) },
+	func() any { return new(PingRequest) },
 }
 
 func FuzzFrameReader(f *testing.F) {

@@ -55,6 +55,8 @@ func sampleMessages(t testing.TB) []any {
 		&WhoResponse{Members: []Member{{User: "ada", Online: true}, {User: "bob"}}},
 		&PresenceRequest{},
 		&PresenceResponse{Users: []string{"ada", "bob"}},
+		&PingRequest{},
+		&Request{ID: 9, Op: OpPing, Body: []byte{0xa0}},
 	}
 }
 

@@ -27,6 +27,15 @@ const (
 	// serving node (PresenceRequest, PresenceResponse). Only a session
 	// whose TLS client certificate the cluster CA signed may ask.
 	OpPresence = "presence"
+	// OpPing asks the node whether it is still there (PingRequest; the
+	// response has no body). The session answers it at once, without Raft
+	// or the disk, and outside the per-connection rate limit, so that a
+	// busy or rate-limited connection is never taken for a dead one. Any
+	// welcomed session may ping, an anonymous one too: the answer tells
+	// nothing but that the node is alive. A client that has heard nothing
+	// on its connection for a while pings, and gives the node up when even
+	// the ping goes unanswered (see client.Options.ProbeInterval).
+	OpPing = "ping"
 )
 
 // Hello is the first frame a client writes on the control stream. A user
@@ -257,6 +266,10 @@ type Member struct {
 // PresenceRequest asks a node for its users with live sessions. It has no
 // fields.
 type PresenceRequest struct{}
+
+// PingRequest is the body of OpPing. It has no fields; a body that is not
+// a CBOR map (or null) is refused as invalid.
+type PingRequest struct{}
 
 // PresenceResponse lists the users with at least one live session on the
 // serving node, in name order.

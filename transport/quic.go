@@ -19,6 +19,13 @@ const ALPN = "parley/1"
 // Keep-alives every 2 s and a 6 s idle timeout make a dead peer noticed
 // within seconds; a peer may open up to 256 bidirectional and 1024
 // unidirectional (subscription) streams at once.
+//
+// The idle timeout is the backstop, not the fast path: the client SDK
+// notices a dead node within a fraction of a second with OpPing (see
+// client.Options.ProbeInterval). It stays this long because it is all a
+// node has to notice a client gone without a word (its presence and its
+// subscriptions end then), and because a shorter one would close healthy
+// connections over a link that loses a few keep-alives in a row.
 func QUICConfig() *quic.Config {
 	return &quic.Config{
 		HandshakeIdleTimeout:  5 * time.Second,
