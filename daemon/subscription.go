@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/parleychat/parley/chatcore"
@@ -55,6 +56,7 @@ func (ss *session) pump(id uint64, sub *chatcore.Subscription) {
 		<-stream.Context().Done()
 		cancel()
 	}()
+	var buf []byte
 	for {
 		msgs, err := sub.Next(ctx, subscriptionBatch)
 		if err != nil {
@@ -65,11 +67,32 @@ func (ss *session) pump(id uint64, sub *chatcore.Subscription) {
 			return
 		}
 		stream.SetWriteDeadline(time.Now().Add(requestTimeout))
-		for _, m := range msgs {
-			wm := wireMessage(m)
-			if err := transport.WriteFrame(stream, transport.Event{Msg: &wm}, transport.DefaultMaxFrame); err != nil {
-				return
-			}
+		if buf, err = writeEvents(stream, buf[:0], msgs); err != nil {
+			return
 		}
 	}
+}
+
+// eventWriteBytes is how many bytes of frames pump gathers before a write.
+const eventWriteBytes = 32 << 10
+
+// writeEvents writes msgs as event frames, gathered into few writes: the
+// stream then sends full packets instead of one per message, which is most
+// of what a subscriber costs the node when messages come fast. It returns
+// buf for reuse.
+func writeEvents(w io.Writer, buf []byte, msgs []chatcore.Message) ([]byte, error) {
+	for i := range msgs {
+		wm := wireMessage(msgs[i])
+		var err error
+		if buf, err = transport.AppendFrame(buf, transport.Event{Msg: &wm}, transport.DefaultMaxFrame); err != nil {
+			return buf, err
+		}
+		if len(buf) >= eventWriteBytes || i == len(msgs)-1 {
+			if _, err := w.Write(buf); err != nil {
+				return buf, err
+			}
+			buf = buf[:0]
+		}
+	}
+	return buf, nil
 }

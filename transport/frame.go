@@ -20,20 +20,29 @@ var ErrFrameTooLarge = errors.New("frame too large")
 // WriteFrame encodes v as CBOR and writes it as one frame: the uvarint length
 // of the item followed by the item. It refuses items over max bytes.
 func WriteFrame(w io.Writer, v any, max int) error {
-	body, err := Marshal(v)
+	buf, err := AppendFrame(make([]byte, 0, 256), v, max)
 	if err != nil {
-		return fmt.Errorf("frame: %w", err)
+		return err
 	}
-	if len(body) > max {
-		return fmt.Errorf("frame: %d bytes: %w", len(body), ErrFrameTooLarge)
-	}
-	buf := make([]byte, binary.MaxVarintLen64, binary.MaxVarintLen64+len(body))
-	n := binary.PutUvarint(buf, uint64(len(body)))
-	buf = append(buf[:n], body...)
 	if _, err := w.Write(buf); err != nil {
 		return fmt.Errorf("frame: %w", err)
 	}
 	return nil
+}
+
+// AppendFrame appends v to dst as one frame, as WriteFrame writes it, so
+// that several frames can go out in one write. It refuses items over max
+// bytes and then returns dst unchanged.
+func AppendFrame(dst []byte, v any, max int) ([]byte, error) {
+	body, err := Marshal(v)
+	if err != nil {
+		return dst, fmt.Errorf("frame: %w", err)
+	}
+	if len(body) > max {
+		return dst, fmt.Errorf("frame: %d bytes: %w", len(body), ErrFrameTooLarge)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(body)))
+	return append(dst, body...), nil
 }
 
 // FrameReader reads frames from a stream.
