@@ -29,7 +29,8 @@ const (
 	// compacts all but compactionOverhead of them.
 	snapshotEntries    = 20000
 	compactionOverhead = 5000
-	// DefaultShards is the default number of room shards.
+	// DefaultShards is the default number of room shards of a cluster
+	// bootstrapped with ProfileDefault (see Profile.DefaultShards).
 	DefaultShards = 16
 	// DefaultReplication is the number of voting replicas per room shard.
 	DefaultReplication = 3
@@ -60,7 +61,8 @@ type Config struct {
 // the cryptography) makes the CA, the first node's certificate and key, the
 // join token and the session secret.
 type BootstrapParams struct {
-	ClusterID   string
+	ClusterID string
+	// Shards is the number of room shards, 0 for the profile's default.
 	Shards      int
 	CACertPEM   []byte
 	CAKeyPEM    []byte
@@ -111,14 +113,14 @@ type Node struct {
 
 // Bootstrap creates a new cluster with this node as its first member.
 func Bootstrap(ctx context.Context, cfg Config, p BootstrapParams) (*Node, error) {
-	if p.Shards <= 0 {
-		p.Shards = DefaultShards
-	}
 	if p.Shards > 1024 {
 		return nil, fmt.Errorf("bootstrap: %d shards, limit 1024: %w", p.Shards, ErrInvalid)
 	}
 	if err := validateConfig(&cfg); err != nil {
 		return nil, err
+	}
+	if p.Shards <= 0 {
+		p.Shards = cfg.Profile.DefaultShards()
 	}
 	id := identity{NodeID: 1, ClusterID: p.ClusterID, Profile: cfg.Profile.Name, Bootstrapped: true}
 	if err := writeIdentity(cfg.DataDir, id, p.CACertPEM, p.NodeCertPEM, p.NodeKeyPEM); err != nil {

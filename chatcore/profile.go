@@ -18,6 +18,7 @@ type Profile struct {
 	engineShards       uint64
 	stateCacheBytes    int64
 	stateMemTableBytes int
+	shards             int
 }
 
 // ProfileSmall keeps a node within tens of MiB: for a Raspberry Pi.
@@ -29,6 +30,7 @@ var ProfileSmall = Profile{
 	engineShards:       1,
 	stateCacheBytes:    4 << 20,
 	stateMemTableBytes: 2 << 20,
+	shards:             8,
 }
 
 // ProfileDefault trades memory for throughput on a laptop-class machine, and
@@ -41,6 +43,7 @@ var ProfileDefault = Profile{
 	engineShards:       2,
 	stateCacheBytes:    32 << 20,
 	stateMemTableBytes: 8 << 20,
+	shards:             DefaultShards,
 }
 
 // ParseProfile returns the named profile.
@@ -52,6 +55,18 @@ func ParseProfile(name string) (Profile, error) {
 		return ProfileDefault, nil
 	}
 	return Profile{}, fmt.Errorf("profile %q: want small or default: %w", name, ErrInvalid)
+}
+
+// DefaultShards is the number of room shards a cluster bootstrapped by a
+// node of this profile gets unless told otherwise. Every shard costs each
+// node about 3 MiB of dragonboat state whatever its traffic, so the small
+// profile makes 8 (an idle node then stays under 64 MiB); on two cores 8
+// busy shards commit as fast as 16.
+func (p Profile) DefaultShards() int {
+	if p.shards == 0 {
+		return DefaultShards
+	}
+	return p.shards
 }
 
 // LogDBConfig is the dragonboat LogDB configuration of the profile.

@@ -29,7 +29,8 @@ type Config struct {
 	Advertise string
 	// Join and Token make an empty node join the cluster at Join.
 	Join, Token string
-	// Shards is the number of room shards of a new cluster.
+	// Shards is the number of room shards of a new cluster, 0 for the
+	// profile's default (chatcore.Profile.DefaultShards).
 	Shards int
 	// Profile is "small" or "default".
 	Profile string

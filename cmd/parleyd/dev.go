@@ -38,7 +38,7 @@ func runDev(args []string) error {
 	dir := fs.String("dir", "parley-dev", "directory for the nodes' data (kept across runs)")
 	basePort := fs.Int("base-port", 7400, "node i (from 0) listens on P+10i (clients, UDP), P+10i+1 (Raft), P+80+i (HTTP)")
 	profile := fs.String("profile", "small", "memory profile of new nodes")
-	shards := fs.Int("shards", 16, "room shards of a new cluster")
+	shards := fs.Int("shards", 0, "room shards of a new cluster (default 16, or 8 with --profile small)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}

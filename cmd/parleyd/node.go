@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/daemon"
 )
 
@@ -27,7 +26,7 @@ func runNode(args []string) error {
 	fs.StringVar(&cfg.Advertise, "advertise", "", "host other nodes and clients reach this node at (default: first non-loopback IPv4)")
 	fs.StringVar(&cfg.Join, "join", "", "client address of a node of the cluster to join")
 	fs.StringVar(&cfg.Token, "token", "", "join token (from <data>/join-token of the first node)")
-	fs.IntVar(&cfg.Shards, "shards", chatcore.DefaultShards, "number of room shards of a new cluster")
+	fs.IntVar(&cfg.Shards, "shards", 0, "number of room shards of a new cluster (default 16, or 8 with --profile small)")
 	fs.StringVar(&cfg.Profile, "profile", "default", "memory profile of a new node: small or default")
 	fs.StringVar(&cfg.Name, "name", "", "node name (default: host name)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
