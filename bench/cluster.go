@@ -48,7 +48,8 @@ type ClusterOptions struct {
 	Dir string
 	// Nodes is the number of nodes (default 3).
 	Nodes int
-	// Shards is the number of room shards (default chatcore.DefaultShards).
+	// Shards is the number of room shards (default: the profile's,
+	// chatcore.Profile.DefaultShards).
 	Shards int
 	// Profile is the nodes' memory profile, small or default.
 	Profile string
@@ -169,11 +170,11 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
 	if opts.Nodes == 0 {
 		opts.Nodes = 3
 	}
-	if opts.Shards == 0 {
-		opts.Shards = chatcore.DefaultShards
-	}
 	if opts.Profile == "" {
 		opts.Profile = "default"
+	}
+	if opts.Shards == 0 {
+		opts.Shards = profileShards(opts.Profile)
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
@@ -562,4 +563,14 @@ func (c *Cluster) distinctShards(rooms []string) int {
 		seen[c.ShardOf(r)] = true
 	}
 	return len(seen)
+}
+
+// profileShards is the number of room shards parleyd gives a new cluster of
+// the named profile when --shards is not set.
+func profileShards(profile string) int {
+	p, err := chatcore.ParseProfile(profile)
+	if err != nil {
+		return chatcore.DefaultShards
+	}
+	return p.DefaultShards()
 }

@@ -20,6 +20,7 @@ type MemoryParams struct {
 // MemoryResult is one profile's per-node memory.
 type MemoryResult struct {
 	Profile string  `json:"profile"`
+	Shards  int     `json:"shards"` // the cluster's room shards
 	IdleS   float64 `json:"idle_s"`
 	// Idle is each node's RSS after the idle time; its Peak the
 	// high-water mark since the node started (including bootstrap).
@@ -64,6 +65,7 @@ func memoryOf(ctx context.Context, opts ClusterOptions, p MemoryParams) (MemoryR
 		return res, err
 	}
 	defer c.Close()
+	res.Shards = c.opts.Shards
 	// Let the cluster sit idle, sampling its RSS and measuring its CPU.
 	cpu := newCPUMeter(c.pids())
 	res.IdleMax = make(map[string]float64)

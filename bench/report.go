@@ -92,6 +92,7 @@ func (r *Report) finish() {
 	if v, ok := ratio("raw-dragonboat"); ok {
 		r.target("throughput vs raw dragonboat", "≥ 0.90×", fmt.Sprintf("%.2f×", v), v >= 0.9)
 	}
+	ratio("raw-dragonboat-dense-ids")
 	ratio("raw-dragonboat-1shard")
 	if v, ok := ratio("jetstream-default"); ok {
 		r.target("throughput vs JetStream (default sync)", "≥ 1.00×", fmt.Sprintf("%.2f×", v), v >= 1.0)
@@ -171,8 +172,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 			ms(c.ResumeMs), c.Killed, c.Gaps, c.Dups, c.Received, c.LastSeq)
 	}
 	for _, mr := range r.Memory {
-		fmt.Fprintf(tw, "memory\tparley --profile %s\tidle %.0f MiB\tper node after %.0fs idle %s; peak under load %s (%s msg/s); idle CPU %s\n",
-			mr.Profile, mr.MaxIdleMiB, mr.IdleS, rssList(mr.Idle, false), rssList(mr.Load, true), thousands(mr.MsgPerSec), cpuList(mr.IdleCPU))
+		fmt.Fprintf(tw, "memory\tparley --profile %s\tidle %.0f MiB\t%d room shards; per node after %.0fs idle %s; peak under load %s (%s msg/s); idle CPU %s\n",
+			mr.Profile, mr.MaxIdleMiB, mr.Shards, mr.IdleS, rssList(mr.Idle, false), rssList(mr.Load, true), thousands(mr.MsgPerSec), cpuList(mr.IdleCPU))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("report: %w", err)
@@ -213,7 +214,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 }
 
 // systemOrder is the order of the throughput rows: Parley, then its peers.
-var systemOrder = []string{"parley", "raw-dragonboat", "raw-dragonboat-1shard", "jetstream-default", "jetstream-always", "jetstream-always-stream-per-room"}
+var systemOrder = []string{"parley", "raw-dragonboat", "raw-dragonboat-dense-ids", "raw-dragonboat-1shard", "jetstream-default", "jetstream-always", "jetstream-always-stream-per-room"}
 
 // sortedThroughput returns the throughput results in systemOrder.
 func (r *Report) sortedThroughput() []ThroughputResult {

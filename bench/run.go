@@ -40,7 +40,8 @@ type Options struct {
 	WorkDir string
 	Keep    bool
 	// Profile and Shards shape the Parley cluster of every scenario but
-	// memory, and the raw peer's settings.
+	// memory, and the raw peer's settings. Shards 0 is the profile's
+	// default; the memory scenario then gives each profile its own.
 	Profile string
 	Shards  int
 	// Quick marks a short run (the parameters say how short).
@@ -48,6 +49,11 @@ type Options struct {
 	// RawOneShard also runs the raw peer with every room on one shard,
 	// to show what spreading over shards costs or gains.
 	RawOneShard bool
+	// RawDenseIDs also runs the raw peer with the room shards numbered
+	// 2, 3, 4, … (as Parley once did) instead of chatcore.RoomShards's
+	// multiples of 4, so that dragonboat spreads them over its four TCP
+	// streams per peer: what one stream gains.
+	RawDenseIDs bool
 	// RawNoTLS runs the raw peer without mutual TLS (Parley always has it).
 	RawNoTLS bool
 	// NatsStreams is how many R3 streams JetStream spreads the rooms over.
@@ -70,10 +76,10 @@ type Options struct {
 // (a few seconds per scenario, the same shapes).
 func DefaultOptions(quick bool) Options {
 	o := Options{
-		Profile: "default", Shards: chatcore.DefaultShards, Quick: quick, RawOneShard: !quick, NatsStreams: 1, NatsPerRoom: !quick,
+		Profile: "default", Quick: quick, RawOneShard: !quick, RawDenseIDs: !quick, NatsStreams: 1, NatsPerRoom: !quick,
 		Throughput: ThroughputParams{Senders: 64, Rooms: 16, Payload: 128, Warmup: 3 * time.Second, Duration: 20 * time.Second},
 		Latency:    LatencyParams{Rate: 1000, Rooms: 16, Senders: 8, Workers: 64, Payload: 128, Warmup: 3 * time.Second, Duration: 20 * time.Second},
-		Fanout:     FanoutParams{Subscribers: 100, Senders: 16, Payload: 128, Warmup: 2 * time.Second, Duration: 15 * time.Second},
+		Fanout:     FanoutParams{Subscribers: 100, Senders: 64, Payload: 128, Warmup: 2 * time.Second, Duration: 15 * time.Second},
 		Failover:   FailoverParams{Rate: 1000, Rooms: 16, Senders: 12, Workers: 64, Payload: 128, Before: 10 * time.Second, After: 20 * time.Second},
 		Reconnect:  ReconnectParams{Rate: 200, Payload: 128, Before: 5 * time.Second, After: 10 * time.Second},
 		Memory:     MemoryParams{Profiles: []string{"small", "default"}, Idle: 10 * time.Second},
@@ -123,8 +129,9 @@ func Run(ctx context.Context, o Options, scenarios []string) (*Report, error) {
 		defer os.RemoveAll(o.WorkDir)
 	}
 	r := &runner{o: o, rep: &Report{
-		Started: time.Now(), Quick: o.Quick, Machine: DescribeMachine(), Profile: o.Profile, Shards: o.Shards,
+		Started: time.Now(), Quick: o.Quick, Machine: DescribeMachine(), Profile: o.Profile,
 	}}
+	r.rep.Shards = r.shards()
 	defer r.closeCluster()
 	for _, s := range AllScenarios {
 		if !slices.Contains(scenarios, s) || ctx.Err() != nil {
@@ -166,7 +173,7 @@ func (r *runner) parley(ctx context.Context) (*Cluster, error) {
 	t0 := time.Now()
 	c, err := StartCluster(ctx, ClusterOptions{
 		Parleyd: r.bin("parleyd"), Dir: filepath.Join(r.o.WorkDir, fmt.Sprintf("parley-%d", time.Now().UnixNano())),
-		Shards: r.o.Shards, Profile: r.o.Profile, Log: r.o.Log,
+		Shards: r.shards(), Profile: r.o.Profile, Log: r.o.Log,
 	})
 	if err != nil {
 		return nil, err
@@ -183,9 +190,18 @@ func (r *runner) closeCluster() {
 	}
 }
 
-// roomShards returns the room shard ids of a cluster of o.Shards.
+// shards is the number of room shards of the clusters of every scenario
+// but memory.
+func (r *runner) shards() int {
+	if r.o.Shards > 0 {
+		return r.o.Shards
+	}
+	return profileShards(r.o.Profile)
+}
+
+// roomShards returns the room shard ids of the clusters of r.shards().
 func (r *runner) roomShards() []uint64 {
-	return chatcore.RoomShards(r.o.Shards)
+	return chatcore.RoomShards(r.shards())
 }
 
 // run runs one scenario and records its results.
@@ -257,7 +273,8 @@ func (r *runner) run(ctx context.Context, s string) error {
 }
 
 // runRaw measures the raw dragonboat peer, with every room on the shard
-// Parley's ring gives it, and then (if asked) with every room on one shard.
+// Parley's ring gives it, and then (if asked) with the shards numbered
+// densely and with every room on one shard.
 // Like a Parley node, each raw node also hosts an idle shard 1 (Parley's
 // registry).
 func (r *runner) runRaw(ctx context.Context) error {
@@ -265,6 +282,17 @@ func (r *runner) runRaw(ctx context.Context) error {
 	hosted := append([]uint64{chatcore.RegistryShard}, r.roomShards()...)
 	if err := r.rawOnce(ctx, "raw-dragonboat", hosted, ring.Shard); err != nil {
 		return err
+	}
+	if r.o.RawDenseIDs {
+		dense := make([]uint64, r.shards())
+		for i := range dense {
+			dense[i] = chatcore.RegistryShard + 1 + uint64(i)
+		}
+		ring := chatcore.NewRing(dense)
+		hosted := append([]uint64{chatcore.RegistryShard}, dense...)
+		if err := r.rawOnce(ctx, "raw-dragonboat-dense-ids", hosted, ring.Shard); err != nil {
+			return err
+		}
 	}
 	if !r.o.RawOneShard {
 		return nil

@@ -35,6 +35,7 @@ func addScenarioFlags(fs *flag.FlagSet, scenario string, o *bench.Options) func(
 	switch scenario {
 	case "all":
 		fs.BoolVar(&o.RawOneShard, "raw-one-shard", o.RawOneShard, "also run the raw peer with every room on one shard")
+		fs.BoolVar(&o.RawDenseIDs, "raw-dense-ids", o.RawDenseIDs, "also run the raw peer with room shards numbered 2, 3, 4, … (spread over dragonboat's 4 streams per peer)")
 		fs.IntVar(&o.NatsStreams, "nats-streams", o.NatsStreams, "R3 streams JetStream spreads the rooms over")
 		fs.BoolVar(&o.NatsPerRoom, "nats-per-room", o.NatsPerRoom, "also run JetStream (sync always) with one R3 stream per room")
 		return func() []string { return nil }
@@ -57,6 +58,7 @@ func addScenarioFlags(fs *flag.FlagSet, scenario string, o *bench.Options) func(
 	case bench.ScenarioRaw:
 		loadFlags(fs, &o.Throughput)
 		fs.BoolVar(&o.RawOneShard, "one-shard", o.RawOneShard, "also run with every room on one shard")
+		fs.BoolVar(&o.RawDenseIDs, "dense-ids", o.RawDenseIDs, "also run with room shards numbered 2, 3, 4, … (spread over dragonboat's 4 streams per peer)")
 		fs.BoolVar(&o.RawNoTLS, "no-tls", false, "plain TCP between the raw nodes (Parley always uses mutual TLS)")
 	case bench.ScenarioJetStream:
 		loadFlags(fs, &o.Throughput)
