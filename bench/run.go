@@ -284,13 +284,15 @@ func (r *runner) runRaw(ctx context.Context) error {
 		return err
 	}
 	if r.o.RawDenseIDs {
-		dense := make([]uint64, r.shards())
-		for i := range dense {
-			dense[i] = chatcore.RegistryShard + 1 + uint64(i)
+		// The same rooms on the same shards, only numbered 2, 3, 4, ….
+		dense := make(map[uint64]uint64)
+		hosted := []uint64{chatcore.RegistryShard}
+		for i, s := range r.roomShards() {
+			dense[s] = chatcore.RegistryShard + 1 + uint64(i)
+			hosted = append(hosted, dense[s])
 		}
-		ring := chatcore.NewRing(dense)
-		hosted := append([]uint64{chatcore.RegistryShard}, dense...)
-		if err := r.rawOnce(ctx, "raw-dragonboat-dense-ids", hosted, ring.Shard); err != nil {
+		shardOf := func(room string) uint64 { return dense[ring.Shard(room)] }
+		if err := r.rawOnce(ctx, "raw-dragonboat-dense-ids", hosted, shardOf); err != nil {
 			return err
 		}
 	}

@@ -99,6 +99,20 @@ func options(t *testing.T, addrs ...string) Options {
 	}
 }
 
+// watched dials a client of addr whose logs and state changes the test can
+// read back; tweak, if not nil, adjusts its options before the dial.
+func watched(t *testing.T, addr string, tweak func(*Options)) (*Client, *logRecorder, *stateLog) {
+	t.Helper()
+	rec, states := recordLogs(t), &stateLog{}
+	opts := options(t, addr)
+	opts.Logger = rec.logger()
+	opts.OnState = states.add
+	if tweak != nil {
+		tweak(&opts)
+	}
+	return dial(t, opts), rec, states
+}
+
 func dial(t *testing.T, opts Options) *Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -627,13 +641,7 @@ func TestSendReplyLost(t *testing.T) {
 func TestSilentNodeDeath(t *testing.T) {
 	cl := startCluster(t, 3)
 	fn := installFaultNet(t)
-	rec := recordLogs(t)
-	var states stateLog
-	opts := options(t, cl.Addr(0))
-	opts.Logger = rec.logger()
-	opts.OnState = states.add
-	opts.ProbeInterval = -1
-	c := dial(t, opts)
+	c, rec, states := watched(t, cl.Addr(0), func(o *Options) { o.ProbeInterval = -1 })
 	ctx := testCtx(t)
 	sub, err := c.Subscribe(ctx, "general", 1)
 	if err != nil {

@@ -72,12 +72,7 @@ func TestHeardReader(t *testing.T) {
 func TestProbeGivesUpSilentNode(t *testing.T) {
 	cl := startCluster(t, 3)
 	fn := installFaultNet(t)
-	rec := recordLogs(t)
-	var states stateLog
-	opts := options(t, cl.Addr(0))
-	opts.Logger = rec.logger()
-	opts.OnState = states.add
-	c := dial(t, opts)
+	c, rec, states := watched(t, cl.Addr(0), nil)
 	poster := dial(t, options(t, cl.Addr(1)))
 	ctx := testCtx(t)
 	sub, err := c.Subscribe(ctx, "general", 1)
@@ -155,15 +150,10 @@ func TestProbeGivesUpSilentNode(t *testing.T) {
 func TestProbeKeepsIdleConnection(t *testing.T) {
 	const intervals = 10
 	cl := startCluster(t, 1, daemontest.Options{Shards: 2, Configure: func(_ int, cfg *daemon.Config) {
-		cfg.RequestsPerSecond = 1 // bursts of 2, against 5 pings a second
+		cfg.RequestsPerSecond = 1 // bursts of 2, against 8 pings a second
 	}})
 	fn := installFaultNet(t)
-	rec := recordLogs(t)
-	var states stateLog
-	opts := options(t, cl.Addr(0))
-	opts.Logger = rec.logger()
-	opts.OnState = states.add
-	c := dial(t, opts)
+	c, rec, states := watched(t, cl.Addr(0), nil)
 	ctx := testCtx(t)
 	sub, err := c.Subscribe(ctx, "general", 0)
 	if err != nil {
