@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -97,41 +98,21 @@ func RunFailover(ctx context.Context, c *Cluster, p FailoverParams) (FailoverRes
 	}
 	defer closeAll(cls)
 
-	var led ledger
-	text := payload(p.Payload)
-	done := make(chan paced, 1)
-	go func() {
-		done <- runPaced(ctx, p.Rate, p.Workers, p.Rooms, p.Before+p.After, func(ctx context.Context, w int, j job) {
-			rec := sendRecord{room: rooms[j.room], client: w % len(cls), id: transport.NewMsgID(time.Now()), sched: j.sched}
-			sctx, cancel := context.WithTimeout(ctx, sendTimeout)
-			r, err := cls[w%len(cls)].SendID(sctx, rec.room, rec.id, text)
-			cancel()
-			if err != nil {
-				rec.err = err
-			} else {
-				rec.ack, rec.seq = time.Now(), r.Seq
-			}
-			led.add(rec)
-		})
-	}()
-	killTimer := time.NewTimer(p.Before) // when to inject the fault
-	var killAt time.Time
-	var killErr error
-	select {
-	case <-killTimer.C:
-		killAt = time.Now()
-		killErr = c.Kill(victim)
-	case <-ctx.Done():
+	load := faultLoad{
+		rate: p.Rate, workers: p.Workers, rooms: p.Rooms, before: p.Before, after: p.After, payload: p.Payload,
+		route: func(w int, j job) (string, int, *client.Client) {
+			return rooms[j.room], w % len(cls), cls[w%len(cls)]
+		},
 	}
-	pr := <-done
-	if killErr != nil {
-		return res, fmt.Errorf("failover: %w", killErr)
+	run, err := load.run(ctx, c, victim)
+	if err != nil {
+		return res, fmt.Errorf("failover: %w", err)
 	}
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("failover: %w", ctx.Err())
 	}
 
-	recs := led.records()
+	recs, killAt := run.recs, run.killAt
 	all, before := NewHistogram(), NewHistogram()
 	for _, r := range recs {
 		if r.ack.IsZero() {
@@ -144,7 +125,7 @@ func RunFailover(ctx context.Context, c *Cluster, p FailoverParams) (FailoverRes
 			before.Record(r.ack.Sub(r.sched))
 		}
 	}
-	res.Offered, res.Dropped = pr.issued, pr.dropped
+	res.Offered, res.Dropped = run.paced.issued, run.paced.dropped
 	res.Ack = all.Summary()
 	res.BeforeP99Ms = before.Summary().P99Ms
 	gap, gapClient := longestClientGap(recs)

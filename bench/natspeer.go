@@ -14,6 +14,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/parleychat/parley/internal/freeport"
+	"github.com/parleychat/parley/internal/proc"
 )
 
 // NatsOptions configures StartNats.
@@ -35,7 +38,7 @@ type NatsOptions struct {
 // natsServer is one parley-natspeer server process.
 type natsServer struct {
 	name, url, log string
-	p              *proc
+	p              *proc.Proc
 }
 
 // NatsCluster is the NATS JetStream peer: three nats-server processes
@@ -60,10 +63,10 @@ func StartNats(ctx context.Context, opts NatsOptions) (*NatsCluster, error) {
 	var routes []string
 	for i := range size {
 		var err error
-		if client[i], err = freeAddr(); err != nil {
+		if client[i], err = freeport.Addr(); err != nil {
 			return nil, fmt.Errorf("nats: %w", err)
 		}
-		if cluster[i], err = freeAddr(); err != nil {
+		if cluster[i], err = freeport.Addr(); err != nil {
 			return nil, fmt.Errorf("nats: %w", err)
 		}
 		routes = append(routes, "nats://"+cluster[i])
@@ -76,7 +79,7 @@ func StartNats(ctx context.Context, opts NatsOptions) (*NatsCluster, error) {
 			"server", "--name", s.name, "--port", portOf(client[i]), "--cluster-port", portOf(cluster[i]),
 			"--routes", strings.Join(routes, ","), "--store", filepath.Join(opts.Dir, s.name), "--sync", opts.Sync,
 		}
-		p, err := startProc(s.name, opts.Bin, args, s.log)
+		p, err := launcher.Start(s.name, opts.Bin, args, s.log)
 		if err != nil {
 			nc.Close()
 			return nil, fmt.Errorf("nats: %w", err)
@@ -86,8 +89,8 @@ func StartNats(ctx context.Context, opts NatsOptions) (*NatsCluster, error) {
 	}
 	err := poll(ctx, formTimeout, "nats servers listening", func(ctx context.Context) error {
 		for _, s := range nc.servers {
-			if s.p.exited() {
-				return fmt.Errorf("%s exited:\n%s: %w", s.name, tailFile(s.log, logTail), errPermanent)
+			if s.p.Exited() {
+				return fmt.Errorf("%s exited:\n%s: %w", s.name, proc.Tail(s.log, logTail), errPermanent)
 			}
 			var d net.Dialer
 			c, err := d.DialContext(ctx, "tcp", strings.TrimPrefix(s.url, "nats://"))
@@ -115,7 +118,7 @@ func portOf(addr string) string {
 func (nc *NatsCluster) Close() {
 	var wg sync.WaitGroup
 	for _, s := range nc.servers {
-		wg.Go(func() { s.p.stop(10 * time.Second) })
+		wg.Go(func() { s.p.Stop(10 * time.Second) })
 	}
 	wg.Wait()
 }
@@ -139,8 +142,8 @@ func RunNatsThroughput(ctx context.Context, nc *NatsCluster, p ThroughputParams)
 	var urls, pids []string
 	for _, s := range nc.servers {
 		urls = append(urls, s.url)
-		pids = append(pids, fmt.Sprintf("%s=%d", s.name, s.p.pid()))
-		if err := resetPeakRSS(s.p.pid()); err != nil {
+		pids = append(pids, fmt.Sprintf("%s=%d", s.name, s.p.Pid()))
+		if err := resetPeakRSS(s.p.Pid()); err != nil {
 			return res, err
 		}
 	}
@@ -164,7 +167,7 @@ func RunNatsThroughput(ctx context.Context, nc *NatsCluster, p ThroughputParams)
 	}
 	res.RSS = make(map[string]RSS)
 	for _, s := range nc.servers {
-		r, err := readRSS(s.p.pid())
+		r, err := readRSS(s.p.Pid())
 		if err != nil {
 			return res, err
 		}

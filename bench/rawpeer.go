@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/bench/rawproto"
+	"github.com/parleychat/parley/internal/freeport"
+	"github.com/parleychat/parley/internal/proc"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -38,7 +40,7 @@ type RawOptions struct {
 // rawNode is one parley-rawnode process.
 type rawNode struct {
 	name, rpc, log string
-	p              *proc
+	p              *proc.Proc
 }
 
 // RawCluster is the raw dragonboat peer: three parley-rawnode processes.
@@ -59,10 +61,10 @@ func StartRaw(ctx context.Context, opts RawOptions) (*RawCluster, error) {
 	var peers []string
 	for i := range size {
 		var err error
-		if raft[i], err = freeAddr(); err != nil {
+		if raft[i], err = freeport.Addr(); err != nil {
 			return nil, fmt.Errorf("raw: %w", err)
 		}
-		if rpc[i], err = freeAddr(); err != nil {
+		if rpc[i], err = freeport.Addr(); err != nil {
 			return nil, fmt.Errorf("raw: %w", err)
 		}
 		peers = append(peers, fmt.Sprintf("%d=%s", i+1, raft[i]))
@@ -92,7 +94,7 @@ func StartRaw(ctx context.Context, opts RawOptions) (*RawCluster, error) {
 		} else {
 			args = append(args, "--tls-dir", tlsDirs[i])
 		}
-		p, err := startProc(n.name, opts.Bin, args, n.log)
+		p, err := launcher.Start(n.name, opts.Bin, args, n.log)
 		if err != nil {
 			rc.Close()
 			return nil, fmt.Errorf("raw: %w", err)
@@ -146,8 +148,8 @@ func writeNodeCerts(dir string, n int) ([]string, error) {
 // ready checks that every node reports a leader for every shard.
 func (rc *RawCluster) ready(ctx context.Context) error {
 	for _, n := range rc.nodes {
-		if n.p.exited() {
-			return errors.Join(fmt.Errorf("%s exited:\n%s", n.name, tailFile(n.log, logTail)), errPermanent)
+		if n.p.Exited() {
+			return errors.Join(fmt.Errorf("%s exited:\n%s", n.name, proc.Tail(n.log, logTail)), errPermanent)
 		}
 		rcn, err := dialRaw(ctx, n.rpc)
 		if err != nil {
@@ -169,7 +171,7 @@ func (rc *RawCluster) ready(ctx context.Context) error {
 func (rc *RawCluster) Close() {
 	var wg sync.WaitGroup
 	for _, n := range rc.nodes {
-		wg.Go(func() { n.p.stop(10 * time.Second) })
+		wg.Go(func() { n.p.Stop(10 * time.Second) })
 	}
 	wg.Wait()
 }
@@ -178,7 +180,7 @@ func (rc *RawCluster) Close() {
 func (rc *RawCluster) pids() map[string]int {
 	out := make(map[string]int)
 	for _, n := range rc.nodes {
-		out[n.name] = n.p.pid()
+		out[n.name] = n.p.Pid()
 	}
 	return out
 }
@@ -187,7 +189,7 @@ func (rc *RawCluster) pids() map[string]int {
 func (rc *RawCluster) rss() (map[string]RSS, error) {
 	out := make(map[string]RSS)
 	for _, n := range rc.nodes {
-		r, err := readRSS(n.p.pid())
+		r, err := readRSS(n.p.Pid())
 		if err != nil {
 			return nil, err
 		}
@@ -261,7 +263,7 @@ func RunRawThroughput(ctx context.Context, rc *RawCluster, p ThroughputParams, s
 	}
 	body := []byte(payload(p.Payload))
 	for _, n := range rc.nodes {
-		if err := resetPeakRSS(n.p.pid()); err != nil {
+		if err := resetPeakRSS(n.p.Pid()); err != nil {
 			return res, err
 		}
 	}

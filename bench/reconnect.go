@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parleychat/parley/transport"
+	"github.com/parleychat/parley/client"
 )
 
 // ReconnectParams shapes the reconnect scenario.
@@ -103,39 +103,17 @@ func RunReconnect(ctx context.Context, c *Cluster, p ReconnectParams) (Reconnect
 		}
 	}()
 
-	var led ledger
-	text := payload(p.Payload)
-	done := make(chan paced, 1)
-	go func() {
-		done <- runPaced(ctx, p.Rate, 16, 1, p.Before+p.After, func(ctx context.Context, w int, j job) {
-			rec := sendRecord{room: room, id: transport.NewMsgID(time.Now()), sched: j.sched}
-			sctx, cancel := context.WithTimeout(ctx, sendTimeout)
-			r, err := sender.SendID(sctx, room, rec.id, text)
-			cancel()
-			if err != nil {
-				rec.err = err
-			} else {
-				rec.ack, rec.seq = time.Now(), r.Seq
-			}
-			led.add(rec)
-		})
-	}()
-	killTimer := time.NewTimer(p.Before) // when to inject the fault
-	var killAt time.Time
-	var killErr error
-	select {
-	case <-killTimer.C:
-		killAt = time.Now()
-		killErr = c.Kill(subNode)
-	case <-ctx.Done():
+	load := faultLoad{
+		rate: p.Rate, workers: 16, rooms: 1, before: p.Before, after: p.After, payload: p.Payload,
+		route: func(int, job) (string, int, *client.Client) { return room, 0, sender },
 	}
-	pr := <-done
-	if killErr != nil {
-		return res, fmt.Errorf("reconnect: %w", killErr)
+	run, err := load.run(ctx, c, subNode)
+	if err != nil {
+		return res, fmt.Errorf("reconnect: %w", err)
 	}
-	res.Dropped = pr.dropped
+	res.Dropped = run.paced.dropped
 	var last uint64
-	for _, r := range led.records() {
+	for _, r := range run.recs {
 		if r.ack.IsZero() {
 			res.Failed++
 			continue
@@ -155,7 +133,7 @@ func RunReconnect(ctx context.Context, c *Cluster, p ReconnectParams) (Reconnect
 	stopSub()
 	<-subDone
 	res.Received = len(got)
-	res.ResumeMs = round3(float64(resumeAfter(got, killAt)) / float64(time.Millisecond))
+	res.ResumeMs = round3(float64(resumeAfter(got, run.killAt)) / float64(time.Millisecond))
 	res.Gaps, res.Dups = seqFaults(got, last)
 
 	if err := c.Restart(ctx, subNode); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/client"
+	"github.com/parleychat/parley/internal/proc"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -297,21 +298,20 @@ func expectErrCode(t testing.TB, what string, err error, want transport.Code) {
 // token, waits for it to exit, and returns its exit code and log.
 func (c *Cluster) tryJoin(t *testing.T, name, token string) (int, string) {
 	t.Helper()
-	n, err := c.newNode(name, false)
+	n, err := c.Config.NewNode(name, "--join", c.Nodes[0].Client, "--token", token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append(n.args, "--join", c.Nodes[0].Client, "--token", token)
-	p, err := startProc(name, parleydBin, args, n.Log, nil)
-	if err != nil {
+	if err := n.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.kill() })
-	if _, err := p.wait(startTimeout); err != nil {
-		t.Fatalf("a node joining with a bad token: %v\n%s", err, tailFile(n.Log, logTail))
+	p := n.Proc()
+	t.Cleanup(func() { p.Kill() })
+	if err := p.Wait(startTimeout); err != nil {
+		t.Fatalf("a node joining with a bad token: %v\n%s", err, proc.Tail(n.Log, logTail))
 	}
-	code := p.exitCode()
-	log := tailFile(n.Log, 20)
+	code := p.ExitCode()
+	log := proc.Tail(n.Log, 20)
 	t.Logf("%s exited %d:\n%s", name, code, log)
 	return code, log
 }

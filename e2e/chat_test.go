@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/client"
+	"github.com/parleychat/parley/internal/proc"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -201,7 +202,7 @@ func TestChatNodeKilled(t *testing.T) {
 // whoOn returns who of room's members are online, as node n sees it.
 func (c *Cluster) whoOn(ctx context.Context, n *Node, room string) (map[string]bool, error) {
 	out := make(map[string]bool)
-	err := c.onNode(ctx, n, func(cl *client.Client) error {
+	err := c.Probes.On(ctx, n, func(cl *client.Client) error {
 		ms, err := cl.Who(ctx, room)
 		for _, m := range ms {
 			out[m.User] = m.Online
@@ -342,13 +343,13 @@ func startLines(t *testing.T, name string, cmd *exec.Cmd) *lineReader {
 	}
 	lr := &lineReader{lines: make(chan string, 1024)}
 	cmd.Stderr = &lr.stderr
-	p, err := runProc(name, cmd)
+	p, err := proc.Run(name, cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	lr.p = p
 	t.Cleanup(func() {
-		p.kill()
+		p.Kill()
 		if t.Failed() {
 			t.Logf("--- %s stderr:\n%s", name, lr.stderr.String())
 		}

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/parleychat/parley/internal/proc"
 )
 
 // cliTimeout bounds one run of the parley CLI.
@@ -102,7 +104,7 @@ func (e cliEnv) mustRun(t testing.TB, stdin string, args ...string) cliResult {
 // lineReader is a running parley command whose stdout is read line by
 // line as it comes.
 type lineReader struct {
-	p      *proc
+	p      *proc.Proc
 	lines  chan string
 	stderr lockedBuffer
 }
@@ -118,12 +120,12 @@ func (e cliEnv) start(t testing.TB, args ...string) *lineReader {
 	}
 	lr := &lineReader{lines: make(chan string, 1024)}
 	cmd.Stderr = &lr.stderr
-	p, err := runProc("parley", cmd)
+	p, err := proc.Run("parley", cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	lr.p = p
-	t.Cleanup(func() { p.kill() })
+	t.Cleanup(func() { p.Kill() })
 	go func() {
 		defer close(lr.lines)
 		sc := bufio.NewScanner(stdout)
@@ -154,17 +156,17 @@ func (lr *lineReader) next(t testing.TB) string {
 // exit code and the stdout lines it printed after those already read.
 func (lr *lineReader) interrupt(t testing.TB) (int, []string) {
 	t.Helper()
-	if err := lr.p.signal(syscall.SIGINT); err != nil {
+	if err := lr.p.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lr.p.wait(cliTimeout); err != nil {
+	if err := lr.p.Wait(cliTimeout); err != nil {
 		t.Fatalf("after SIGINT: %v", err)
 	}
 	var rest []string
 	for l := range lr.lines {
 		rest = append(rest, l)
 	}
-	return lr.p.exitCode(), rest
+	return lr.p.ExitCode(), rest
 }
 
 // lockedBuffer collects a process's output; it may be read while the

@@ -80,7 +80,7 @@ func killAllNodes(t *testing.T, c *Cluster, led *ledger) {
 		c.start(t, n)
 	}
 	for _, n := range c.Nodes {
-		if err := n.waitHealthy(startTimeout); err != nil {
+		if err := waitHealthy(n, startTimeout); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/client"
+	"github.com/parleychat/parley/internal/freeport"
+	"github.com/parleychat/parley/internal/proc"
 )
 
 // devReady is the line parleyd dev prints once every node is up.
@@ -28,7 +30,7 @@ const devSpan = 91
 // checks that it exits 0 having stopped its three children cleanly: none
 // is left running, and none exited with an error.
 func TestDevCluster(t *testing.T) {
-	base, err := freePortRange(devSpan)
+	base, err := freeport.Range(devSpan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +42,7 @@ func TestDevCluster(t *testing.T) {
 	}
 	var stderr lockedBuffer
 	cmd.Stderr = &stderr
-	dev, err := runProc("parleyd dev", cmd)
+	dev, err := proc.Run("parleyd dev", cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,11 +53,11 @@ func TestDevCluster(t *testing.T) {
 	t.Cleanup(func() {
 		// The children have process groups of their own and outlive a
 		// killed dev: find them first, kill them after it.
-		if !dev.exited() {
-			more, _ := childPids(dev.pid())
+		if !dev.Exited() {
+			more, _ := childPids(dev.Pid())
 			children = append(children, more...)
 		}
-		dev.kill()
+		dev.Kill()
 		for _, pid := range children {
 			if pidAlive(pid) {
 				syscall.Kill(pid, syscall.SIGKILL)
@@ -68,12 +70,12 @@ func TestDevCluster(t *testing.T) {
 
 	select {
 	case <-out.ready:
-	case <-dev.done:
-		t.Fatalf("parleyd dev exited before it was ready: %v", dev.err)
+	case <-dev.Done():
+		t.Fatalf("parleyd dev exited before it was ready: %v", dev.Err())
 	case <-time.After(2 * startTimeout):
 		t.Fatalf("parleyd dev did not print %q within %v", devReady, 2*startTimeout)
 	}
-	children, err = childPids(dev.pid())
+	children, err = childPids(dev.Pid())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,14 +104,14 @@ func TestDevCluster(t *testing.T) {
 	}
 	cl.Close()
 
-	if err := dev.signal(syscall.SIGINT); err != nil {
+	if err := dev.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
 	// dev stops its nodes one after another, waiting up to 20 s for each.
-	if _, err := dev.wait(90 * time.Second); err != nil {
+	if err := dev.Wait(90 * time.Second); err != nil {
 		t.Fatalf("after SIGINT: %v", err)
 	}
-	if code := dev.exitCode(); code != 0 {
+	if code := dev.ExitCode(); code != 0 {
 		t.Errorf("parleyd dev exited %d after SIGINT, want 0", code)
 	}
 	waitFor(t, 10*time.Second, "every dev node gone", func() error {

@@ -2,23 +2,20 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/client"
-	"github.com/parleychat/parley/transport"
+	"github.com/parleychat/parley/internal/proc"
+	"github.com/parleychat/parley/internal/proccluster"
 )
 
 // The shape of every cluster the tests start, and the harness's bounds.
@@ -40,135 +37,48 @@ const (
 	logTail = 60
 )
 
-// Node is one parleyd process of a Cluster. Its arguments, so its
-// addresses and its data directory, never change: a restart brings back the
-// same node.
-type Node struct {
-	Name   string
-	Data   string
-	Log    string
-	Client string // QUIC (UDP) address for clients
-	Raft   string // TCP address for Raft
-	HTTP   string // TCP address of /healthz
-	args   []string
+// Node is one parleyd process of a Cluster.
+type Node = proccluster.Node
 
-	mu     sync.Mutex
-	id     uint64 // registry node id, learnt from /healthz
-	p      *proc  // the current incarnation
-	paused bool
-}
+// launcher starts the nodes, with "e2e" in their logs' start lines.
+var launcher = proc.Launcher{Tag: "e2e"}
 
-// start starts the node's process with its fixed arguments.
-func (n *Node) start() error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.p != nil && !n.p.exited() {
-		return fmt.Errorf("start %s: already running", n.Name)
-	}
-	p, err := startProc(n.Name, parleydBin, n.args, n.Log, nil)
-	if err != nil {
-		return err
-	}
-	n.p, n.paused = p, false
-	return nil
-}
-
-func (n *Node) proc() *proc {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.p
-}
-
-// Alive reports whether the node's process runs and is not stopped.
-func (n *Node) Alive() bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.p != nil && !n.p.exited() && !n.paused
-}
-
-// ID returns the node's registry id (0 before it first answered /healthz).
-func (n *Node) ID() uint64 {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.id
-}
-
-// String names the node for logs: "n2 (node 2)".
-func (n *Node) String() string { return fmt.Sprintf("%s (node %d)", n.Name, n.ID()) }
-
-// waitHealthy polls /healthz until it answers 200 and learns the node's id.
-// It gives up at once if the process exits.
-func (n *Node) waitHealthy(timeout time.Duration) error {
-	hc := &http.Client{Timeout: 2 * time.Second}
+// waitHealthy polls n's /healthz until it answers 200 and n learns its id.
+// It gives up at once if the process exits, if the node advertises
+// another client address than its own, or if its id changed across a
+// restart.
+func waitHealthy(n *Node, timeout time.Duration) error {
 	return poll(timeout, func() error {
-		p := n.proc()
+		p := n.Proc()
 		if p == nil {
 			return permanent(fmt.Errorf("%s: not started", n.Name))
 		}
-		if p.exited() {
-			return permanent(fmt.Errorf("%s exited while starting: %v\n%s", n.Name, p.err, tailFile(n.Log, logTail)))
+		if p.Exited() {
+			return permanent(fmt.Errorf("%s exited while starting: %v\n%s", n.Name, p.Err(), proc.Tail(n.Log, logTail)))
 		}
-		resp, err := hc.Get("http://" + n.HTTP + "/healthz")
-		if err != nil {
-			return fmt.Errorf("%s: healthz: %w", n.Name, err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s: healthz: %s", n.Name, resp.Status)
-		}
-		var h struct {
-			Node    uint64 `json:"node"`
-			Clients string `json:"clients"`
-		}
-		if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
-			return fmt.Errorf("%s: healthz: %w", n.Name, err)
-		}
-		if h.Node == 0 {
-			return fmt.Errorf("%s: healthz: no node id yet", n.Name)
-		}
-		if h.Clients != n.Client {
-			return permanent(fmt.Errorf("%s: healthz: advertises clients at %s, want %s", n.Name, h.Clients, n.Client))
-		}
-		n.mu.Lock()
-		defer n.mu.Unlock()
-		if n.id != 0 && n.id != h.Node {
-			return permanent(fmt.Errorf("%s: node id changed from %d to %d across a restart", n.Name, n.id, h.Node))
-		}
-		n.id = h.Node
-		return nil
+		return n.CheckHealthy(context.Background(), func(h proccluster.Health) error {
+			if h.Clients != n.Client {
+				return permanent(fmt.Errorf("%s: healthz: advertises clients at %s, want %s", n.Name, h.Clients, n.Client))
+			}
+			if id := n.ID(); id != 0 && id != h.Node {
+				return permanent(fmt.Errorf("%s: node id changed from %d to %d across a restart", n.Name, id, h.Node))
+			}
+			return nil
+		})
 	})
-}
-
-// signal sends sig to the node's process and records a stop or continue.
-func (n *Node) signal(sig syscall.Signal) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.p == nil || n.p.exited() {
-		return fmt.Errorf("signal %s: not running", n.Name)
-	}
-	if err := n.p.signal(sig); err != nil {
-		return err
-	}
-	switch sig {
-	case syscall.SIGSTOP:
-		n.paused = true
-	case syscall.SIGCONT:
-		n.paused = false
-	}
-	return nil
 }
 
 // Cluster is a set of parleyd processes on 127.0.0.1 that form one Parley
 // cluster.
 type Cluster struct {
-	Root  string
-	Nodes []*Node
-	// Token is the join token n1 wrote at bootstrap.
-	Token string
+	*proccluster.Cluster
+	// Probes are the harness's own clients, one per node, for per-node
+	// views (StatusOn, HistoryOn).
+	*proccluster.Probes
+	Root string
 
-	mu     sync.Mutex
-	probes map[*Node]*client.Client // one client per node, for per-node views
-	dials  int                      // numbers the clients' known_clusters files
+	mu    sync.Mutex
+	dials int // numbers the clients' known_clusters files
 }
 
 // startCluster starts a cluster of its own for test t, under t's temporary
@@ -197,28 +107,26 @@ func startCluster(t *testing.T) *Cluster {
 // /healthz. It returns when the cluster is formed (see formed). On error
 // the returned Cluster, if not nil, holds whatever was started.
 func newCluster(root string, size int) (*Cluster, error) {
-	c := &Cluster{Root: root, probes: make(map[*Node]*client.Client)}
-	for i := 1; i <= size; i++ {
-		n, err := c.newNode(fmt.Sprintf("n%d", i), i > 1)
-		if err != nil {
-			return c, err
-		}
-		c.Nodes = append(c.Nodes, n)
-		if err := n.start(); err != nil {
-			return c, err
-		}
-		if err := n.waitHealthy(startTimeout); err != nil {
-			return c, err
-		}
-		if i == 1 {
-			tok, err := os.ReadFile(filepath.Join(n.Data, "join-token"))
-			if err != nil {
-				return c, fmt.Errorf("join token: %w", err)
-			}
-			c.Token = strings.TrimSpace(string(tok))
-		}
+	c := &Cluster{Root: root}
+	c.Probes = proccluster.NewProbes(func(ctx context.Context, n *Node) (*client.Client, error) {
+		return c.dial(ctx, "probe", []string{n.Client})
+	})
+	pc, err := proccluster.Start(proccluster.Config{
+		Parleyd:  parleydBin,
+		Dir:      root,
+		Size:     size,
+		Profile:  "small",
+		Shards:   roomShards,
+		Launcher: launcher,
+	}, func(n *Node) error { return waitHealthy(n, startTimeout) })
+	if pc == nil {
+		return nil, err
 	}
-	err := poll(settleTimeout, func() error {
+	c.Cluster = pc
+	if err != nil {
+		return c, err
+	}
+	err = poll(settleTimeout, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		defer cancel()
 		return c.formed(ctx)
@@ -227,36 +135,6 @@ func newCluster(root string, size int) (*Cluster, error) {
 		return c, fmt.Errorf("cluster not formed: %w", err)
 	}
 	return c, nil
-}
-
-// newNode picks a node's addresses and arguments; join adds --join to n1
-// with the cluster's token.
-func (c *Cluster) newNode(name string, join bool) (*Node, error) {
-	var addrs [3]string
-	for i := range addrs {
-		a, err := freeAddr()
-		if err != nil {
-			return nil, err
-		}
-		addrs[i] = a
-	}
-	n := &Node{
-		Name:   name,
-		Data:   filepath.Join(c.Root, name),
-		Log:    filepath.Join(c.Root, name+".log"),
-		Client: addrs[0],
-		Raft:   addrs[1],
-		HTTP:   addrs[2],
-	}
-	n.args = []string{
-		"--data", n.Data, "--listen", n.Client, "--raft", n.Raft, "--http", n.HTTP,
-		"--advertise", "127.0.0.1", "--name", name, "--profile", "small",
-		"--shards", strconv.Itoa(roomShards),
-	}
-	if join {
-		n.args = append(n.args, "--join", c.Nodes[0].Client, "--token", c.Token)
-	}
-	return n, nil
 }
 
 // String lists the nodes: "n1=node 1 127.0.0.1:20001, ...".
@@ -270,16 +148,10 @@ func (c *Cluster) String() string {
 
 // Close closes the harness's clients and kills every node.
 func (c *Cluster) Close() {
-	c.mu.Lock()
-	probes := c.probes
-	c.probes = make(map[*Node]*client.Client)
-	c.mu.Unlock()
-	for _, cl := range probes {
-		cl.Close()
-	}
+	c.Probes.Close()
 	for _, n := range c.Nodes {
-		if p := n.proc(); p != nil {
-			p.kill()
+		if p := n.Proc(); p != nil {
+			p.Kill()
 		}
 	}
 }
@@ -288,7 +160,7 @@ func (c *Cluster) Close() {
 func (c *Cluster) dumpLogs(t testing.TB) {
 	t.Helper()
 	for _, n := range c.Nodes {
-		t.Logf("--- %s log %s, last %d lines:\n%s", n, n.Log, logTail, tailFile(n.Log, logTail))
+		t.Logf("--- %s log %s, last %d lines:\n%s", n, n.Log, logTail, proc.Tail(n.Log, logTail))
 	}
 }
 
@@ -299,16 +171,6 @@ func (c *Cluster) Addrs() []string {
 		out[i] = n.Client
 	}
 	return out
-}
-
-// NodeByID returns the node with registry id id, or nil.
-func (c *Cluster) NodeByID(id uint64) *Node {
-	for _, n := range c.Nodes {
-		if n.ID() == id {
-			return n
-		}
-	}
-	return nil
 }
 
 // nodeIDs returns the registry ids of the nodes, sorted.
@@ -385,80 +247,6 @@ func (c *Cluster) DialVia(t testing.TB, user string, n *Node) *client.Client {
 	}
 }
 
-// probe returns the harness's client of node n, connected to n only.
-func (c *Cluster) probe(ctx context.Context, n *Node) (*client.Client, error) {
-	c.mu.Lock()
-	cl := c.probes[n]
-	c.mu.Unlock()
-	if cl != nil {
-		return cl, nil
-	}
-	cl, err := c.dial(ctx, "probe", []string{n.Client})
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if old := c.probes[n]; old != nil {
-		cl.Close()
-		return old, nil
-	}
-	c.probes[n] = cl
-	return cl, nil
-}
-
-// dropProbe closes the harness's client of n; the next use dials anew.
-func (c *Cluster) dropProbe(n *Node) {
-	c.mu.Lock()
-	cl := c.probes[n]
-	delete(c.probes, n)
-	c.mu.Unlock()
-	if cl != nil {
-		cl.Close()
-	}
-}
-
-// onNode runs f with a client connected to n, and fails if the client was
-// no longer connected to n when f returned (it fails over by itself, and
-// the answer would then be another node's).
-func (c *Cluster) onNode(ctx context.Context, n *Node, f func(*client.Client) error) error {
-	cl, err := c.probe(ctx, n)
-	if err != nil {
-		return fmt.Errorf("%s: %w", n.Name, err)
-	}
-	if err := f(cl); err != nil {
-		return fmt.Errorf("%s: %w", n.Name, err)
-	}
-	if got := cl.Node().Addr; got != n.Client {
-		c.dropProbe(n)
-		return fmt.Errorf("%s: its client moved to %s", n.Name, got)
-	}
-	return nil
-}
-
-// StatusOn returns the cluster's status as node n sees it.
-func (c *Cluster) StatusOn(ctx context.Context, n *Node) (transport.StatusResponse, error) {
-	var st transport.StatusResponse
-	err := c.onNode(ctx, n, func(cl *client.Client) error {
-		var err error
-		st, err = cl.Status(ctx)
-		return err
-	})
-	return st, err
-}
-
-// HistoryOn returns room's whole history from node n's own replica. The
-// SDK's History is linearizable and served by the node it asks.
-func (c *Cluster) HistoryOn(ctx context.Context, n *Node, room string) ([]transport.Message, error) {
-	var msgs []transport.Message
-	err := c.onNode(ctx, n, func(cl *client.Client) error {
-		var err error
-		msgs, err = cl.History(ctx, room, client.HistoryOptions{From: 1, Limit: 1 << 30})
-		return err
-	})
-	return msgs, err
-}
-
 // formed checks, on every live node's view, that the registry lists every
 // node and that every shard has every node as a voter and a live leader.
 func (c *Cluster) formed(ctx context.Context) error {
@@ -515,30 +303,9 @@ func (c *Cluster) LeaderOf(t testing.TB, shard uint64) *Node {
 	waitFor(t, settleTimeout, fmt.Sprintf("leader of shard %d", shard), func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 		defer cancel()
-		var ids []uint64
-		for _, n := range c.Nodes {
-			if !n.Alive() {
-				continue
-			}
-			st, err := c.StatusOn(ctx, n)
-			if err != nil {
-				return err
-			}
-			i := slices.IndexFunc(st.Shards, func(s transport.ShardStatus) bool { return s.ID == shard })
-			if i < 0 {
-				return fmt.Errorf("%s does not list shard %d", n.Name, shard)
-			}
-			ids = append(ids, st.Shards[i].Leader)
-		}
-		slices.Sort(ids)
-		if ids = slices.Compact(ids); len(ids) != 1 || ids[0] == 0 {
-			return fmt.Errorf("nodes disagree on the leader of shard %d: %v", shard, ids)
-		}
-		leader = c.NodeByID(ids[0])
-		if leader == nil || !leader.Alive() {
-			return fmt.Errorf("shard %d is led by node %d, which is down", shard, ids[0])
-		}
-		return nil
+		var err error
+		leader, err = c.Probes.Leader(ctx, c.Nodes, shard)
+		return err
 	})
 	return leader
 }
@@ -546,10 +313,9 @@ func (c *Cluster) LeaderOf(t testing.TB, shard uint64) *Node {
 // Kill kills node n with SIGKILL and waits until it is gone.
 func (c *Cluster) Kill(t testing.TB, n *Node) {
 	t.Helper()
-	c.dropProbe(n)
-	p := n.proc()
-	t.Logf("kill -9 %s, pid %d", n, p.pid())
-	if err := p.kill(); err != nil {
+	c.Probes.Drop(n)
+	t.Logf("kill -9 %s, pid %d", n, n.Proc().Pid())
+	if err := n.Kill(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -559,7 +325,7 @@ func (c *Cluster) Kill(t testing.TB, n *Node) {
 func (c *Cluster) Restart(t testing.TB, n *Node) {
 	t.Helper()
 	c.start(t, n)
-	if err := n.waitHealthy(startTimeout); err != nil {
+	if err := waitHealthy(n, startTimeout); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -567,26 +333,26 @@ func (c *Cluster) Restart(t testing.TB, n *Node) {
 // start starts n again without waiting for it.
 func (c *Cluster) start(t testing.TB, n *Node) {
 	t.Helper()
-	if err := n.start(); err != nil {
+	if err := n.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("restarted %s, pid %d", n, n.proc().pid())
+	t.Logf("restarted %s, pid %d", n, n.Proc().Pid())
 }
 
 // Pause stops n with SIGSTOP.
 func (c *Cluster) Pause(t testing.TB, n *Node) {
 	t.Helper()
-	c.dropProbe(n)
-	if err := n.signal(syscall.SIGSTOP); err != nil {
+	c.Probes.Drop(n)
+	if err := n.Pause(); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("SIGSTOP %s, pid %d", n, n.proc().pid())
+	t.Logf("SIGSTOP %s, pid %d", n, n.Proc().Pid())
 }
 
 // Resume continues n with SIGCONT.
 func (c *Cluster) Resume(t testing.TB, n *Node) {
 	t.Helper()
-	if err := n.signal(syscall.SIGCONT); err != nil {
+	if err := n.Resume(); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("SIGCONT %s", n)

@@ -1,0 +1,55 @@
+package proccluster
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// healthClient asks the nodes' /healthz.
+var healthClient = &http.Client{Timeout: 2 * time.Second}
+
+// Health is what a node's /healthz answers.
+type Health struct {
+	// Node is the node's registry id.
+	Node uint64 `json:"node"`
+	// Clients is the address the node advertises to clients.
+	Clients string `json:"clients"`
+}
+
+// CheckHealthy asks the node's /healthz once. It succeeds if the node
+// answers 200 with its registry id and check, if not nil, accepts the
+// answer; the node then records its id. An error of check's is returned
+// as it is.
+func (n *Node) CheckHealthy(ctx context.Context, check func(Health) error) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.HTTP+"/healthz", nil)
+	if err != nil {
+		return fmt.Errorf("%s: healthz: %w", n.Name, err)
+	}
+	resp, err := healthClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: healthz: %w", n.Name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: healthz: %s", n.Name, resp.Status)
+	}
+	var h Health
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		return fmt.Errorf("%s: healthz: %w", n.Name, err)
+	}
+	if h.Node == 0 {
+		return fmt.Errorf("%s: healthz: no node id yet", n.Name)
+	}
+	if check != nil {
+		if err := check(h); err != nil {
+			return err
+		}
+	}
+	n.mu.Lock()
+	n.id = h.Node
+	n.mu.Unlock()
+	return nil
+}
