@@ -57,6 +57,16 @@ type messageJSON struct {
 // time ("[15:04:05] general#13 * alice joined" for a notice), or a JSON
 // line with ts in RFC 3339 UTC with nanoseconds and, for a notice only,
 // its kind.
+// messages prints msgs in order, as message prints each.
+func (p *printer) messages(msgs []transport.Message) error {
+	for _, m := range msgs {
+		if err := p.message(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (p *printer) message(m transport.Message) error {
 	ts := time.Unix(0, m.TS)
 	if p.json {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/parleychat/parley/client"
+	"github.com/parleychat/parley/transport"
 )
 
 // runHistory implements "parley history --room R [--last N]": the room's
@@ -24,22 +25,8 @@ func runHistory(ctx context.Context, e *env, args []string) error {
 	if f.NArg() > 0 {
 		return usagef("unexpected argument %q", f.Arg(0))
 	}
-	c, s, err := f.common.dial(ctx, e, nil)
-	if err != nil {
-		return err
+	history := func(ctx context.Context, c *client.Client) ([]transport.Message, error) {
+		return c.History(ctx, *room, client.HistoryOptions{Last: *last})
 	}
-	defer c.Close()
-	octx, cancel := s.operation(ctx)
-	defer cancel()
-	msgs, err := c.History(octx, *room, client.HistoryOptions{Last: *last})
-	if err != nil {
-		return err
-	}
-	p := newPrinter(e.stdout, s.json)
-	for _, m := range msgs {
-		if err := p.message(m); err != nil {
-			return err
-		}
-	}
-	return nil
+	return query(ctx, e, f, history, (*printer).messages)
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -20,18 +21,8 @@ func runRooms(ctx context.Context, e *env, args []string) error {
 	if f.NArg() > 0 {
 		return usagef("unexpected argument %q", f.Arg(0))
 	}
-	c, s, err := f.common.dial(ctx, e, nil)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	octx, cancel := s.operation(ctx)
-	defer cancel()
-	rooms, err := c.Rooms(octx)
-	if err != nil {
-		return err
-	}
-	return newPrinter(e.stdout, s.json).rooms(rooms)
+	rooms := func(ctx context.Context, c *client.Client) ([]transport.RoomInfo, error) { return c.Rooms(ctx) }
+	return query(ctx, e, f, rooms, (*printer).rooms)
 }
 
 // roomJSON is the JSON line of one room.

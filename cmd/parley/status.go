@@ -1,6 +1,11 @@
 package main
 
-import "context"
+import (
+	"context"
+
+	"github.com/parleychat/parley/client"
+	"github.com/parleychat/parley/transport"
+)
 
 // runStatus implements "parley status": the cluster's nodes (id, name,
 // addr, up) and shards (id, leader, term, replicas) as the connected node
@@ -13,16 +18,6 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	if f.NArg() > 0 {
 		return usagef("unexpected argument %q", f.Arg(0))
 	}
-	c, s, err := f.common.dial(ctx, e, nil)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	octx, cancel := s.operation(ctx)
-	defer cancel()
-	st, err := c.Status(octx)
-	if err != nil {
-		return err
-	}
-	return newPrinter(e.stdout, s.json).status(st)
+	status := func(ctx context.Context, c *client.Client) (transport.StatusResponse, error) { return c.Status(ctx) }
+	return query(ctx, e, f, status, (*printer).status)
 }

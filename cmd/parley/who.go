@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -21,18 +22,8 @@ func runWho(ctx context.Context, e *env, args []string) error {
 	if f.NArg() > 0 {
 		return usagef("unexpected argument %q", f.Arg(0))
 	}
-	c, s, err := f.common.dial(ctx, e, nil)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	octx, cancel := s.operation(ctx)
-	defer cancel()
-	members, err := c.Who(octx, *room)
-	if err != nil {
-		return err
-	}
-	return newPrinter(e.stdout, s.json).members(members)
+	who := func(ctx context.Context, c *client.Client) ([]transport.Member, error) { return c.Who(ctx, *room) }
+	return query(ctx, e, f, who, (*printer).members)
 }
 
 // memberJSON is the JSON line of one member.
