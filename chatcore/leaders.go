@@ -1,6 +1,7 @@
 package chatcore
 
 import (
+	"context"
 	"sync"
 
 	"github.com/lni/dragonboat/v4/raftio"
@@ -12,26 +13,38 @@ import (
 // leader changes lets propose retry as soon as a new leader is known, so a
 // send waits out an election, not a timeout.
 type leaderWatch struct {
-	mu sync.Mutex
-	ch map[uint64]chan struct{} // by shard; closed at the shard's next change
+	mu     sync.Mutex
+	shards map[uint64]shardWatch
+	closed bool
+}
+
+// shardWatch is a context cancelled at its shard's next leader change.
+type shardWatch struct {
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 var _ raftio.IRaftEventListener = (*leaderWatch)(nil)
 
 func newLeaderWatch() *leaderWatch {
-	return &leaderWatch{ch: make(map[uint64]chan struct{})}
+	return &leaderWatch{shards: make(map[uint64]shardWatch)}
 }
 
-// changed returns a channel closed at shard's next leader change.
-func (w *leaderWatch) changed(shard uint64) <-chan struct{} {
+// changed returns a context cancelled at shard's next leader change, or
+// once the node closes.
+func (w *leaderWatch) changed(shard uint64) context.Context {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	c := w.ch[shard]
-	if c == nil {
-		c = make(chan struct{})
-		w.ch[shard] = c
+	sw, ok := w.shards[shard]
+	if !ok {
+		sw.ctx, sw.cancel = context.WithCancel(context.Background())
+		if w.closed {
+			sw.cancel()
+			return sw.ctx
+		}
+		w.shards[shard] = sw
 	}
-	return c
+	return sw.ctx
 }
 
 // LeaderUpdated is dragonboat's report of a new leader, or of none, as the
@@ -39,8 +52,20 @@ func (w *leaderWatch) changed(shard uint64) <-chan struct{} {
 func (w *leaderWatch) LeaderUpdated(info raftio.LeaderInfo) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if c := w.ch[info.ShardID]; c != nil {
-		close(c)
-		delete(w.ch, info.ShardID)
+	if sw, ok := w.shards[info.ShardID]; ok {
+		sw.cancel()
+		delete(w.shards, info.ShardID)
+	}
+}
+
+// close ends every watch, now and from now on: the node is closing, and
+// proposals in flight should stop waiting.
+func (w *leaderWatch) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = true
+	for shard, sw := range w.shards {
+		sw.cancel()
+		delete(w.shards, shard)
 	}
 }

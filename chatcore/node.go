@@ -412,6 +412,7 @@ func (n *Node) Close() error {
 	n.closing = true
 	n.mu.Unlock()
 	close(n.stop)
+	n.leaders.close()
 	n.wg.Wait()
 	n.nh.Close()
 	return n.db.Close()

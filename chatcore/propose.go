@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/lni/dragonboat/v4"
@@ -29,6 +28,11 @@ func (n *Node) propose(ctx context.Context, shard uint64, cmd []byte) (sm.Result
 		if err == nil {
 			return res, nil
 		}
+		select {
+		case <-n.stop:
+			return sm.Result{}, ErrClosed
+		default:
+		}
 		if leaderChanged && ctx.Err() == nil {
 			continue // a new leader: try it at once
 		}
@@ -47,26 +51,15 @@ func (n *Node) propose(ctx context.Context, shard uint64, cmd []byte) (sm.Result
 }
 
 // proposeOnce is one attempt of propose. It gives up early, reporting
-// leaderChanged, when the shard's leader changes while it waits.
+// leaderChanged, when the shard's leader changes while it waits, or when
+// the node closes.
 func (n *Node) proposeOnce(ctx context.Context, shard uint64, session *client.Session, cmd []byte) (sm.Result, bool, error) {
 	changed := n.leaders.changed(shard)
 	actx, cancel := context.WithTimeout(ctx, attemptTimeout)
 	defer cancel()
-	var flag atomic.Bool
-	stopWatch := make(chan struct{})
-	defer close(stopWatch)
-	go func() {
-		select {
-		case <-changed:
-			flag.Store(true)
-			cancel()
-		case <-n.stop:
-			cancel()
-		case <-stopWatch:
-		}
-	}()
+	defer context.AfterFunc(changed, cancel)()
 	res, err := n.nh.SyncPropose(actx, session, cmd)
-	return res, err != nil && flag.Load(), err
+	return res, err != nil && changed.Err() != nil, err
 }
 
 // readBarrierOn waits until the local replica of shard has applied every

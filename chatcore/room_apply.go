@@ -39,15 +39,6 @@ type roomApplier struct {
 	shard uint64
 }
 
-func (a roomApplier) apply(b *pebble.Batch, data []byte) (applyResult, error) {
-	tx := newRoomTx(b, a.shard)
-	res, err := a.applyEntry(tx, data)
-	if err != nil {
-		return applyResult{}, err
-	}
-	return res, tx.flush()
-}
-
 // applyEntry applies one entry within tx, which the caller flushes.
 func (a roomApplier) applyEntry(tx *roomTx, data []byte) (applyResult, error) {
 	var cmd roomCommand

@@ -43,7 +43,11 @@ func (h *applierHarness) apply(cmd roomCommand) applyResult {
 	}
 	b := h.db.NewIndexedBatch()
 	defer b.Close()
-	res, err := h.a.apply(b, data)
+	tx := newRoomTx(b, h.a.shard)
+	res, err := h.a.applyEntry(tx, data)
+	if err == nil {
+		err = tx.flush()
+	}
 	if err != nil {
 		h.t.Fatalf("apply %+v: %v", cmd, err)
 	}

@@ -13,9 +13,9 @@ type roomTx struct {
 	b     *pebble.Batch
 	shard uint64
 
-	metas map[string]*txMeta
-	clock counter // the highest entry time applied, Unix nanoseconds
-	debt  counter // sends applied since dedup records were last pruned
+	metas map[string]roomMeta // headers changed in this batch, to write back
+	clock counter             // the highest entry time applied, Unix nanoseconds
+	debt  counter             // sends applied since dedup records were last pruned
 }
 
 // counter is a cached uint64 of the state db.
@@ -49,12 +49,6 @@ func (c *counter) flush(b *pebble.Batch, key []byte) error {
 	return putUint64(b, key, c.v)
 }
 
-// txMeta is a cached room header and whether it must be written back.
-type txMeta struct {
-	meta  roomMeta
-	dirty bool
-}
-
 func newRoomTx(b *pebble.Batch, shard uint64) *roomTx {
 	return &roomTx{b: b, shard: shard}
 }
@@ -63,7 +57,7 @@ func newRoomTx(b *pebble.Batch, shard uint64) *roomTx {
 // ts. The caller may change it and then calls putMeta.
 func (tx *roomTx) meta(room string, ts int64) (roomMeta, error) {
 	if m, ok := tx.metas[room]; ok {
-		return m.meta, nil
+		return m, nil
 	}
 	var meta roomMeta
 	if _, err := getCBOR(tx.b, metaKey(tx.shard, room), &meta); err != nil {
@@ -78,9 +72,9 @@ func (tx *roomTx) meta(room string, ts int64) (roomMeta, error) {
 // putMeta records room's new header, to be written by flush.
 func (tx *roomTx) putMeta(room string, meta roomMeta) {
 	if tx.metas == nil {
-		tx.metas = make(map[string]*txMeta)
+		tx.metas = make(map[string]roomMeta)
 	}
-	tx.metas[room] = &txMeta{meta: meta, dirty: true}
+	tx.metas[room] = meta
 }
 
 // now returns the shard clock: the highest entry time applied.
@@ -111,17 +105,14 @@ func (tx *roomTx) addDebt(n uint64) (uint64, error) {
 	return d + n, nil
 }
 
-// flush writes the changed headers and clock into the batch.
+// flush writes the changed headers, clock and debt into the batch.
 func (tx *roomTx) flush() error {
 	for room, m := range tx.metas {
-		if !m.dirty {
-			continue
-		}
-		if err := putCBOR(tx.b, metaKey(tx.shard, room), m.meta); err != nil {
+		if err := putCBOR(tx.b, metaKey(tx.shard, room), m); err != nil {
 			return err
 		}
-		m.dirty = false
 	}
+	clear(tx.metas)
 	if err := tx.clock.flush(tx.b, clockKey(tx.shard)); err != nil {
 		return err
 	}
