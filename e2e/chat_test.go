@@ -363,18 +363,3 @@ func startLines(t *testing.T, name string, cmd *exec.Cmd) *lineReader {
 	}()
 	return lr
 }
-
-// nextWithin is lineReader.next with a timeout of the caller's.
-func (lr *lineReader) nextWithin(t testing.TB, timeout time.Duration) string {
-	t.Helper()
-	select {
-	case l, ok := <-lr.lines:
-		if !ok {
-			t.Fatalf("output ended; stderr:\n%s", lr.stderr.String())
-		}
-		return l
-	case <-time.After(timeout):
-		t.Fatalf("no line within %v; stderr:\n%s", timeout, lr.stderr.String())
-	}
-	return ""
-}

@@ -140,14 +140,20 @@ func (e cliEnv) start(t testing.TB, args ...string) *lineReader {
 // opTimeout or the output ends.
 func (lr *lineReader) next(t testing.TB) string {
 	t.Helper()
+	return lr.nextWithin(t, opTimeout)
+}
+
+// nextWithin is next with a timeout of the caller's.
+func (lr *lineReader) nextWithin(t testing.TB, timeout time.Duration) string {
+	t.Helper()
 	select {
 	case l, ok := <-lr.lines:
 		if !ok {
-			t.Fatalf("parley's output ended; stderr:\n%s", lr.stderr.String())
+			t.Fatalf("output ended; stderr:\n%s", lr.stderr.String())
 		}
 		return l
-	case <-time.After(opTimeout):
-		t.Fatalf("no line from parley within %v; stderr:\n%s", opTimeout, lr.stderr.String())
+	case <-time.After(timeout):
+		t.Fatalf("no line within %v; stderr:\n%s", timeout, lr.stderr.String())
 	}
 	return ""
 }
