@@ -15,12 +15,18 @@ FUZZTIME    ?= 15s
 
 BENCHFLAGS  ?=
 
+# What "parley version" and "parleyd version" print (internal/buildinfo).
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT      ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+LDFLAGS     := -X github.com/parleychat/parley/internal/buildinfo.version=$(VERSION) \
+               -X github.com/parleychat/parley/internal/buildinfo.commit=$(COMMIT)
+
 .PHONY: all build run test lint unit fuzz arm64 arm64-smoke bench bench-build bench-quick clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
 run: build
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/parleyd dev --nodes 3
@@ -42,7 +48,7 @@ fuzz:
 
 arm64:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build ./...
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -o $(BIN)/linux-arm64/ ./cmd/...
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/linux-arm64/ ./cmd/...
 
 # Runs the arm64 parleyd under qemu-user: it must bootstrap a node and answer
 # /healthz. Needs qemu-user-static (installed by .ci/run).

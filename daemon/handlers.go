@@ -169,6 +169,10 @@ func (ss *session) join(ctx context.Context, r transport.AdmitRequest) (transpor
 		ss.log.Warn("join refused", "name", r.Name, "err", err)
 		return transport.AdmitResponse{}, err
 	}
+	if err := checkApplyVersion("joining node", r.ApplyVersion); err != nil {
+		ss.log.Warn("join refused", "name", r.Name, "err", err)
+		return transport.AdmitResponse{}, err
+	}
 	for _, a := range []string{r.RaftAddr, r.ClientAddr} {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			return transport.AdmitResponse{}, transport.Errorf(transport.CodeInvalid, "join: address %q: %v", a, err)

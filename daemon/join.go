@@ -21,7 +21,7 @@ func joinCluster(ctx context.Context, cfg Config, ccfg chatcore.Config) (*chatco
 	if err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
-	req := transport.AdmitRequest{Token: cfg.Token, Name: ccfg.Name, RaftAddr: ccfg.RaftAddr, ClientAddr: ccfg.ClientAddr, PublicKey: pub}
+	req := transport.AdmitRequest{Token: cfg.Token, Name: ccfg.Name, RaftAddr: ccfg.RaftAddr, ClientAddr: ccfg.ClientAddr, PublicKey: pub, ApplyVersion: chatcore.ApplyRulesVersion}
 	var resp transport.AdmitResponse
 	if err := callAnonymous(ctx, cfg.Join, transport.FingerprintTLSConfig(fp), transport.OpAdmit, req, &resp); err != nil {
 		return nil, fmt.Errorf("join %s: %w", cfg.Join, err)
@@ -51,7 +51,7 @@ func callAnonymous(ctx context.Context, addr string, conf *tls.Config, op string
 		stream.SetDeadline(d)
 	}
 	r := transport.NewFrameReader(stream, transport.DefaultMaxFrame)
-	if err := transport.WriteFrame(stream, transport.Hello{Version: transport.ProtocolVersion}, transport.DefaultMaxFrame); err != nil {
+	if err := transport.WriteFrame(stream, nodeHello(), transport.DefaultMaxFrame); err != nil {
 		return err
 	}
 	var w transport.Welcome
@@ -60,6 +60,9 @@ func callAnonymous(ctx context.Context, addr string, conf *tls.Config, op string
 	}
 	if w.Error != nil {
 		return w.Error
+	}
+	if err := checkApplyVersion("cluster's node", w.ApplyVersion); err != nil {
+		return err
 	}
 	raw, err := transport.Marshal(body)
 	if err != nil {

@@ -136,7 +136,7 @@ func (pc *peerConn) dial(ctx context.Context, addr string) error {
 	stop := pc.bound(ctx)
 	defer stop()
 	var w transport.Welcome
-	err = transport.WriteFrame(ctl, transport.Hello{Version: transport.ProtocolVersion}, transport.DefaultMaxFrame)
+	err = transport.WriteFrame(ctl, nodeHello(), transport.DefaultMaxFrame)
 	if err == nil {
 		err = pc.fr.Read(&w)
 	}
@@ -145,6 +145,8 @@ func (pc *peerConn) dial(ctx context.Context, addr string) error {
 		err = fmt.Errorf("welcome: %w", err)
 	case w.Error != nil:
 		err = w.Error
+	case checkApplyVersion("peer", w.ApplyVersion) != nil:
+		err = checkApplyVersion("peer", w.ApplyVersion)
 	case w.NodeID != pc.id:
 		err = fmt.Errorf("welcome: %s is node %d, want %d", addr, w.NodeID, pc.id)
 	}

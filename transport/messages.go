@@ -46,6 +46,11 @@ type Hello struct {
 	User     string `cbor:"2,keyasint,omitempty"`
 	Password string `cbor:"3,keyasint,omitempty"`
 	Token    string `cbor:"4,keyasint,omitempty"`
+	// ApplyVersion is set by a node (joining, or asking a peer): the
+	// version of the rules its state machines apply entries by
+	// (chatcore.ApplyRulesVersion). A node refuses a peer whose version
+	// differs from its own.
+	ApplyVersion int `cbor:"5,keyasint,omitempty"`
 }
 
 // Welcome answers Hello. It tells the client every node's client address so
@@ -57,6 +62,9 @@ type Welcome struct {
 	NodeID    uint64     `cbor:"3,keyasint,omitempty"`
 	Token     string     `cbor:"4,keyasint,omitempty"`
 	Nodes     []NodeInfo `cbor:"5,keyasint,omitempty"`
+	// ApplyVersion is the serving node's apply rules version, so that a
+	// dialing node can refuse it too.
+	ApplyVersion int `cbor:"6,keyasint,omitempty"`
 }
 
 // NodeInfo describes one node of the cluster.
@@ -199,6 +207,9 @@ type AdmitRequest struct {
 	RaftAddr   string `cbor:"3,keyasint"`
 	ClientAddr string `cbor:"4,keyasint"`
 	PublicKey  []byte `cbor:"5,keyasint"`
+	// ApplyVersion is the joining node's apply rules version; a cluster
+	// whose rules differ refuses to admit it.
+	ApplyVersion int `cbor:"6,keyasint,omitempty"`
 }
 
 // AdmitResponse admits a node: its id, its certificate signed by the cluster

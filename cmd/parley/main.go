@@ -50,6 +50,7 @@ var commands = []command{
 	{"rooms", "list the rooms with their members and last seq", runRooms},
 	{"who", "list a room's members, online or not", runWho},
 	{"repl", "chat interactively (what plain 'parley' runs)", runREPL},
+	{"version", "print the client's version, commit and Go version", runVersion},
 }
 
 // env is what a command may touch of the outside world, so that tests can

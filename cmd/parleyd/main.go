@@ -15,9 +15,12 @@ import (
 func main() {
 	args := os.Args[1:]
 	var err error
-	if len(args) > 0 && args[0] == "dev" {
+	switch {
+	case len(args) > 0 && args[0] == "dev":
 		err = runDev(args[1:])
-	} else {
+	case len(args) > 0 && args[0] == "version":
+		err = runVersion(os.Stdout, args[1:])
+	default:
 		err = runNode(args)
 	}
 	if err != nil {
