@@ -60,6 +60,9 @@ type Config struct {
 	Profile Profile
 	// Logger receives the node's logs (default slog.Default()).
 	Logger *slog.Logger
+	// Observer hears about proposals, sends and deliveries as they
+	// happen, for metrics (default: none).
+	Observer Observer
 }
 
 // BootstrapParams is what a new cluster starts with. The caller (who owns
@@ -108,6 +111,8 @@ type Node struct {
 
 	props   proposers
 	leaders *leaderWatch
+	obs     Observer
+	subs    subscriptions
 	// settled is the placement loop's record of shards whose membership
 	// holds every node (see placeAll); only the host loop uses it.
 	settled map[uint64]string
@@ -227,6 +232,9 @@ func validateConfig(cfg *Config) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	return nil
 }
 
@@ -295,6 +303,7 @@ func start(cfg Config, id identity) (*Node, error) {
 		regWake: make(chan struct{}),
 		hosted:  make(map[uint64]bool),
 		leaders: leaders,
+		obs:     cfg.Observer,
 		settled: make(map[uint64]string),
 		stop:    make(chan struct{}),
 	}

@@ -19,6 +19,12 @@ type SendParams struct {
 // Send commits a message on a quorum of its room's shard and returns its
 // seq. It retries through leader changes until ctx ends.
 func (n *Node) Send(ctx context.Context, p SendParams) (SendResult, error) {
+	res, err := n.send(ctx, p)
+	n.obs.Sent(res, err)
+	return res, err
+}
+
+func (n *Node) send(ctx context.Context, p SendParams) (SendResult, error) {
 	if err := ValidateRoom(p.Room); err != nil {
 		return SendResult{}, fmt.Errorf("send: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -43,6 +44,9 @@ type Server struct {
 	presence *localPresence
 	view     *presenceView
 	peers    *peers
+	metrics  *metrics
+	// caughtUp is set once /readyz found every hosted shard caught up.
+	caughtUp atomic.Bool
 }
 
 type tlsMaterial struct {
@@ -77,13 +81,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		RaftAddr: raftAddr, RaftListen: cfg.Raft, ClientAddr: clientAddr,
 		Profile: profile, Logger: cfg.Logger,
 	}
+	m := newMetrics()
+	ccfg.Observer = m
 	node, err := startNode(ctx, cfg, ccfg)
 	if err != nil {
 		udp.Close()
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, node: node, clientAddr: clientAddr, conns: make(map[*quic.Conn]struct{}),
-		presence: newLocalPresence()}
+		presence: newLocalPresence(), metrics: m}
+	m.reg.MustRegister(newServerCollector(s))
 	s.view = &presenceView{srv: s}
 	s.peers = newPeers(s)
 	if err := s.listen(udp); err != nil {
@@ -162,6 +169,7 @@ func (s *Server) acceptLoop() {
 				s.mu.Lock()
 				delete(s.conns, conn)
 				s.mu.Unlock()
+				s.metrics.connClosed(conn.ConnectionStats())
 			}()
 			newSession(s, conn).serve()
 		}()

@@ -115,6 +115,7 @@ func (ss *session) serve() {
 			continue
 		}
 		if !ss.limit.allow(time.Now()) {
+			ss.srv.metrics.rateLimited.Inc()
 			ss.respond(req.ID, nil, &transport.Error{Code: transport.CodeRateLimited, Message: "too many requests", RetryMillis: 100})
 			continue
 		}

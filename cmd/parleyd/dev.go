@@ -138,7 +138,9 @@ func (n *devNode) waitHealthy(ctx context.Context, timeout time.Duration) error 
 	deadline := time.Now().Add(timeout)
 	client := &http.Client{Timeout: time.Second}
 	for time.Now().Before(deadline) {
-		resp, err := client.Get("http://" + n.httpAddr + "/healthz")
+		// /livez, not /healthz: a restarted node has no registry quorum
+		// until the nodes after it are started too.
+		resp, err := client.Get("http://" + n.httpAddr + "/livez")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

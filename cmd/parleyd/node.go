@@ -22,7 +22,7 @@ func runNode(args []string) error {
 	fs.StringVar(&cfg.DataDir, "data", "", "data directory (required)")
 	fs.StringVar(&cfg.Listen, "listen", ":7400", "QUIC (UDP) address for clients")
 	fs.StringVar(&cfg.Raft, "raft", ":7401", "TCP address for Raft between nodes")
-	fs.StringVar(&cfg.HTTP, "http", ":7480", `HTTP address for /healthz ("-" for none)`)
+	fs.StringVar(&cfg.HTTP, "http", ":7480", `HTTP address for /healthz, /readyz, /livez and /metrics ("-" for none)`)
 	fs.StringVar(&cfg.Advertise, "advertise", "", "host other nodes and clients reach this node at (default: first non-loopback IPv4)")
 	fs.StringVar(&cfg.Join, "join", "", "client address of a node of the cluster to join")
 	fs.StringVar(&cfg.Token, "token", "", "join token (from <data>/join-token of the first node)")
