@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -18,7 +17,7 @@ import (
 func runNode(args []string) error {
 	fs := flag.NewFlagSet("parleyd", flag.ContinueOnError)
 	var cfg daemon.Config
-	var logLevel string
+	var logLevel, logFormat string
 	fs.StringVar(&cfg.DataDir, "data", "", "data directory (required)")
 	fs.StringVar(&cfg.Listen, "listen", ":7400", "QUIC (UDP) address for clients")
 	fs.StringVar(&cfg.Raft, "raft", ":7401", "TCP address for Raft between nodes")
@@ -30,6 +29,7 @@ func runNode(args []string) error {
 	fs.StringVar(&cfg.Profile, "profile", "default", "memory profile of a new node: small or default")
 	fs.StringVar(&cfg.Name, "name", "", "node name (default: host name)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&logFormat, "log-format", "text", "text or json (one JSON object per line)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -39,11 +39,11 @@ func runNode(args []string) error {
 	if cfg.DataDir == "" {
 		return usageError{fmt.Errorf("--data is required")}
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-		return usageError{fmt.Errorf("--log-level: %w", err)}
+	logger, err := newLogger(os.Stderr, logFormat, logLevel)
+	if err != nil {
+		return usageError{err}
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	cfg.Logger = logger
 	cfg.Token = strings.TrimSpace(cfg.Token)
 	if err := applySavedSettings(fs, &cfg); err != nil {
 		return err
