@@ -38,6 +38,8 @@ type common struct {
 	ca      string
 	json    bool
 	timeout time.Duration
+	// timeoutSet is set when --timeout was given.
+	timeoutSet bool
 }
 
 // flagSet is a command's flags: the common ones and its own.
@@ -69,6 +71,7 @@ func (f *flagSet) parse(e *env, args []string) error {
 	err := f.Parse(args)
 	switch {
 	case err == nil:
+		f.Visit(func(fl *flag.Flag) { f.common.timeoutSet = f.common.timeoutSet || fl.Name == "timeout" })
 		return nil
 	case errors.Is(err, flag.ErrHelp):
 		f.printHelp(e.stdout)
@@ -98,10 +101,23 @@ type settings struct {
 // resolve applies the environment and defaults to the flags and gets the
 // password. A flag wins over its environment variable.
 func (co *common) resolve(e *env) (settings, error) {
+	conf, err := e.config()
+	if err != nil {
+		return settings{}, err
+	}
 	s := settings{ca: co.ca, json: co.json, timeout: co.timeout}
+	if s.ca == "" {
+		s.ca = conf.ca
+	}
+	if !co.timeoutSet && conf.timeout > 0 {
+		s.timeout = conf.timeout
+	}
 	server := co.server
 	if server == "" {
 		server = e.getenv(envServer)
+	}
+	if server == "" {
+		server = conf.server
 	}
 	if server == "" {
 		server = defaultServer
@@ -114,7 +130,7 @@ func (co *common) resolve(e *env) (settings, error) {
 	if len(s.servers) == 0 {
 		return s, usagef("--server: no address")
 	}
-	if co.timeout <= 0 {
+	if s.timeout <= 0 {
 		return s, usagef("--timeout must be positive")
 	}
 	s.user = co.user
@@ -122,7 +138,10 @@ func (co *common) resolve(e *env) (settings, error) {
 		s.user = e.getenv(envUser)
 	}
 	if s.user == "" {
-		return s, usagef("no user: pass --user NAME or set %s", envUser)
+		s.user = conf.user
+	}
+	if s.user == "" {
+		return s, usagef("no user: pass --user NAME, set %s or put user = NAME in the config file", envUser)
 	}
 	s.password = e.getenv(envPassword)
 	if s.password == "" {

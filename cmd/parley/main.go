@@ -61,6 +61,8 @@ type env struct {
 	getenv         func(string) string
 	// askPassword prompts for user's password without echo.
 	askPassword func(user string) (string, error)
+	// conf is the config file, loaded on first use (see env.config).
+	conf *clientConfig
 }
 
 func main() {
@@ -175,6 +177,10 @@ Common flags (flags come before arguments):
 	--timeout DURATION       bound send, history and status (default `+defaultTimeout.String()+`)
 
 The password is read from PARLEY_PASSWORD, else asked for on the terminal.
+Settings may also come from ~/.config/parley/config.conf (or $PARLEY_CONFIG):
+"server = ADDR", "user = NAME", "ca = FILE", "timeout = 15s" and
+"color = auto|always|never", one per line. Flags win over the environment,
+which wins over the file.
 
 Run 'parley help <command>' for a command's flags.
 `)

@@ -11,13 +11,15 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/daemon"
+	"github.com/parleychat/parley/internal/conffile"
 )
 
 // runNode runs one node until SIGINT or SIGTERM.
 func runNode(args []string) error {
 	fs := flag.NewFlagSet("parleyd", flag.ContinueOnError)
 	var cfg daemon.Config
-	var logLevel, logFormat string
+	var logLevel, logFormat, configFile string
+	fs.StringVar(&configFile, "config", "", "read settings from this file: one `key = value` per line, the keys being these flags' names (flags given here win)")
 	fs.StringVar(&cfg.DataDir, "data", "", "data directory (required)")
 	fs.StringVar(&cfg.Listen, "listen", ":7400", "QUIC (UDP) address for clients")
 	fs.StringVar(&cfg.Raft, "raft", ":7401", "TCP address for Raft between nodes")
@@ -35,6 +37,15 @@ func runNode(args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	if configFile != "" {
+		file, err := conffile.Load(configFile)
+		if err != nil {
+			return usageError{err}
+		}
+		if err := file.ApplyFlags(fs, "config"); err != nil {
+			return usageError{err}
+		}
 	}
 	if cfg.DataDir == "" {
 		return usageError{fmt.Errorf("--data is required")}
