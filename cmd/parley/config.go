@@ -73,7 +73,9 @@ func (e *env) config() (*clientConfig, error) {
 		return nil, err
 	}
 	for _, s := range file.Settings {
-		bad := func(msg string) error { return &conffile.Error{Path: path, Line: s.Line, Msg: s.Key + " = " + s.Value + ": " + msg} }
+		bad := func(msg string) error {
+			return &conffile.Error{Path: path, Line: s.Line, Msg: s.Key + " = " + s.Value + ": " + msg}
+		}
 		switch s.Key {
 		case "server":
 			c.server = s.Value
