@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/parleychat/parley/transport"
@@ -21,6 +22,7 @@ func (c *Client) dialAny(ctx context.Context) (*conn, error) {
 	start := c.next
 	c.mu.Unlock()
 	var errs []error
+	silent := 0
 	for i := range servers {
 		idx := (start + i) % len(servers)
 		cn, err := c.handshake(ctx, servers[idx])
@@ -38,6 +40,12 @@ func (c *Client) dialAny(ctx context.Context) (*conn, error) {
 		}
 		c.log.Warn("server unreachable", "addr", servers[idx], "err", err)
 		errs = append(errs, err)
+		if errors.Is(err, errSilent) {
+			silent++
+		}
+	}
+	if silent == len(servers) {
+		return nil, fmt.Errorf("%w at %s", ErrNoAnswer, strings.Join(servers, ", "))
 	}
 	return nil, fmt.Errorf("dial: no server reachable: %w", errors.Join(errs...))
 }
@@ -90,8 +98,19 @@ func (c *Client) handshakeWith(ctx context.Context, addr string, hello transport
 	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
 	tlsConf := transport.ClientTLSConfig(addr, c.pinnedCA, c.known)
-	qc, err := c.dialQUIC(ctx, addr, tlsConf)
+	qctx, qcancel := ctx, context.CancelFunc(func() {})
+	if c.opts.ConnectTimeout > 0 {
+		qctx, qcancel = context.WithTimeout(ctx, c.opts.ConnectTimeout)
+	}
+	qc, err := c.dialQUIC(qctx, addr, tlsConf)
+	silent := qctx.Err() != nil && ctx.Err() == nil
+	qcancel()
 	if err != nil {
+		var idle *quic.IdleTimeoutError
+		var hs *quic.HandshakeTimeoutError
+		if silent || errors.As(err, &idle) || errors.As(err, &hs) {
+			return nil, fmt.Errorf("%w: %w", errSilent, err)
+		}
 		return nil, err // already "dial <addr>: ..."
 	}
 	lv := newLiveness()
@@ -107,6 +126,9 @@ func (c *Client) handshakeWith(ctx context.Context, addr string, hello transport
 	c.log.Info("connected", "addr", addr, "node", node.ID, "name", node.Name)
 	return cn, nil
 }
+
+// errSilent marks a server that did not answer the QUIC handshake.
+var errSilent = errors.New("no answer")
 
 // dialPacketConn, when set, makes the UDP socket of each connection to
 // addr, instead of transport.Dial's own, for every Client dialed from then

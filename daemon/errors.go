@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/transport"
@@ -18,22 +19,49 @@ func wireError(err error) *transport.Error {
 	if errors.As(err, &te) {
 		return te
 	}
-	code := transport.CodeInternal
-	switch {
-	case errors.Is(err, chatcore.ErrTooLarge):
-		code = transport.CodeTooLarge
-	case errors.Is(err, chatcore.ErrInvalid), errors.Is(err, chatcore.ErrExists):
-		code = transport.CodeInvalid
-	case errors.Is(err, chatcore.ErrNotFound):
-		code = transport.CodeNotFound
-	case errors.Is(err, chatcore.ErrUnauthorized):
-		code = transport.CodeUnauthorized
-	case errors.Is(err, chatcore.ErrForbidden):
-		code = transport.CodeForbidden
-	case errors.Is(err, chatcore.ErrUnavailable), errors.Is(err, chatcore.ErrNotHosted),
-		errors.Is(err, chatcore.ErrClosed), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, context.Canceled):
-		return &transport.Error{Code: transport.CodeUnavailable, Message: err.Error(), RetryMillis: retryHint}
+	for _, c := range errorCodes {
+		if errors.Is(err, c.sentinel) {
+			e := &transport.Error{Code: c.code, Message: saidOnce(err, c.sentinel)}
+			if c.code == transport.CodeUnavailable {
+				e.RetryMillis = retryHint
+			}
+			return e
+		}
 	}
-	return &transport.Error{Code: code, Message: err.Error()}
+	return &transport.Error{Code: transport.CodeInternal, Message: err.Error()}
+}
+
+// errorCodes maps the core's sentinel errors to wire codes, first match
+// wins.
+var errorCodes = []struct {
+	sentinel error
+	code     transport.Code
+}{
+	{chatcore.ErrTooLarge, transport.CodeTooLarge},
+	{chatcore.ErrInvalid, transport.CodeInvalid},
+	{chatcore.ErrExists, transport.CodeInvalid},
+	{chatcore.ErrNotFound, transport.CodeNotFound},
+	{chatcore.ErrUnauthorized, transport.CodeUnauthorized},
+	{chatcore.ErrForbidden, transport.CodeForbidden},
+	{chatcore.ErrUnavailable, transport.CodeUnavailable},
+	{chatcore.ErrNotHosted, transport.CodeUnavailable},
+	{chatcore.ErrClosed, transport.CodeUnavailable},
+	{context.DeadlineExceeded, transport.CodeUnavailable},
+	{context.Canceled, transport.CodeUnavailable},
+}
+
+// saidOnce is err's message without a trailing ": <sentinel>" when the
+// sentinel is the one the wire code says: a client prints the code before
+// the message, and "unauthorized: login: wrong password: unauthorized"
+// says it twice. A sentinel whose text adds something (ErrExists:
+// "already exists" under the code invalid) stays.
+func saidOnce(err, sentinel error) string {
+	msg := err.Error()
+	if sentinel == chatcore.ErrExists || sentinel == chatcore.ErrNotHosted || sentinel == chatcore.ErrClosed {
+		return msg
+	}
+	if m, ok := strings.CutSuffix(msg, ": "+sentinel.Error()); ok && m != "" {
+		return m
+	}
+	return msg
 }

@@ -178,6 +178,10 @@ func (ss *session) join(ctx context.Context, r transport.AdmitRequest) (transpor
 			return transport.AdmitResponse{}, transport.Errorf(transport.CodeInvalid, "join: address %q: %v", a, err)
 		}
 	}
+	if err := nameFree(node, r.Name, r.RaftAddr); err != nil {
+		ss.log.Warn("join refused", "name", r.Name, "err", err)
+		return transport.AdmitResponse{}, err
+	}
 	info, err := node.ClusterInfo(ctx)
 	if err != nil {
 		return transport.AdmitResponse{}, err

@@ -32,3 +32,21 @@ func applyVersionName(v int) string {
 func nodeHello() transport.Hello {
 	return transport.Hello{Version: transport.ProtocolVersion, ApplyVersion: chatcore.ApplyRulesVersion}
 }
+
+// nameFree refuses a joining node whose name another node of the cluster
+// has (the same name and Raft address is the same node asking again). Two
+// nodes started on one host take its host name by default, so the message
+// says how to choose another.
+func nameFree(node *chatcore.Node, name, raftAddr string) error {
+	nodes, err := node.Nodes()
+	if err != nil {
+		return err
+	}
+	for _, o := range nodes {
+		if o.Name == name && o.RaftAddr != raftAddr {
+			return transport.Errorf(transport.CodeInvalid,
+				"node %d (raft %s) is already named %q: give this node another name with --name", o.ID, o.RaftAddr, name)
+		}
+	}
+	return nil
+}

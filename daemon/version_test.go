@@ -83,3 +83,25 @@ func TestPeerHelloChecksApplyRules(t *testing.T) {
 		t.Fatalf("same rules: got error %v, version %d", w.Error, w.ApplyVersion)
 	}
 }
+
+// A node that joins with the name of another node is told to use --name,
+// and nothing changes.
+func TestJoinWithATakenNameSaysUseName(t *testing.T) {
+	srv := startServer(t)
+	token, err := os.ReadFile(JoinTokenFile(srv.cfg.DataDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := strings.TrimSpace(string(token))
+	fp, _ := tokenFingerprint(tok)
+	_, pub, _ := transport.NewKey()
+	req := transport.AdmitRequest{Token: tok, Name: "n1", RaftAddr: "127.0.0.1:1", ClientAddr: "127.0.0.1:2", PublicKey: pub, ApplyVersion: chatcore.ApplyRulesVersion}
+	var resp transport.AdmitResponse
+	err = callAnonymous(context.Background(), srv.ClientAddr(), transport.FingerprintTLSConfig(fp), transport.OpAdmit, req, &resp)
+	if transport.CodeOf(err) != transport.CodeInvalid || !strings.Contains(err.Error(), `already named "n1": give this node another name with --name`) {
+		t.Fatalf("got %v", err)
+	}
+	if nodes, _ := srv.Node().Nodes(); len(nodes) != 1 {
+		t.Fatalf("nodes after a refused join: %v", nodes)
+	}
+}

@@ -10,8 +10,8 @@
 //
 // The commands are send, tail, history, status, rooms and who; "parley help" lists
 // them and "parley help <command>" (or "parley <command> -h") shows a
-// command's flags. Flags must come before positional arguments: the first
-// argument that is not a flag ends the flags.
+// command's flags. Flags may come before or after positional arguments;
+// "--" ends them.
 //
 // Every command takes the common flags --server, --user, --ca, --json and
 // --timeout; see common.go. The password comes from PARLEY_PASSWORD or is
@@ -51,6 +51,16 @@ var commands = []command{
 	{"who", "list a room's members, online or not", runWho},
 	{"repl", "chat interactively (what plain 'parley' runs)", runREPL},
 	{"version", "print the client's version, commit and Go version", runVersion},
+	{"completion", "print a bash or zsh completion script (parley completion bash|zsh)", nil},
+}
+
+// init fills in the commands that refer to the list itself.
+func init() {
+	for i := range commands {
+		if commands[i].name == "completion" {
+			commands[i].run = runCompletion
+		}
+	}
 }
 
 // env is what a command may touch of the outside world, so that tests can
@@ -168,7 +178,7 @@ Commands:
 		fmt.Fprintf(w, "\t%-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
-Common flags (flags come before arguments):
+Common flags (before or after the arguments; -- ends them):
 
 	--server ADDR[,ADDR...]  cluster node addresses (env PARLEY_SERVER, default `+defaultServer+`)
 	--user NAME              user name (env PARLEY_USER; required)

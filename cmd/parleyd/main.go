@@ -5,6 +5,8 @@
 //	        [--advertise HOST] [--join ADDR --token TOKEN] [--shards N]
 //	        [--profile small|default] [--name NAME]
 //	parleyd dev --nodes N [--dir DIR] [--base-port P]
+//	parleyd version
+//	parleyd help
 package main
 
 import (
@@ -20,6 +22,8 @@ func main() {
 		err = runDev(args[1:])
 	case len(args) > 0 && args[0] == "version":
 		err = runVersion(os.Stdout, args[1:])
+	case len(args) > 0 && args[0] == "help":
+		err = runNode([]string{"-h"})
 	default:
 		err = runNode(args)
 	}

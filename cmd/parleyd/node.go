@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -19,7 +20,7 @@ func runNode(args []string) error {
 	fs := flag.NewFlagSet("parleyd", flag.ContinueOnError)
 	var cfg daemon.Config
 	var logLevel, logFormat, configFile string
-	fs.StringVar(&configFile, "config", "", "read settings from this file: one `key = value` per line, the keys being these flags' names (flags given here win)")
+	fs.StringVar(&configFile, "config", "", "read settings from this `FILE`: one \"key = value\" per line, the keys being these flags' names (flags given here win)")
 	fs.StringVar(&cfg.DataDir, "data", "", "data directory (required)")
 	fs.StringVar(&cfg.Listen, "listen", ":7400", "QUIC (UDP) address for clients")
 	fs.StringVar(&cfg.Raft, "raft", ":7401", "TCP address for Raft between nodes")
@@ -32,7 +33,11 @@ func runNode(args []string) error {
 	fs.StringVar(&cfg.Name, "name", "", "node name (default: host name)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&logFormat, "log-format", "text", "text or json (one JSON object per line)")
+	fs.Usage = func() { printUsage(fs) }
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return usageError{err}
 	}
 	if fs.NArg() > 0 {
@@ -75,4 +80,22 @@ func runNode(args []string) error {
 	<-ctx.Done()
 	cfg.Logger.Info("stopping")
 	return srv.Close()
+}
+
+// printUsage lists the subcommands and the node's flags.
+func printUsage(fs *flag.FlagSet) {
+	w := fs.Output()
+	fmt.Fprint(w, `parleyd runs a node of a Parley cluster.
+
+Usage:
+
+	parleyd [flags]          run a node (--data is required)
+	parleyd dev [flags]      run a local cluster of several nodes, one process each ('parleyd dev -h')
+	parleyd version          print the version, commit, Go version and apply rules version
+	parleyd help             print this
+
+Flags of a node (or put them in a --config file, one "key = value" per line):
+
+`)
+	fs.PrintDefaults()
 }
