@@ -7,6 +7,8 @@
 #   make build   bin/parleyd and bin/parley
 #   make bench   the benchmark suite, full run (minutes; see README "Performance")
 #   make bench-quick  every benchmark scenario for a few seconds (part of test)
+#   make release dist/parley-VERSION-linux-{amd64,arm64}.tar.gz: the binaries,
+#                the systemd unit, its user and config files, and the README
 
 GO          ?= go
 BIN         := bin
@@ -21,7 +23,7 @@ COMMIT      ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown
 LDFLAGS     := -X github.com/parleychat/parley/internal/buildinfo.version=$(VERSION) \
                -X github.com/parleychat/parley/internal/buildinfo.commit=$(COMMIT)
 
-.PHONY: all build run test lint unit fuzz arm64 arm64-smoke bench bench-build bench-quick clean
+.PHONY: all build run test lint unit fuzz arm64 arm64-smoke bench bench-build bench-quick release clean
 
 all: build
 
@@ -45,6 +47,7 @@ unit:
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzFrameReader$$' -fuzztime=$(FUZZTIME) ./transport
 	$(GO) test -run='^$$' -fuzz='^FuzzMsgID$$' -fuzztime=$(FUZZTIME) ./transport
+	$(GO) test -run='^$$' -fuzz='^FuzzDNSQuery$$' -fuzztime=$(FUZZTIME) ./daemon
 
 arm64:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build ./...
@@ -72,5 +75,21 @@ bench: bench-build
 bench-quick: bench-build
 	$(BIN)/parley-bench --quick --out $(BIN)/bench-quick.json $(BENCHFLAGS)
 
+DIST        := dist
+RELEASE_ARCHES := amd64 arm64
+
+# One archive per architecture, each with a directory of the binaries, the
+# files of packaging/ and the README; SHA256SUMS beside them.
+release:
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	set -e; for arch in $(RELEASE_ARCHES); do \
+	  name=parley-$(VERSION)-linux-$$arch; dir=$(DIST)/$$name; mkdir -p $$dir; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $$dir/ ./cmd/parleyd ./cmd/parley; \
+	  cp packaging/parleyd.service packaging/parley.sysusers packaging/parleyd.conf README.md $$dir/; \
+	  tar -C $(DIST) -czf $(DIST)/$$name.tar.gz $$name; \
+	  rm -rf $$dir; \
+	done
+	cd $(DIST) && sha256sum *.tar.gz > SHA256SUMS
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(DIST)

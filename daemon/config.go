@@ -37,6 +37,11 @@ type Config struct {
 	// RequestsPerSecond bounds each connection's request rate (default 2000,
 	// with bursts of twice that).
 	RequestsPerSecond int
+	// DNS, if set, is the address ("host:port", UDP and TCP) of the DNS
+	// service answering for DNSDomain from the registry (see dns.go).
+	DNS string
+	// DNSDomain is the DNS service's zone, default DefaultDNSDomain.
+	DNSDomain string
 	// Logger receives the server's logs.
 	Logger *slog.Logger
 }
@@ -53,6 +58,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.HTTP == "" {
 		c.HTTP = ":7480"
+	}
+	if c.DNSDomain == "" {
+		c.DNSDomain = DefaultDNSDomain
 	}
 	if c.RequestsPerSecond <= 0 {
 		c.RequestsPerSecond = 2000

@@ -47,6 +47,8 @@ type Server struct {
 	metrics  *metrics
 	// caughtUp is set once /readyz found every hosted shard caught up.
 	caughtUp atomic.Bool
+	// dns is the DNS service, nil unless Config.DNS is set.
+	dns *dnsService
 }
 
 type tlsMaterial struct {
@@ -96,6 +98,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.listen(udp); err != nil {
 		node.Close()
 		return nil, err
+	}
+	if cfg.DNS != "" {
+		if s.dns, err = s.startDNS(cfg.DNS, cfg.DNSDomain); err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.log.Info("dns serving", "addr", s.dns.addr(), "zone", cfg.DNSDomain)
 	}
 	s.log.Info("parleyd serving", "node", node.ID(), "cluster", node.ClusterID(),
 		"clients", clientAddr, "raft", raftAddr, "http", s.httpAddr)
@@ -185,6 +194,14 @@ func (s *Server) ClientAddr() string { return s.clientAddr }
 // Advertise returns the host the node advertises to other nodes and clients.
 func (s *Server) Advertise() string { return s.cfg.Advertise }
 
+// DNSAddr returns the bound address of the DNS service, or "" if it is off.
+func (s *Server) DNSAddr() string {
+	if s.dns == nil {
+		return ""
+	}
+	return s.dns.addr()
+}
+
 // HTTPAddr returns the bound HTTP address, or "" if HTTP is off.
 func (s *Server) HTTPAddr() string { return s.httpAddr }
 
@@ -198,6 +215,9 @@ func (s *Server) Close() error {
 	}
 	if s.httpSrv != nil {
 		s.httpSrv.Close()
+	}
+	if s.dns != nil {
+		s.dns.close()
 	}
 	s.peers.close()
 	s.mu.Lock()

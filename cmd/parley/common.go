@@ -61,7 +61,7 @@ func newFlagSet(name, synopsis string) *flagSet {
 	f.SetOutput(io.Discard)
 	f.Usage = func() {}
 	co := &f.common
-	f.StringVar(&co.server, "server", "", "cluster node `addresses`, comma-separated (env "+envServer+", default "+defaultServer+")")
+	f.StringVar(&co.server, "server", "", "cluster node `addresses`, comma-separated, or dns:ZONE[@DNS-SERVER] for its SRV records (env "+envServer+", default "+defaultServer+")")
 	f.StringVar(&co.user, "user", "", "user `name` (env "+envUser+"; required)")
 	f.StringVar(&co.ca, "ca", "", "pin the cluster CA in this PEM `file` instead of known_clusters")
 	f.BoolVar(&co.json, "json", false, "print JSON lines")
@@ -221,6 +221,9 @@ func (co *common) dial(ctx context.Context, e *env, onState func(client.State)) 
 	}
 	dctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	if s.servers, err = client.ResolveServers(dctx, s.servers); err != nil {
+		return nil, s, err
+	}
 	c, err := client.Dial(dctx, client.Options{
 		Servers:  s.servers,
 		User:     s.user,

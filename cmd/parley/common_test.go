@@ -84,4 +84,3 @@ func TestResolveNoTerminal(t *testing.T) {
 		t.Fatalf("err = %v, want errNoTerminal", err)
 	}
 }
-

@@ -31,6 +31,8 @@ func runNode(args []string) error {
 	fs.IntVar(&cfg.Shards, "shards", 0, "number of room shards of a new cluster (default 16, or 8 with --profile small)")
 	fs.StringVar(&cfg.Profile, "profile", "default", "memory profile of a new node: small or default")
 	fs.StringVar(&cfg.Name, "name", "", "node name (default: host name)")
+	fs.StringVar(&cfg.DNS, "dns", "", "serve DNS for --dns-domain on this address, UDP and TCP (e.g. :53; default off)")
+	fs.StringVar(&cfg.DNSDomain, "dns-domain", daemon.DefaultDNSDomain, "zone of the DNS service: SRV "+daemon.ServiceLabel+".ZONE, A/AAAA NODE-NAME.ZONE")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&logFormat, "log-format", "text", "text or json (one JSON object per line)")
 	fs.Usage = func() { printUsage(fs) }
