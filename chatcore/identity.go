@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/parleychat/parley"
 )
 
 // identity is what a node must remember across restarts, in
@@ -49,7 +51,7 @@ func loadIdentity(dataDir string) (identity, error) {
 	var id identity
 	b, err := os.ReadFile(identityPath(dataDir))
 	if errors.Is(err, fs.ErrNotExist) {
-		return id, fmt.Errorf("identity: %s holds no node: %w", dataDir, ErrNotFound)
+		return id, fmt.Errorf("identity: %s holds no node: %w", dataDir, parley.ErrNotFound)
 	}
 	if err != nil {
 		return id, fmt.Errorf("identity: %w", err)

@@ -2,13 +2,13 @@ package chatcore
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"time"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/fxamacker/cbor/v2"
+	"github.com/parleychat/parley"
 )
 
 // MembershipResult is the outcome of a Join or a Leave.
@@ -45,13 +45,13 @@ func (n *Node) Leave(ctx context.Context, room, user string) (MembershipResult, 
 }
 
 func (n *Node) changeMembership(ctx context.Context, op uint8, room, user string) (MembershipResult, error) {
-	if err := ValidateRoom(room); err != nil {
+	if err := parley.ValidateRoom(room); err != nil {
 		return MembershipResult{}, err
 	}
-	if err := ValidateUser(user); err != nil {
+	if err := parley.ValidateUser(user); err != nil {
 		return MembershipResult{}, err
 	}
-	if err := CheckAccess(room, user); err != nil {
+	if err := parley.CheckAccess(room, user); err != nil {
 		return MembershipResult{}, err
 	}
 	shard, err := n.RoomShard(room)
@@ -64,7 +64,7 @@ func (n *Node) changeMembership(ctx context.Context, op uint8, room, user string
 		}
 	}
 	now := time.Now()
-	cmd, err := cbor.Marshal(roomCommand{Op: op, Room: room, User: user, ID: newNoticeID(now), TS: now.UnixNano()})
+	cmd, err := cbor.Marshal(roomCommand{Op: op, Room: room, User: user, ID: parley.NewMsgID(now), TS: now.UnixNano()})
 	if err != nil {
 		return MembershipResult{}, fmt.Errorf("encode: %w", err)
 	}
@@ -73,7 +73,7 @@ func (n *Node) changeMembership(ctx context.Context, op uint8, room, user string
 		return MembershipResult{}, err
 	}
 	if res.Value == 0 {
-		return MembershipResult{}, fmt.Errorf("rejected by state machine: %s: %w", res.Data, ErrInvalid)
+		return MembershipResult{}, fmt.Errorf("rejected by state machine: %s: %w", res.Data, parley.ErrInvalid)
 	}
 	if len(res.Data) != 9 {
 		return MembershipResult{}, fmt.Errorf("result of %d bytes", len(res.Data))
@@ -81,23 +81,11 @@ func (n *Node) changeMembership(ctx context.Context, op uint8, room, user string
 	return MembershipResult{Changed: res.Data[0] == 1, Seq: binary.BigEndian.Uint64(res.Data[1:])}, nil
 }
 
-// newNoticeID makes the id of a membership notice with the layout of a
-// client's message id: 48 bits of Unix milliseconds, then 80 random bits.
-func newNoticeID(t time.Time) [16]byte {
-	var id [16]byte
-	ms := binary.BigEndian.AppendUint64(nil, uint64(t.UnixMilli()))
-	copy(id[:6], ms[2:])
-	if _, err := rand.Read(id[6:]); err != nil {
-		panic(fmt.Sprintf("notice id: %v", err))
-	}
-	return id
-}
-
 // Members returns the members of room in name order. It is linearizable,
 // like History: it sees every membership change acknowledged before it was
 // called.
 func (n *Node) Members(ctx context.Context, room string) ([]string, error) {
-	if err := ValidateRoom(room); err != nil {
+	if err := parley.ValidateRoom(room); err != nil {
 		return nil, fmt.Errorf("members: %w", err)
 	}
 	shard, err := n.RoomShard(room)

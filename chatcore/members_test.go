@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/chatcore/chatcoretest"
 )
@@ -101,7 +102,7 @@ func TestMembership(t *testing.T) {
 	send(t, c.Nodes[1], room, "dave", "hello") // no membership needed
 	want := []string{"bob", "carol"}
 	texts := []string{"alice joined", "bob joined", "carol joined", "alice left", "hello"}
-	kinds := []string{chatcore.KindJoin, chatcore.KindJoin, chatcore.KindJoin, chatcore.KindLeave, ""}
+	kinds := []string{parley.KindJoin, parley.KindJoin, parley.KindJoin, parley.KindLeave, ""}
 	check := func(when string) {
 		t.Helper()
 		checkSame(t, c, room, len(texts))
@@ -149,13 +150,13 @@ func TestDirectMessageMembership(t *testing.T) {
 	room := "dm.alice.bob"
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, err := n.Join(ctx, room, "carol"); !errors.Is(err, chatcore.ErrForbidden) {
+	if _, err := n.Join(ctx, room, "carol"); !errors.Is(err, parley.ErrForbidden) {
 		t.Fatalf("carol joins the DM room of alice and bob: %v, want ErrForbidden", err)
 	}
-	if _, err := n.Send(ctx, chatcore.SendParams{Room: room, User: "carol", ID: [16]byte{1}, Text: "hi"}); !errors.Is(err, chatcore.ErrForbidden) {
+	if _, err := n.Send(ctx, chatcore.SendParams{Room: room, User: "carol", ID: [16]byte{1}, Text: "hi"}); !errors.Is(err, parley.ErrForbidden) {
 		t.Fatalf("carol writes to the DM room of alice and bob: %v, want ErrForbidden", err)
 	}
-	if _, err := n.Join(ctx, "dm.bob.alice", "bob"); !errors.Is(err, chatcore.ErrInvalid) {
+	if _, err := n.Join(ctx, "dm.bob.alice", "bob"); !errors.Is(err, parley.ErrInvalid) {
 		t.Fatalf("join of an unordered DM name: %v, want ErrInvalid", err)
 	}
 	send(t, n, room, "alice", "hi bob")

@@ -14,6 +14,7 @@ import (
 	"github.com/lni/dragonboat/v4"
 	"github.com/lni/dragonboat/v4/config"
 	sm "github.com/lni/dragonboat/v4/statemachine"
+	"github.com/parleychat/parley"
 )
 
 // Raft timing. A tick is RTTMillisecond; elections start after 10–20 ticks
@@ -119,7 +120,7 @@ type Node struct {
 // Bootstrap creates a new cluster with this node as its first member.
 func Bootstrap(ctx context.Context, cfg Config, p BootstrapParams) (*Node, error) {
 	if p.Shards > 1024 {
-		return nil, fmt.Errorf("bootstrap: %d shards, limit 1024: %w", p.Shards, ErrInvalid)
+		return nil, fmt.Errorf("bootstrap: %d shards, limit 1024: %w", p.Shards, parley.ErrInvalid)
 	}
 	if err := validateConfig(&cfg); err != nil {
 		return nil, err
@@ -213,12 +214,12 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 
 func validateConfig(cfg *Config) error {
 	if cfg.DataDir == "" || cfg.RaftAddr == "" {
-		return fmt.Errorf("config: data dir and raft address are required: %w", ErrInvalid)
+		return fmt.Errorf("config: data dir and raft address are required: %w", parley.ErrInvalid)
 	}
 	if cfg.Name == "" {
 		cfg.Name = DefaultNodeName()
 	}
-	if err := ValidateNodeName(cfg.Name); err != nil {
+	if err := parley.ValidateNodeName(cfg.Name); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	if cfg.Profile.Name == "" {
@@ -240,7 +241,7 @@ func DefaultNodeName() string {
 // sanitizeName turns a host name into a valid node name.
 func sanitizeName(h string) string {
 	out := make([]byte, 0, len(h))
-	for i := 0; i < len(h) && len(out) < MaxNodeName; i++ {
+	for i := 0; i < len(h) && len(out) < parley.MaxNodeName; i++ {
 		c := h[i]
 		if c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/lni/dragonboat/v4/config"
+	"github.com/parleychat/parley"
 )
 
 // Profile sizes a node's memory: its Raft log store, its state db and its
@@ -54,7 +55,7 @@ func ParseProfile(name string) (Profile, error) {
 	case "", "default":
 		return ProfileDefault, nil
 	}
-	return Profile{}, fmt.Errorf("profile %q: want small or default: %w", name, ErrInvalid)
+	return Profile{}, fmt.Errorf("profile %q: want small or default: %w", name, parley.ErrInvalid)
 }
 
 // DefaultShards is the number of room shards a cluster bootstrapped by a

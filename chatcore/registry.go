@@ -8,6 +8,7 @@ import (
 	"github.com/cockroachdb/pebble"
 	"github.com/fxamacker/cbor/v2"
 	sm "github.com/lni/dragonboat/v4/statemachine"
+	"github.com/parleychat/parley"
 )
 
 // RegistryShard is the Raft group of the registry: the directory of nodes,
@@ -186,12 +187,12 @@ func (r *registryShard) apply(b *pebble.Batch, data []byte) (uint64, error) {
 		old.RaftAddr, old.ClientAddr = cmd.Node.RaftAddr, cmd.Node.ClientAddr
 		return regApplied, putCBOR(b, nodeKey(old.ID), old)
 	case regOpClaimAccount:
-		if cmd.Account == nil || ValidateUser(cmd.Account.Name) != nil {
+		if cmd.Account == nil || parley.ValidateUser(cmd.Account.Name) != nil {
 			return regRejected, nil
 		}
 		return r.putNew(b, regKey(regAccount, cmd.Account.Name), cmd.Account)
 	case regOpCreateRoom:
-		if cmd.Room == nil || ValidateRoom(cmd.Room.Name) != nil {
+		if cmd.Room == nil || parley.ValidateRoom(cmd.Room.Name) != nil {
 			return regRejected, nil
 		}
 		return r.putNew(b, regKey(regRoom, cmd.Room.Name), cmd.Room)

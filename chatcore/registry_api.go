@@ -2,12 +2,12 @@ package chatcore
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"fmt"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/pki"
 )
 
 // proposeRegistry commits a registry command and returns its result value.
@@ -55,7 +55,7 @@ func (n *Node) ClusterInfo(ctx context.Context) (ClusterInfo, error) {
 		return info, err
 	}
 	if !found {
-		return info, fmt.Errorf("registry: cluster not initialised: %w", ErrUnavailable)
+		return info, fmt.Errorf("registry: cluster not initialised: %w", parley.ErrUnavailable)
 	}
 	return info, nil
 }
@@ -79,11 +79,7 @@ func (n *Node) CheckJoinToken(ctx context.Context, token string) error {
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256([]byte(token))
-	if subtle.ConstantTimeCompare(sum[:], info.TokenHash) != 1 {
-		return fmt.Errorf("join token: %w", ErrUnauthorized)
-	}
-	return nil
+	return pki.CheckToken(token, info.TokenHash)
 }
 
 // Admit registers a new node and adds it as a non-voting member of the
@@ -91,11 +87,11 @@ func (n *Node) CheckJoinToken(ctx context.Context, token string) error {
 // has checked the join token. Admitting the same name and Raft address again
 // (a retried join) returns the same id.
 func (n *Node) Admit(ctx context.Context, rec NodeRecord) (uint64, error) {
-	if err := ValidateNodeName(rec.Name); err != nil {
+	if err := parley.ValidateNodeName(rec.Name); err != nil {
 		return 0, fmt.Errorf("admit: %w", err)
 	}
 	if rec.RaftAddr == "" || rec.ClientAddr == "" {
-		return 0, fmt.Errorf("admit: raft and client addresses are required: %w", ErrInvalid)
+		return 0, fmt.Errorf("admit: raft and client addresses are required: %w", parley.ErrInvalid)
 	}
 	rec.Joined = time.Now().UnixNano()
 	v, err := n.proposeRegistry(ctx, registryCommand{Op: regOpAddNode, TS: rec.Joined, Node: &rec})
@@ -117,7 +113,7 @@ func (n *Node) Admit(ctx context.Context, rec NodeRecord) (uint64, error) {
 			}
 		}
 		if id == 0 {
-			return 0, fmt.Errorf("admit: rejected by registry: %w", ErrInvalid)
+			return 0, fmt.Errorf("admit: rejected by registry: %w", parley.ErrInvalid)
 		}
 	}
 	if err := n.addNonVoting(ctx, RegistryShard, id, rec.RaftAddr); err != nil {
@@ -150,7 +146,7 @@ func (n *Node) addNonVoting(ctx context.Context, shard, node uint64, addr string
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("shard %d: add %d: %w: %w", shard, node, ErrUnavailable, ctx.Err())
+			return fmt.Errorf("shard %d: add %d: %w: %w", shard, node, parley.ErrUnavailable, ctx.Err())
 		case <-n.stop:
 			return ErrClosed
 		case <-time.After(50 * time.Millisecond):

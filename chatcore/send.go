@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/parleychat/parley"
 )
 
 // SendParams is one message to commit.
@@ -19,20 +21,20 @@ type SendParams struct {
 // Send commits a message on a quorum of its room's shard and returns its
 // seq. It retries through leader changes until ctx ends.
 func (n *Node) Send(ctx context.Context, p SendParams) (SendResult, error) {
-	if err := ValidateRoom(p.Room); err != nil {
+	if err := parley.ValidateRoom(p.Room); err != nil {
 		return SendResult{}, fmt.Errorf("send: %w", err)
 	}
-	if err := ValidateUser(p.User); err != nil {
+	if err := parley.ValidateUser(p.User); err != nil {
 		return SendResult{}, fmt.Errorf("send: %w", err)
 	}
-	if err := ValidateText(p.Text); err != nil {
+	if err := parley.ValidateText(p.Text); err != nil {
 		return SendResult{}, fmt.Errorf("send: %w", err)
 	}
-	if err := CheckAccess(p.Room, p.User); err != nil {
+	if err := parley.CheckAccess(p.Room, p.User); err != nil {
 		return SendResult{}, fmt.Errorf("send: %w", err)
 	}
 	if p.ID == ([16]byte{}) {
-		return SendResult{}, fmt.Errorf("send: zero message id: %w", ErrInvalid)
+		return SendResult{}, fmt.Errorf("send: zero message id: %w", parley.ErrInvalid)
 	}
 	shard, err := n.RoomShard(p.Room)
 	if err != nil {
@@ -47,7 +49,7 @@ func (n *Node) Send(ctx context.Context, p SendParams) (SendResult, error) {
 		return SendResult{}, fmt.Errorf("send: %w", err)
 	}
 	if item.Reject != "" {
-		return SendResult{}, fmt.Errorf("send: rejected by state machine: %s: %w", item.Reject, ErrInvalid)
+		return SendResult{}, fmt.Errorf("send: rejected by state machine: %s: %w", item.Reject, parley.ErrInvalid)
 	}
 	return SendResult{Room: p.Room, Seq: item.Seq, ID: p.ID, TS: item.TS, Duplicate: item.Duplicate}, nil
 }
@@ -77,7 +79,7 @@ func (n *Node) RoomShard(room string) (uint64, error) {
 			return 0, err
 		}
 		if !found {
-			return 0, fmt.Errorf("registry not yet replicated here: %w", ErrUnavailable)
+			return 0, fmt.Errorf("registry not yet replicated here: %w", parley.ErrUnavailable)
 		}
 		r = NewRing(RoomShards(info.Shards))
 		n.mu.Lock()

@@ -33,6 +33,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parleychat/parley/pki"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -175,7 +176,7 @@ func (c *Client) loadTrust() error {
 		if err != nil {
 			return fmt.Errorf("ca file: %w", err)
 		}
-		ca, err := transport.ParseCertPEM(pem)
+		ca, err := pki.ParseCertPEM(pem)
 		if err != nil {
 			return fmt.Errorf("ca file %s: %w", c.opts.CAFile, err)
 		}

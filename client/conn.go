@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 	"github.com/quic-go/quic-go"
 )
@@ -107,7 +108,7 @@ func (cn *conn) call(ctx context.Context, op string, req, resp any) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	body, err := transport.Marshal(req)
+	body, err := parley.Marshal(req)
 	if err != nil {
 		return fmt.Errorf("request: %w", err)
 	}
@@ -151,7 +152,7 @@ func decodeResponse(r transport.Response, resp any) error {
 	if resp == nil {
 		return nil
 	}
-	if err := transport.Unmarshal(r.Body, resp); err != nil {
+	if err := parley.Unmarshal(r.Body, resp); err != nil {
 		return fmt.Errorf("response: %w", err)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/parleychat/parley/pki"
 	"github.com/parleychat/parley/transport"
 	"github.com/quic-go/quic-go"
 )
@@ -185,7 +186,7 @@ func (c *Client) learn(addr string, w transport.Welcome, ca *x509.Certificate) t
 	}
 	// The dialed address was pinned by the handshake; pin the others to the
 	// same CA so that a reconnect to them is checked too.
-	fp := transport.Fingerprint(ca.Raw)
+	fp := pki.Fingerprint(ca.Raw)
 	for _, a := range addrs {
 		if _, ok := c.known.Lookup(a); ok {
 			continue

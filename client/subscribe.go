@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -20,7 +21,7 @@ var subBuffer = 256
 type Subscription struct {
 	c    *Client
 	room string
-	ch   chan transport.Message
+	ch   chan parley.Message
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -44,7 +45,7 @@ func (c *Client) Subscribe(ctx context.Context, room string, from uint64) (*Subs
 	s := &Subscription{
 		c:      c,
 		room:   room,
-		ch:     make(chan transport.Message, subBuffer),
+		ch:     make(chan parley.Message, subBuffer),
 		ctx:    sctx,
 		cancel: cancel,
 		done:   make(chan struct{}),
@@ -73,7 +74,7 @@ func (c *Client) Subscribe(ctx context.Context, room string, from uint64) (*Subs
 
 // C returns the channel of messages. It is closed when the Subscription
 // ends; Err then tells why.
-func (s *Subscription) C() <-chan transport.Message { return s.ch }
+func (s *Subscription) C() <-chan parley.Message { return s.ch }
 
 // Err returns why C was closed: nil after Close, Client.Close or the end of
 // the Subscription's context; the node's *transport.Error if it ended the

@@ -3,17 +3,14 @@ package daemon
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base32"
 	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/parleychat/parley/chatcore"
-	"github.com/parleychat/parley/transport"
+	"github.com/parleychat/parley/pki"
 )
 
 // JoinTokenFile is where the first node writes the join token, mode 0600.
@@ -37,15 +34,15 @@ func startNode(ctx context.Context, cfg Config, ccfg chatcore.Config) (*chatcore
 
 func bootstrapCluster(ctx context.Context, cfg Config, ccfg chatcore.Config) (*chatcore.Node, error) {
 	clusterID := hex.EncodeToString(randomBytes(8))
-	caPEM, caKeyPEM, err := transport.NewCA(clusterID)
+	caPEM, caKeyPEM, err := pki.NewCA(clusterID)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
-	ca, err := transport.LoadCA(caPEM, caKeyPEM)
+	ca, err := pki.LoadCA(caPEM, caKeyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
-	keyPEM, pub, err := transport.NewKey()
+	keyPEM, pub, err := pki.NewKey()
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
@@ -53,8 +50,10 @@ func bootstrapCluster(ctx context.Context, cfg Config, ccfg chatcore.Config) (*c
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
-	token := newJoinToken(transport.Fingerprint(ca.Cert.Raw))
-	sum := sha256.Sum256([]byte(token))
+	token, err := pki.NewJoinToken(pki.Fingerprint(ca.Cert.Raw))
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: %w", err)
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
@@ -66,29 +65,13 @@ func bootstrapCluster(ctx context.Context, cfg Config, ccfg chatcore.Config) (*c
 	n, err := chatcore.Bootstrap(ctx, ccfg, chatcore.BootstrapParams{
 		ClusterID: clusterID, Shards: cfg.Shards,
 		CACertPEM: caPEM, CAKeyPEM: caKeyPEM, NodeCertPEM: certPEM, NodeKeyPEM: keyPEM,
-		TokenHash: sum[:], Secret: randomBytes(32),
+		TokenHash: pki.HashToken(token), Secret: randomBytes(32),
 	})
 	if err != nil {
 		return nil, err
 	}
 	cfg.Logger.Info("bootstrapped a new cluster", "cluster", clusterID, "join_token_file", JoinTokenFile(cfg.DataDir))
 	return n, nil
-}
-
-// newJoinToken makes "<secret>.<CA fingerprint prefix>": the secret admits a
-// node, the fingerprint lets the joining node check it reached the right
-// cluster before it sends the secret.
-func newJoinToken(caFingerprint string) string {
-	secret := strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(randomBytes(20)))
-	return secret + "." + caFingerprint[:32]
-}
-
-func tokenFingerprint(token string) (string, error) {
-	_, fp, ok := strings.Cut(token, ".")
-	if !ok || len(fp) < 32 {
-		return "", fmt.Errorf("join token: not of the form SECRET.FINGERPRINT: %w", chatcore.ErrInvalid)
-	}
-	return fp, nil
 }
 
 // certHosts lists the hosts a node certificate must name: the hosts of its

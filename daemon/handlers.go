@@ -7,7 +7,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/pki"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -76,14 +78,14 @@ func (ss *session) handle(ctx context.Context, req transport.Request) {
 }
 
 func decodeBody(req transport.Request, v any) error {
-	if err := transport.Unmarshal(req.Body, v); err != nil {
+	if err := parley.Unmarshal(req.Body, v); err != nil {
 		return transport.Errorf(transport.CodeInvalid, "%s: %v", req.Op, err)
 	}
 	return nil
 }
 
 func (ss *session) send(ctx context.Context, r transport.SendRequest) (transport.SendResponse, error) {
-	if err := chatcore.CheckAccess(r.Room, ss.user); err != nil {
+	if err := parley.CheckAccess(r.Room, ss.user); err != nil {
 		return transport.SendResponse{}, err
 	}
 	res, err := ss.srv.node.Send(ctx, chatcore.SendParams{Room: r.Room, User: ss.user, ID: r.ID, Text: r.Text})
@@ -94,22 +96,14 @@ func (ss *session) send(ctx context.Context, r transport.SendRequest) (transport
 }
 
 func (ss *session) history(ctx context.Context, r transport.HistoryRequest) (transport.HistoryResponse, error) {
-	if err := chatcore.CheckAccess(r.Room, ss.user); err != nil {
+	if err := parley.CheckAccess(r.Room, ss.user); err != nil {
 		return transport.HistoryResponse{}, err
 	}
 	msgs, last, err := ss.srv.node.History(ctx, r.Room, chatcore.HistoryQuery{From: r.From, Limit: r.Limit, Last: r.Last})
 	if err != nil {
 		return transport.HistoryResponse{}, err
 	}
-	out := transport.HistoryResponse{Messages: make([]transport.Message, len(msgs)), LastSeq: last}
-	for i, m := range msgs {
-		out.Messages[i] = wireMessage(m)
-	}
-	return out, nil
-}
-
-func wireMessage(m chatcore.Message) transport.Message {
-	return transport.Message{Room: m.Room, Seq: m.Seq, ID: m.ID, User: m.User, TS: m.TS, Text: m.Text, Kind: m.Kind}
+	return transport.HistoryResponse{Messages: msgs, LastSeq: last}, nil
 }
 
 func (ss *session) status(ctx context.Context) (transport.StatusResponse, error) {
@@ -178,7 +172,7 @@ func (ss *session) join(ctx context.Context, r transport.AdmitRequest) (transpor
 	if err != nil {
 		return transport.AdmitResponse{}, err
 	}
-	ca, err := transport.LoadCA(info.CACertPEM, info.CAKeyPEM)
+	ca, err := pki.LoadCA(info.CACertPEM, info.CAKeyPEM)
 	if err != nil {
 		return transport.AdmitResponse{}, fmt.Errorf("join: %w", err)
 	}

@@ -6,18 +6,20 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/pki"
 	"github.com/parleychat/parley/transport"
 )
 
 // joinCluster asks the node at cfg.Join to admit this one, then starts it
 // with the id and certificate it was given.
 func joinCluster(ctx context.Context, cfg Config, ccfg chatcore.Config) (*chatcore.Node, error) {
-	fp, err := tokenFingerprint(cfg.Token)
+	fp, err := pki.TokenFingerprint(cfg.Token)
 	if err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
-	keyPEM, pub, err := transport.NewKey()
+	keyPEM, pub, err := pki.NewKey()
 	if err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
@@ -61,7 +63,7 @@ func callAnonymous(ctx context.Context, addr string, conf *tls.Config, op string
 	if w.Error != nil {
 		return w.Error
 	}
-	raw, err := transport.Marshal(body)
+	raw, err := parley.Marshal(body)
 	if err != nil {
 		return err
 	}
@@ -75,7 +77,7 @@ func callAnonymous(ctx context.Context, addr string, conf *tls.Config, op string
 	if resp.Error != nil {
 		return resp.Error
 	}
-	if err := transport.Unmarshal(resp.Body, out); err != nil {
+	if err := parley.Unmarshal(resp.Body, out); err != nil {
 		return fmt.Errorf("response: %w", err)
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/transport"
 )
@@ -156,7 +157,7 @@ func (pc *peerConn) dial(ctx context.Context, addr string) error {
 
 // roundTrip writes one request and reads its response.
 func (pc *peerConn) roundTrip(ctx context.Context, op string, req, resp any) error {
-	body, err := transport.Marshal(req)
+	body, err := parley.Marshal(req)
 	if err != nil {
 		return fmt.Errorf("request: %w", err)
 	}
@@ -176,7 +177,7 @@ func (pc *peerConn) roundTrip(ctx context.Context, op string, req, resp any) err
 	if r.Error != nil {
 		return r.Error
 	}
-	if err := transport.Unmarshal(r.Body, resp); err != nil {
+	if err := parley.Unmarshal(r.Body, resp); err != nil {
 		return fmt.Errorf("response: %w", err)
 	}
 	return nil

@@ -3,13 +3,13 @@ package daemon
 import (
 	"context"
 
-	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
 // joinRoom makes the session's user a member of a room.
 func (ss *session) joinRoom(ctx context.Context, r transport.JoinRoomRequest) error {
-	if err := chatcore.CheckAccess(r.Room, ss.user); err != nil {
+	if err := parley.CheckAccess(r.Room, ss.user); err != nil {
 		return err
 	}
 	_, err := ss.srv.node.Join(ctx, r.Room, ss.user)
@@ -18,7 +18,7 @@ func (ss *session) joinRoom(ctx context.Context, r transport.JoinRoomRequest) er
 
 // leaveRoom ends the session's user's membership of a room.
 func (ss *session) leaveRoom(ctx context.Context, r transport.LeaveRoomRequest) error {
-	if err := chatcore.CheckAccess(r.Room, ss.user); err != nil {
+	if err := parley.CheckAccess(r.Room, ss.user); err != nil {
 		return err
 	}
 	_, err := ss.srv.node.Leave(ctx, r.Room, ss.user)
@@ -34,8 +34,8 @@ func (ss *session) rooms() (transport.RoomsResponse, error) {
 	}
 	out := transport.RoomsResponse{Rooms: []transport.RoomInfo{}}
 	for _, s := range sums {
-		dm := chatcore.IsDMRoom(s.Name)
-		if dm && chatcore.CheckAccess(s.Name, ss.user) != nil {
+		dm := parley.IsDMRoom(s.Name)
+		if dm && parley.CheckAccess(s.Name, ss.user) != nil {
 			continue
 		}
 		out.Rooms = append(out.Rooms, transport.RoomInfo{Name: s.Name, Members: s.Members, LastSeq: s.LastSeq, Joined: s.Joined, DM: dm})
@@ -45,7 +45,7 @@ func (ss *session) rooms() (transport.RoomsResponse, error) {
 
 // who lists a room's members, each online or not.
 func (ss *session) who(ctx context.Context, r transport.WhoRequest) (transport.WhoResponse, error) {
-	if err := chatcore.CheckAccess(r.Room, ss.user); err != nil {
+	if err := parley.CheckAccess(r.Room, ss.user); err != nil {
 		return transport.WhoResponse{}, err
 	}
 	users, err := ss.srv.node.Members(ctx, r.Room)

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/chatcore"
-	"github.com/parleychat/parley/transport"
+	"github.com/parleychat/parley/pki"
 )
 
 // Cluster is a set of in-process nodes of one cluster.
@@ -25,7 +25,7 @@ type Cluster struct {
 	Nodes  []*chatcore.Node
 	Cfgs   []chatcore.Config
 	Shards int
-	ca     *transport.CA
+	ca     *pki.CA
 }
 
 // Options tune StartCluster.
@@ -47,11 +47,11 @@ func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	clusterID := fmt.Sprintf("test-%x", randBytes(t, 6))
-	caPEM, caKeyPEM, err := transport.NewCA(clusterID)
+	caPEM, caKeyPEM, err := pki.NewCA(clusterID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := transport.LoadCA(caPEM, caKeyPEM)
+	ca, err := pki.LoadCA(caPEM, caKeyPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
 			Profile:    chatcore.ProfileSmall,
 			Logger:     testLogger(),
 		}
-		keyPEM, pub, err := transport.NewKey()
+		keyPEM, pub, err := pki.NewKey()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/daemon/daemontest"
-	"github.com/parleychat/parley/transport"
 )
 
 // TestClusterStopRestart: three servers form one cluster; a stopped server
@@ -31,7 +31,7 @@ func TestClusterStopRestart(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := c.Server(0).Node().Send(ctx, chatcore.SendParams{Room: "general", User: "alice", ID: transport.NewMsgID(time.Now()), Text: "kept"})
+	res, err := c.Server(0).Node().Send(ctx, chatcore.SendParams{Room: "general", User: "alice", ID: parley.NewMsgID(time.Now()), Text: "kept"})
 	if err != nil {
 		t.Fatal(err)
 	}
