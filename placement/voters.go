@@ -24,3 +24,33 @@ func WantedVoters(shard uint64, current, nodes []uint64, want int) []uint64 {
 	}
 	return out
 }
+
+// RegistryVoterCount returns how many voters the registry wants in a cluster
+// of n live nodes: the largest odd number no greater than n and
+// RegistryVoters (1, 1, 3, 3, 5, 5, …). An even count adds a node to every
+// quorum without tolerating one more failure, so it is never wanted.
+func RegistryVoterCount(n int) int {
+	c := min(n, RegistryVoters)
+	if c > 0 && c%2 == 0 {
+		c--
+	}
+	return max(c, 0)
+}
+
+// WantedRegistryVoters returns the registry's wanted voters over the live
+// nodes: RegistryVoterCount(len(nodes)) of them, on distinct nodes, keeping
+// the current voters that are live (the best-ranked if there are too many)
+// and filling up by rendezvous rank for RegistryShard. Best-ranked first.
+func WantedRegistryVoters(current, nodes []uint64) []uint64 {
+	live := sortedSet(nodes)
+	var kept []uint64
+	for _, v := range current {
+		if slices.Contains(live, v) && !slices.Contains(kept, v) {
+			kept = append(kept, v)
+		}
+	}
+	want := RegistryVoterCount(len(live))
+	kept = byRank(RegistryShard, kept)
+	kept = kept[:min(want, len(kept))]
+	return byRank(RegistryShard, WantedVoters(RegistryShard, kept, live, want))
+}

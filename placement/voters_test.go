@@ -34,3 +34,38 @@ func TestWantedVoters(t *testing.T) {
 		})
 	}
 }
+
+func TestRegistryVoterCount(t *testing.T) {
+	for n, want := range []int{0, 1, 1, 3, 3, 5, 5, 5, 5} {
+		if got := RegistryVoterCount(n); got != want {
+			t.Errorf("RegistryVoterCount(%d) = %d, want %d", n, got, want)
+		}
+	}
+}
+
+// Rendezvous ranks the registry shard over nodes 1..7 as 7, 1, 6, 3, 4, 2, 5.
+func TestWantedRegistryVoters(t *testing.T) {
+	tests := []struct {
+		name           string
+		current, nodes []uint64
+		want           []uint64
+	}{
+		{"no nodes", nil, nil, nil},
+		{"first node", nil, []uint64{1}, []uint64{1}},
+		{"two nodes keep one voter", []uint64{1}, []uint64{1, 2}, []uint64{1}},
+		{"three nodes", []uint64{2}, nodeRange(1, 3), []uint64{1, 3, 2}},
+		{"four nodes stay at three", []uint64{1, 2, 3}, nodeRange(1, 4), []uint64{1, 3, 2}},
+		{"seven nodes, best ranked", nil, nodeRange(1, 7), []uint64{7, 1, 6, 3, 4}},
+		{"current kept over better ranked", []uint64{2, 5}, nodeRange(1, 7), []uint64{7, 1, 6, 2, 5}},
+		{"dead voter replaced", []uint64{7, 1, 6, 3, 4}, []uint64{1, 2, 3, 4, 5, 6}, []uint64{1, 6, 3, 4, 2}},
+		{"shrinks to odd, keeps best ranked", []uint64{7, 1, 6, 3, 4}, []uint64{1, 3, 4, 7}, []uint64{7, 1, 3}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := WantedRegistryVoters(tt.current, tt.nodes)
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("WantedRegistryVoters(%v, %v) = %v, want %v", tt.current, tt.nodes, got, tt.want)
+			}
+		})
+	}
+}
