@@ -15,6 +15,8 @@ import (
 
 	"github.com/parleychat/parley"
 	"golang.org/x/crypto/argon2"
+
+	"github.com/parleychat/parley/placement"
 )
 
 // argon2id parameters: OWASP's minimum (19 MiB, 2 passes), kind to a Pi.
@@ -46,7 +48,7 @@ func (n *Node) Login(ctx context.Context, user, password string) error {
 	}
 	if !found {
 		// Maybe claimed elsewhere and not yet applied here.
-		if err := n.readBarrierOn(ctx, RegistryShard); err != nil {
+		if err := n.readBarrierOn(ctx, placement.RegistryShard); err != nil {
 			return fmt.Errorf("login: %w", err)
 		}
 		if acct, found, err = n.account(user); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/lni/dragonboat/v4/config"
 	sm "github.com/lni/dragonboat/v4/statemachine"
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/placement"
 )
 
 // Raft timing. A tick is RTTMillisecond; elections start after 10–20 ticks
@@ -35,13 +36,6 @@ const (
 	// compacts all but compactionOverhead of them.
 	snapshotEntries    = 20000
 	compactionOverhead = 5000
-	// DefaultShards is the default number of room shards of a cluster
-	// bootstrapped with ProfileDefault (see Profile.DefaultShards).
-	DefaultShards = 16
-	// DefaultReplication is the number of voting replicas per room shard.
-	DefaultReplication = 3
-	// registryVoters is the number of voting replicas of the registry.
-	registryVoters = 5
 )
 
 // Config configures a node.
@@ -104,7 +98,7 @@ type Node struct {
 
 	mu      sync.Mutex
 	hosted  map[uint64]bool
-	ring    *Ring
+	ring    *placement.Ring
 	closing bool
 
 	props   proposers
@@ -137,7 +131,7 @@ func Bootstrap(ctx context.Context, cfg Config, p BootstrapParams) (*Node, error
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	members := map[uint64]string{id.NodeID: cfg.RaftAddr}
-	if err := n.startReplica(RegistryShard, members, false, false); err != nil {
+	if err := n.startReplica(placement.RegistryShard, members, false, false); err != nil {
 		n.Close()
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
@@ -155,7 +149,7 @@ func Bootstrap(ctx context.Context, cfg Config, p BootstrapParams) (*Node, error
 		n.Close()
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
-	for _, s := range RoomShards(p.Shards) {
+	for _, s := range placement.RoomShards(p.Shards) {
 		if err := n.startReplica(s, members, false, false); err != nil {
 			n.Close()
 			return nil, fmt.Errorf("bootstrap: %w", err)
@@ -180,7 +174,7 @@ func Join(ctx context.Context, cfg Config, p JoinParams) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
-	if err := n.startReplica(RegistryShard, nil, true, true); err != nil {
+	if err := n.startReplica(placement.RegistryShard, nil, true, true); err != nil {
 		n.Close()
 		return nil, fmt.Errorf("join: %w", err)
 	}
@@ -340,7 +334,7 @@ func (n *Node) startReplica(shard uint64, members map[uint64]string, join, nonVo
 	}
 	create := func(shardID, replicaID uint64) sm.IOnDiskStateMachine {
 		var app shardApplier
-		if shardID == RegistryShard {
+		if shardID == placement.RegistryShard {
 			app = &registryShard{changed: n.registryChanged}
 		} else {
 			app = &roomShard{roomApplier: roomApplier{shard: shardID}, hub: n.hub}
@@ -364,14 +358,14 @@ func (n *Node) startReplica(shard uint64, members map[uint64]string, join, nonVo
 // restartReplicas starts every replica this node has on disk, in the role
 // it joined with.
 func (n *Node) restartReplicas() error {
-	if err := n.startReplica(RegistryShard, nil, false, n.joinRole(RegistryShard)); err != nil {
+	if err := n.startReplica(placement.RegistryShard, nil, false, n.joinRole(placement.RegistryShard)); err != nil {
 		return err
 	}
 	info, found, err := n.clusterInfo()
 	if err != nil || !found {
 		return err
 	}
-	for _, s := range RoomShards(info.Shards) {
+	for _, s := range placement.RoomShards(info.Shards) {
 		if !n.nh.HasNodeInfo(s, n.id.NodeID) {
 			continue
 		}

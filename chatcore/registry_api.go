@@ -8,6 +8,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/pki"
+	"github.com/parleychat/parley/placement"
 )
 
 // proposeRegistry commits a registry command and returns its result value.
@@ -16,7 +17,7 @@ func (n *Node) proposeRegistry(ctx context.Context, cmd registryCommand) (uint64
 	if err != nil {
 		return 0, fmt.Errorf("registry: encode: %w", err)
 	}
-	res, err := n.propose(ctx, RegistryShard, data)
+	res, err := n.propose(ctx, placement.RegistryShard, data)
 	if err != nil {
 		return 0, fmt.Errorf("registry: %w", err)
 	}
@@ -47,7 +48,7 @@ func (n *Node) clusterInfo() (ClusterInfo, bool, error) {
 // ClusterInfo returns the cluster settings, including the CA, after making
 // sure the local registry replica is current.
 func (n *Node) ClusterInfo(ctx context.Context) (ClusterInfo, error) {
-	if err := n.readBarrierOn(ctx, RegistryShard); err != nil {
+	if err := n.readBarrierOn(ctx, placement.RegistryShard); err != nil {
 		return ClusterInfo{}, fmt.Errorf("registry: %w", err)
 	}
 	info, found, err := n.clusterInfo()
@@ -116,7 +117,7 @@ func (n *Node) Admit(ctx context.Context, rec NodeRecord) (uint64, error) {
 			return 0, fmt.Errorf("admit: rejected by registry: %w", parley.ErrInvalid)
 		}
 	}
-	if err := n.addNonVoting(ctx, RegistryShard, id, rec.RaftAddr); err != nil {
+	if err := n.addNonVoting(ctx, placement.RegistryShard, id, rec.RaftAddr); err != nil {
 		return 0, fmt.Errorf("admit: %w", err)
 	}
 	return id, nil

@@ -8,6 +8,7 @@ import (
 	"github.com/cockroachdb/pebble/vfs"
 	"github.com/fxamacker/cbor/v2"
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/placement"
 )
 
 // applierHarness drives a room applier over an in-memory pebble database,
@@ -26,7 +27,7 @@ func newApplierHarness(t *testing.T) *applierHarness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &applierHarness{t: t, db: db, a: roomApplier{shard: RoomShards(1)[0]}, ts: 1_000_000_000}
+	return &applierHarness{t: t, db: db, a: roomApplier{shard: placement.RoomShards(1)[0]}, ts: 1_000_000_000}
 }
 
 // apply applies one command with the next index and a later stamp.

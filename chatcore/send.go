@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/placement"
 )
 
 // SendParams is one message to commit.
@@ -81,7 +82,7 @@ func (n *Node) RoomShard(room string) (uint64, error) {
 		if !found {
 			return 0, fmt.Errorf("registry not yet replicated here: %w", parley.ErrUnavailable)
 		}
-		r = NewRing(RoomShards(info.Shards))
+		r = placement.NewRing(placement.RoomShards(info.Shards))
 		n.mu.Lock()
 		n.ring = r
 		n.mu.Unlock()

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/parleychat/parley"
-	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/client"
+	"github.com/parleychat/parley/placement"
 )
 
 // Keys of the CLI's JSON output.
@@ -168,7 +168,7 @@ func TestCLI(t *testing.T) {
 		if len(st.Shards) != roomShards+1 {
 			t.Fatalf("status lists %d shards, want %d", len(st.Shards), roomShards+1)
 		}
-		wantIDs := append([]uint64{chatcore.RegistryShard}, chatcore.RoomShards(roomShards)...)
+		wantIDs := append([]uint64{placement.RegistryShard}, placement.RoomShards(roomShards)...)
 		for i, s := range st.Shards {
 			if s.ID != wantIDs[i] || !slices.Contains(ids, s.Leader) || s.Term == 0 || !slices.Equal(s.Replicas, ids) {
 				t.Errorf("status lists shard %+v; want id %d, a leader among %v, a term, replicas %v", s, wantIDs[i], ids, ids)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/pki"
+	"github.com/parleychat/parley/placement"
 )
 
 // Cluster is a set of in-process nodes of one cluster.
@@ -107,7 +108,7 @@ func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
 // min(len(Nodes), 3) voters (5 for the registry) and a leader.
 func (c *Cluster) WaitFormed(timeout time.Duration) {
 	c.t.Helper()
-	want := min(len(c.Nodes), chatcore.DefaultReplication)
+	want := min(len(c.Nodes), placement.DefaultReplication)
 	WaitFor(c.t, timeout, func() error {
 		for i, node := range c.Nodes {
 			if node == nil {
@@ -122,7 +123,7 @@ func (c *Cluster) WaitFormed(timeout time.Duration) {
 			}
 			for _, s := range st.Shards {
 				w := want
-				if s.ID == chatcore.RegistryShard {
+				if s.ID == placement.RegistryShard {
 					w = min(len(c.Nodes), 5)
 				}
 				if len(s.Replicas) != w || s.Leader == 0 {
