@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/pki"
 	"github.com/parleychat/parley/transport"
@@ -40,45 +39,10 @@ func joinCluster(ctx context.Context, cfg Config, ccfg chatcore.Config) (*chatco
 func callAnonymous(ctx context.Context, addr string, conf *tls.Config, op string, body, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	conn, err := transport.Dial(ctx, addr, conf)
+	conn, _, err := transport.Connect(ctx, addr, transport.ConnectOptions{TLS: conf})
 	if err != nil {
 		return err
 	}
-	defer conn.CloseWithError(0, "done")
-	stream, err := conn.OpenStreamSync(ctx)
-	if err != nil {
-		return fmt.Errorf("stream: %w", err)
-	}
-	if d, ok := ctx.Deadline(); ok {
-		stream.SetDeadline(d)
-	}
-	r := transport.NewFrameReader(stream, transport.DefaultMaxFrame)
-	if err := transport.WriteFrame(stream, transport.Hello{Version: transport.ProtocolVersion}, transport.DefaultMaxFrame); err != nil {
-		return err
-	}
-	var w transport.Welcome
-	if err := r.Read(&w); err != nil {
-		return fmt.Errorf("welcome: %w", err)
-	}
-	if w.Error != nil {
-		return w.Error
-	}
-	raw, err := parley.Marshal(body)
-	if err != nil {
-		return err
-	}
-	if err := transport.WriteFrame(stream, transport.Request{ID: 1, Op: op, Body: raw}, transport.DefaultMaxFrame); err != nil {
-		return err
-	}
-	var resp transport.Response
-	if err := r.Read(&resp); err != nil {
-		return fmt.Errorf("response: %w", err)
-	}
-	if resp.Error != nil {
-		return resp.Error
-	}
-	if err := parley.Unmarshal(resp.Body, out); err != nil {
-		return fmt.Errorf("response: %w", err)
-	}
-	return nil
+	defer conn.Close()
+	return conn.Call(ctx, op, body, out)
 }
