@@ -84,11 +84,11 @@ type Options struct {
 // one node. It is safe for concurrent use. Make one with Dial and release
 // it with Close.
 type Client struct {
-	opts     Options
-	log      *slog.Logger
-	trust    transport.Trust
-	notify   *notifier
-	dialPC   func(addr string) (net.PacketConn, error) // see dialPacketConn
+	opts   Options
+	log    *slog.Logger
+	trust  transport.Trust
+	notify *notifier
+	dialPC func(addr string) (net.PacketConn, error) // see dialPacketConn
 	// probeEvery and probeTimeout are the resolved ProbeInterval and
 	// ProbeTimeout; probeEvery is 0 when the probe is off.
 	probeEvery, probeTimeout time.Duration
