@@ -15,6 +15,7 @@ func (c *Client) run(cn *conn) {
 			return
 		}
 		c.detach(cn) // OnClose did, unless cn died before install
+		cn.tc.Close() // wait for its goroutines
 		c.log.Warn("connection lost; reconnecting", "addr", cn.addr, "node", cn.node.ID, "err", cn.tc.Err())
 		c.notify.emit(Reconnecting)
 		cn = c.reconnect()
