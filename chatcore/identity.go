@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/atomicfile"
 )
 
 // identity is what a node must remember across restarts, in
@@ -77,7 +78,7 @@ func writeIdentity(dataDir string, id identity, caPEM, certPEM, keyPEM []byte) e
 		return fmt.Errorf("identity: %w", err)
 	}
 	for path, data := range map[string][]byte{files.CA: caPEM, files.Cert: certPEM, files.Key: keyPEM} {
-		if err := writeFileAtomic(path, data, 0o600); err != nil {
+		if err := atomicfile.Write(path, data, 0o600); err != nil {
 			return fmt.Errorf("identity: %w", err)
 		}
 	}
@@ -85,30 +86,8 @@ func writeIdentity(dataDir string, id identity, caPEM, certPEM, keyPEM []byte) e
 	if err != nil {
 		return fmt.Errorf("identity: %w", err)
 	}
-	if err := writeFileAtomic(identityPath(dataDir), append(b, '\n'), 0o600); err != nil {
+	if err := atomicfile.Write(identityPath(dataDir), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("identity: %w", err)
 	}
 	return nil
-}
-
-// writeFileAtomic writes data to a temporary file, fsyncs it and renames it
-// over path.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }

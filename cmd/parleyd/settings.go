@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/parleychat/parley/daemon"
+	"github.com/parleychat/parley/internal/atomicfile"
 )
 
 // settings are the flags a node must keep across restarts: its addresses
@@ -60,11 +61,7 @@ func saveSettings(cfg daemon.Config, advertise string) error {
 	if err != nil {
 		return fmt.Errorf("settings: %w", err)
 	}
-	tmp := settingsPath(cfg.DataDir) + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("settings: %w", err)
-	}
-	if err := os.Rename(tmp, settingsPath(cfg.DataDir)); err != nil {
+	if err := atomicfile.Write(settingsPath(cfg.DataDir), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("settings: %w", err)
 	}
 	return nil
