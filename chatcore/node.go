@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -248,12 +247,12 @@ func sanitizeName(h string) string {
 
 func start(cfg Config, id identity) (*Node, error) {
 	installDragonboatLogger(cfg.Logger)
-	db, err := openStateDB(filepath.Join(cfg.DataDir, "state"), cfg.Profile)
+	db, err := openStateDB(DataLayout(cfg.DataDir).StateDB(), cfg.Profile)
 	if err != nil {
 		return nil, err
 	}
-	files := tlsFiles(cfg.DataDir)
-	raftDir := filepath.Join(cfg.DataDir, "raft")
+	files := DataLayout(cfg.DataDir).TLS()
+	raftDir := DataLayout(cfg.DataDir).Raft()
 	leaders := newLeaderWatch()
 	nhc := config.NodeHostConfig{
 		DeploymentID:      deploymentID(id.ClusterID),

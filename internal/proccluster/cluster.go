@@ -3,7 +3,6 @@ package proccluster
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/parleychat/parley/chatcore"
@@ -48,20 +47,16 @@ func Start(cfg Config, waitHealthy func(*Node) error) (*Cluster, error) {
 			return c, err
 		}
 		if i == 1 {
-			tok, err := os.ReadFile(joinTokenFile(n.Data))
+			tok, err := os.ReadFile(chatcore.DataLayout(n.Data).JoinToken())
 			if err != nil {
 				return c, fmt.Errorf("join token: %w", err)
 			}
 			c.Token = strings.TrimSpace(string(tok))
-			c.CAFile = chatcore.NodeTLS(n.Data).CA
+			c.CAFile = chatcore.DataLayout(n.Data).TLS().CA
 		}
 	}
 	return c, nil
 }
-
-// joinTokenFile is where a bootstrapped node writes its join token (see
-// daemon.JoinTokenFile; not imported, to keep the harness a client).
-func joinTokenFile(dataDir string) string { return filepath.Join(dataDir, "join-token") }
 
 // NodeByID returns the node with registry id id, or nil.
 func (c *Cluster) NodeByID(id uint64) *Node {
