@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -18,14 +17,15 @@ import (
 func runNode(args []string) error {
 	fs := flag.NewFlagSet("parleyd", flag.ContinueOnError)
 	var cfg daemon.Config
-	var logLevel string
+	var logLevel, tokenFile string
 	fs.StringVar(&cfg.DataDir, "data", "", "data directory (required)")
 	fs.StringVar(&cfg.Listen, "listen", ":7400", "QUIC (UDP) address for clients")
 	fs.StringVar(&cfg.Raft, "raft", ":7401", "TCP address for Raft between nodes")
 	fs.StringVar(&cfg.HTTP, "http", ":7480", `HTTP address for /healthz ("-" for none)`)
 	fs.StringVar(&cfg.Advertise, "advertise", "", "host other nodes and clients reach this node at (default: first non-loopback IPv4)")
 	fs.StringVar(&cfg.Join, "join", "", "client address of a node of the cluster to join")
-	fs.StringVar(&cfg.Token, "token", "", "join token (from <data>/join-token of the first node)")
+	fs.StringVar(&cfg.Token, "token", "", "join token (from <data>/join-token of the first node); visible in ps: prefer --token-file or $"+tokenEnv)
+	fs.StringVar(&tokenFile, "token-file", "", "file holding the join token (default: $"+tokenEnv+")")
 	fs.IntVar(&cfg.Shards, "shards", 0, "number of room shards of a new cluster (default 16, or 8 with --profile small)")
 	fs.StringVar(&cfg.Profile, "profile", "default", "memory profile of a new node: small or default")
 	fs.StringVar(&cfg.Name, "name", "", "node name (default: host name)")
@@ -44,7 +44,11 @@ func runNode(args []string) error {
 		return usageError{fmt.Errorf("--log-level: %w", err)}
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	cfg.Token = strings.TrimSpace(cfg.Token)
+	token, err := joinToken(cfg.DataDir, cfg.Token, tokenFile)
+	if err != nil {
+		return err
+	}
+	cfg.Token = token
 	if err := applySavedSettings(fs, &cfg); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package proccluster
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/parleychat/parley/chatcore"
@@ -22,20 +23,23 @@ type Cluster struct {
 
 // Start starts cfg.Size nodes called n1, n2... under cfg.Dir, one after
 // another: n1 bootstraps the cluster, and each other node joins it through
-// n1 with n1's join token. Each node must pass waitHealthy before the next
-// one starts. On error, the returned Cluster, if not nil, holds whatever
-// was started, for the caller to stop.
+// n1 with n1's join token, which it reads from n1's join-token file (a
+// secret is never put on a command line, where ps shows it). A node whose
+// data directory holds a node already restarts as it was. Each node must
+// pass waitHealthy before the next one starts. On error, the returned
+// Cluster, if not nil, holds whatever was started, for the caller to stop.
 func Start(cfg Config, waitHealthy func(*Node) error) (*Cluster, error) {
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cluster dir: %w", err)
 	}
 	c := &Cluster{Config: cfg}
 	for i := 1; i <= cfg.Size; i++ {
+		name := fmt.Sprintf("n%d", i)
 		var join []string
-		if i > 1 {
-			join = []string{"--join", c.Nodes[0].Client, "--token", c.Token}
+		if i > 1 && !chatcore.HasIdentity(filepath.Join(cfg.Dir, name)) {
+			join = []string{"--join", c.Nodes[0].Client, "--token-file", chatcore.DataLayout(c.Nodes[0].Data).JoinToken()}
 		}
-		n, err := cfg.NewNode(fmt.Sprintf("n%d", i), join...)
+		n, err := cfg.NewNode(name, join...)
 		if err != nil {
 			return c, err
 		}
