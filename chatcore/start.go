@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
-	"os"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/internal/atomicfile"
@@ -34,7 +33,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	if err := secureDataDir(cfg.DataDir, cfg.Logger, true); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	// The token file is written first: once the cluster exists, its token
