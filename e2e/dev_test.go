@@ -236,7 +236,7 @@ func TestDevPortsTaken(t *testing.T) {
 		t.Errorf("parleyd dev on taken ports exited %d, want 1", code)
 	}
 	msg := stderr.String()
-	for _, want := range []string{fmt.Sprintf("answered by pid %d", oldPid), "another cluster", "--base-port"} {
+	for _, want := range []string{fmt.Sprintf("pid %d answers", oldPid), "another cluster", "--base-port"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("parleyd dev's error %q does not say %q", msg, want)
 		}

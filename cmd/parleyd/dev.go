@@ -111,7 +111,7 @@ func devWaitHealthy(ctx context.Context, n *proccluster.Node) error {
 			return nil
 		}
 		if errors.Is(err, proccluster.ErrNotOurs) {
-			return fmt.Errorf("%w; stop it, or pick other ports with --base-port", err)
+			return fmt.Errorf("%w stop it, or pick other ports with --base-port", err)
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s not healthy after %v: %w", n.Name, devStartTimeout, err)

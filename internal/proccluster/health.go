@@ -25,7 +25,7 @@ type Health struct {
 // ErrNotOurs is returned by CheckHealthy when another process than the
 // node's answers its /healthz: its port is taken, say by an old cluster.
 // Waiting longer does not help.
-var ErrNotOurs = errors.New("another process answers")
+var ErrNotOurs = errors.New("another process answers its health checks")
 
 // CheckHealthy asks the node's /healthz once. It succeeds if the node
 // answers 200 with its registry id, the answer comes from the process the
@@ -54,8 +54,8 @@ func (n *Node) CheckHealthy(ctx context.Context, check func(Health) error) error
 		return fmt.Errorf("%s: healthz: the node's process does not run", n.Name)
 	}
 	if h.Pid != pid {
-		return fmt.Errorf("%s: http://%s/healthz is answered by pid %d, not by the node's process (pid %d): is another cluster running on its ports? %w",
-			n.Name, n.HTTP, h.Pid, pid, ErrNotOurs)
+		return fmt.Errorf("%s: %w: pid %d answers http://%s/healthz, not the node's process (pid %d); is another cluster running on its ports?",
+			n.Name, ErrNotOurs, h.Pid, n.HTTP, pid)
 	}
 	if h.Node == 0 {
 		return fmt.Errorf("%s: healthz: no node id yet", n.Name)
