@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/daemon"
 )
 
@@ -44,11 +45,23 @@ func runNode(args []string) error {
 		return usageError{fmt.Errorf("--log-level: %w", err)}
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	token, err := joinToken(cfg.DataDir, cfg.Token, tokenFile)
-	if err != nil {
-		return err
+	switch {
+	case chatcore.HasIdentity(cfg.DataDir):
+		// A restart, perhaps with the flags of the first start: the token
+		// (or its file) may be gone by now, and is not needed.
+		if cfg.Join != "" {
+			cfg.Logger.Info("data dir already holds a node; ignoring --join and the token", "data", cfg.DataDir)
+		}
+		cfg.Join, cfg.Token = "", ""
+	case cfg.Join != "":
+		token, err := joinToken(cfg.Token, tokenFile)
+		if err != nil {
+			return err
+		}
+		cfg.Token = token
+	case cfg.Token != "" || tokenFile != "":
+		return usageError{fmt.Errorf("--token and --token-file go with --join")}
 	}
-	cfg.Token = token
 	if err := applySavedSettings(fs, &cfg); err != nil {
 		return err
 	}

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-
-	"github.com/parleychat/parley/chatcore"
 )
 
 // tokenEnv is the environment variable a join token may come in, so that
@@ -14,14 +12,10 @@ const tokenEnv = "PARLEYD_TOKEN"
 
 // joinToken returns the join token of a node that is to join a cluster:
 // from --token, else from the file --token-file names, else from
-// $PARLEYD_TOKEN. A node that already has an identity needs none (and
-// gets ""), so that --token-file may name a file that is gone by then.
-func joinToken(dataDir, flagToken, tokenFile string) (string, error) {
+// $PARLEYD_TOKEN.
+func joinToken(flagToken, tokenFile string) (string, error) {
 	if flagToken != "" && tokenFile != "" {
 		return "", usageError{fmt.Errorf("--token and --token-file: give one")}
-	}
-	if chatcore.HasIdentity(dataDir) {
-		return "", nil
 	}
 	switch {
 	case flagToken != "":

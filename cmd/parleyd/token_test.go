@@ -13,7 +13,6 @@ import (
 // error, and a missing or empty file a clear one.
 func TestJoinToken(t *testing.T) {
 	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
 	file := filepath.Join(dir, "token")
 	if err := os.WriteFile(file, []byte("  from-file.abc \n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -33,7 +32,7 @@ func TestJoinToken(t *testing.T) {
 		{file: filepath.Join(dir, "missing"), err: "--token-file"},
 		{file: empty, err: "is empty"},
 	} {
-		got, err := joinToken(data, tc.flag, tc.file)
+		got, err := joinToken(tc.flag, tc.file)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("joinToken(%q, %q) = %q, %v; want an error saying %q", tc.flag, tc.file, got, err, tc.err)
@@ -45,7 +44,7 @@ func TestJoinToken(t *testing.T) {
 		}
 	}
 	var ue usageError
-	if _, err := joinToken(data, "x", file); !errors.As(err, &ue) {
+	if _, err := joinToken("x", file); !errors.As(err, &ue) {
 		t.Errorf("--token with --token-file: %v, want a usage error", err)
 	}
 }
