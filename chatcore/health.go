@@ -4,13 +4,15 @@ import (
 	"context"
 	"fmt"
 	"slices"
+
+	"github.com/parleychat/parley/placement"
 )
 
 // CheckRegistry makes a linearizable read of the registry: it succeeds only
 // if a quorum of the registry's voters answers (through its leader) before
 // ctx ends, so it tells whether this node can serve.
 func (n *Node) CheckRegistry(ctx context.Context) error {
-	if err := n.readBarrierOn(ctx, RegistryShard); err != nil {
+	if err := n.readBarrierOn(ctx, placement.RegistryShard); err != nil {
 		return fmt.Errorf("registry: %w", err)
 	}
 	return nil

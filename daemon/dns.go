@@ -12,7 +12,7 @@ import (
 
 	"github.com/miekg/dns"
 
-	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley"
 )
 
 // The DNS service (--dns ADDR) answers standard DNS queries for its zone
@@ -132,7 +132,7 @@ type dnsService struct {
 func (s *Server) startDNS(addr, domain string) (*dnsService, error) {
 	zone := dns.Fqdn(strings.ToLower(domain))
 	if _, ok := dns.IsDomainName(zone); !ok || zone == "." {
-		return nil, fmt.Errorf("dns: bad domain %q: %w", domain, chatcore.ErrInvalid)
+		return nil, fmt.Errorf("dns: bad domain %q: %w", domain, parley.ErrInvalid)
 	}
 	pc, err := net.ListenPacket("udp", addr)
 	if err != nil {

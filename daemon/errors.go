@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/transport"
 )
@@ -13,51 +14,37 @@ import (
 // one election.
 const retryHint = 200
 
-// wireError turns an error from the core into the typed error a client sees.
+// wireError turns an error from the core into the typed error a client sees:
+// the code of the domain sentinel it wraps (transport.CodeFor), with a retry
+// hint for anything that may succeed later.
 func wireError(err error) *transport.Error {
 	var te *transport.Error
 	if errors.As(err, &te) {
 		return te
 	}
-	for _, c := range errorCodes {
-		if errors.Is(err, c.sentinel) {
-			e := &transport.Error{Code: c.code, Message: saidOnce(err, c.sentinel)}
-			if c.code == transport.CodeUnavailable {
-				e.RetryMillis = retryHint
-			}
-			return e
+	switch {
+	case errors.Is(err, parley.ErrUnavailable), errors.Is(err, chatcore.ErrNotHosted),
+		errors.Is(err, chatcore.ErrClosed), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, context.Canceled):
+		return &transport.Error{Code: transport.CodeUnavailable, Message: saidOnce(err, parley.ErrUnavailable), RetryMillis: retryHint}
+	case errors.Is(err, chatcore.ErrExists):
+		return &transport.Error{Code: transport.CodeInvalid, Message: err.Error()}
+	}
+	code := transport.CodeFor(err)
+	for _, sentinel := range []error{parley.ErrTooLarge, parley.ErrInvalid, parley.ErrNotFound, parley.ErrUnauthorized, parley.ErrForbidden} {
+		if transport.CodeFor(sentinel) == code {
+			return &transport.Error{Code: code, Message: saidOnce(err, sentinel)}
 		}
 	}
-	return &transport.Error{Code: transport.CodeInternal, Message: err.Error()}
+	return &transport.Error{Code: code, Message: err.Error()}
 }
 
-// errorCodes maps the core's sentinel errors to wire codes, first match
-// wins.
-var errorCodes = []struct {
-	sentinel error
-	code     transport.Code
-}{
-	{chatcore.ErrTooLarge, transport.CodeTooLarge},
-	{chatcore.ErrInvalid, transport.CodeInvalid},
-	{chatcore.ErrExists, transport.CodeInvalid},
-	{chatcore.ErrNotFound, transport.CodeNotFound},
-	{chatcore.ErrUnauthorized, transport.CodeUnauthorized},
-	{chatcore.ErrForbidden, transport.CodeForbidden},
-	{chatcore.ErrUnavailable, transport.CodeUnavailable},
-	{chatcore.ErrNotHosted, transport.CodeUnavailable},
-	{chatcore.ErrClosed, transport.CodeUnavailable},
-	{context.DeadlineExceeded, transport.CodeUnavailable},
-	{context.Canceled, transport.CodeUnavailable},
-}
-
-// saidOnce is err's message without a trailing ": <sentinel>" when the
-// sentinel is the one the wire code says: a client prints the code before
-// the message, and "unauthorized: login: wrong password: unauthorized"
-// says it twice. A sentinel whose text adds something (ErrExists:
-// "already exists" under the code invalid) stays.
+// saidOnce is err's message without a trailing ": <sentinel>", the text
+// of the sentinel whose wire code the client prints before the message:
+// "unauthorized: login: wrong password: unauthorized" says it twice.
 func saidOnce(err, sentinel error) string {
 	msg := err.Error()
-	if sentinel == chatcore.ErrExists || sentinel == chatcore.ErrNotHosted || sentinel == chatcore.ErrClosed {
+	if !errors.Is(err, sentinel) {
 		return msg
 	}
 	if m, ok := strings.CutSuffix(msg, ": "+sentinel.Error()); ok && m != "" {

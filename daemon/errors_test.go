@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/transport"
 )
@@ -17,12 +18,12 @@ func TestWireErrorSaysEachThingOnce(t *testing.T) {
 		code transport.Code
 		msg  string
 	}{
-		{fmt.Errorf("login: wrong password for %q: %w", "bob", chatcore.ErrUnauthorized), transport.CodeUnauthorized, `login: wrong password for "bob"`},
-		{fmt.Errorf("send: %w", chatcore.ErrTooLarge), transport.CodeTooLarge, "send"},
-		{fmt.Errorf("room: %w", chatcore.ErrNotFound), transport.CodeNotFound, "room"},
-		{chatcore.ErrInvalid, transport.CodeInvalid, "invalid"},
+		{fmt.Errorf("login: wrong password for %q: %w", "bob", parley.ErrUnauthorized), transport.CodeUnauthorized, `login: wrong password for "bob"`},
+		{fmt.Errorf("send: %w", parley.ErrTooLarge), transport.CodeTooLarge, "send"},
+		{fmt.Errorf("room: %w", parley.ErrNotFound), transport.CodeNotFound, "room"},
+		{parley.ErrInvalid, transport.CodeInvalid, "invalid"},
 		{fmt.Errorf("admit: name taken: %w", chatcore.ErrExists), transport.CodeInvalid, "admit: name taken: already exists"},
-		{fmt.Errorf("shard 4: %w: %w", chatcore.ErrUnavailable, context.DeadlineExceeded), transport.CodeUnavailable, "shard 4: unavailable: context deadline exceeded"},
+		{fmt.Errorf("shard 4: %w: %w", parley.ErrUnavailable, context.DeadlineExceeded), transport.CodeUnavailable, "shard 4: unavailable: context deadline exceeded"},
 		{fmt.Errorf("boom"), transport.CodeInternal, "boom"},
 	} {
 		e := wireError(tc.err)

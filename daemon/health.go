@@ -23,8 +23,9 @@ const healthTimeout = 2 * time.Second
 //   - /readyz is 200 when it is healthy and, since it started, has caught
 //     up: every shard it hosts has applied what was committed.
 //
-// A 200 carries the node's id, cluster and client address as JSON; a 503
-// carries one line saying why.
+// A 200 carries the node's id, cluster, client address and process id (by
+// which a starter checks that the node it started answers, not an older
+// process on the same port) as JSON; a 503 carries one line saying why.
 func (s *Server) handleHealth(mux *http.ServeMux) {
 	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) {
 		s.writeHealthy(w)
@@ -52,6 +53,7 @@ func (s *Server) writeHealthy(w http.ResponseWriter) {
 		"node":    s.node.ID(),
 		"cluster": s.node.ClusterID(),
 		"clients": s.clientAddr,
+		"pid":     os.Getpid(),
 	})
 }
 

@@ -14,9 +14,9 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/chatcore/chatcoretest"
 	"github.com/parleychat/parley/daemon/daemontest"
+	"github.com/parleychat/parley/placement"
 )
 
 // scrape reads /metrics from addr: the raw text and its parsed families.
@@ -130,7 +130,7 @@ func TestMetricsUnderLoad(t *testing.T) {
 		}
 		return nil
 	})
-	reg := fmt.Sprint(chatcore.RegistryShard)
+	reg := fmt.Sprint(placement.RegistryShard)
 	for _, m := range []string{"parley_shard_last_log_index", "parley_shard_applied_index", "parley_shard_term", "parley_shard_is_leader"} {
 		if value(after, m, "shard", reg) < 1 {
 			t.Errorf("%s{shard=%s} = %v on a single-node cluster", m, reg, value(after, m, "shard", reg))

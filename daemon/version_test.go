@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/pki"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -21,11 +22,11 @@ func TestAdmitRefusesOtherApplyRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := strings.TrimSpace(string(token))
-	fp, err := tokenFingerprint(tok)
+	fp, err := pki.TokenFingerprint(tok)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, pub, _ := transport.NewKey()
+	_, pub, _ := pki.NewKey()
 	other := chatcore.ApplyRulesVersion + 1
 	req := transport.AdmitRequest{Token: tok, Name: "n9", RaftAddr: "127.0.0.1:1", ClientAddr: "127.0.0.1:2", PublicKey: pub, ApplyVersion: other}
 	var resp transport.AdmitResponse
@@ -93,8 +94,8 @@ func TestJoinWithATakenNameSaysUseName(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := strings.TrimSpace(string(token))
-	fp, _ := tokenFingerprint(tok)
-	_, pub, _ := transport.NewKey()
+	fp, _ := pki.TokenFingerprint(tok)
+	_, pub, _ := pki.NewKey()
 	req := transport.AdmitRequest{Token: tok, Name: "n1", RaftAddr: "127.0.0.1:1", ClientAddr: "127.0.0.1:2", PublicKey: pub, ApplyVersion: chatcore.ApplyRulesVersion}
 	var resp transport.AdmitResponse
 	err = callAnonymous(context.Background(), srv.ClientAddr(), transport.FingerprintTLSConfig(fp), transport.OpAdmit, req, &resp)

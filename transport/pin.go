@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/parleychat/parley/internal/atomicfile"
+	"github.com/parleychat/parley/pki"
 )
 
 // Errors of CA pinning.
@@ -97,7 +100,7 @@ func (k *KnownClusters) Add(addr, fingerprint string) error {
 		data = append(data, '\n')
 	}
 	data = append(data, addr+" "+fingerprint+"\n"...)
-	if err := writeFileAtomic(k.path, data); err != nil {
+	if err := atomicfile.Write(k.path, data, 0o600); err != nil {
 		return fmt.Errorf("known clusters: %w", err)
 	}
 	k.fps[addr] = fingerprint
@@ -154,38 +157,6 @@ func isHex(s string) bool {
 	return true
 }
 
-// writeFileAtomic replaces path with data through a temporary file in the
-// same directory, so a reader sees either the old or the new file.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
-}
-
 // ClientTLSConfig returns the TLS 1.3 configuration of a user client dialing
 // addr. The server must present [leaf, ..., CA] where the CA is self-signed
 // and the leaf is valid for server authentication under it; host names are
@@ -215,12 +186,12 @@ func ClientTLSConfig(addr string, pinnedCA *x509.Certificate, known *KnownCluste
 				}
 				return err
 			}
-			fp := Fingerprint(ca.Raw)
+			fp := pki.Fingerprint(ca.Raw)
 			switch {
 			case pinnedCA != nil:
 				if !ca.Equal(pinnedCA) {
 					return fmt.Errorf("pinned ca: %s presents CA %s, --ca is %s: %w",
-						addr, fp, Fingerprint(pinnedCA.Raw), ErrUnknownCA)
+						addr, fp, pki.Fingerprint(pinnedCA.Raw), ErrUnknownCA)
 				}
 			case known != nil:
 				return known.Add(addr, fp)
@@ -268,7 +239,7 @@ func FingerprintTLSConfig(caFingerprint string) *tls.Config {
 			if err != nil {
 				return fmt.Errorf("ca fingerprint: %w: %w", ErrUnknownCA, err)
 			}
-			if fp := Fingerprint(ca.Raw); !strings.HasPrefix(fp, want) {
+			if fp := pki.Fingerprint(ca.Raw); !strings.HasPrefix(fp, want) {
 				return fmt.Errorf("ca fingerprint: server presents %s, want %s: %w", fp, want, ErrUnknownCA)
 			}
 			return nil

@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/daemon"
 	"github.com/parleychat/parley/internal/conffile"
 )
@@ -19,7 +19,7 @@ import (
 func runNode(args []string) error {
 	fs := flag.NewFlagSet("parleyd", flag.ContinueOnError)
 	var cfg daemon.Config
-	var logLevel, logFormat, configFile string
+	var logLevel, logFormat, configFile, tokenFile string
 	fs.StringVar(&configFile, "config", "", "read settings from this `FILE`: one \"key = value\" per line, the keys being these flags' names (flags given here win)")
 	fs.StringVar(&cfg.DataDir, "data", "", "data directory (required)")
 	fs.StringVar(&cfg.Listen, "listen", ":7400", "QUIC (UDP) address for clients")
@@ -27,7 +27,8 @@ func runNode(args []string) error {
 	fs.StringVar(&cfg.HTTP, "http", ":7480", `HTTP address for /healthz, /readyz, /livez and /metrics ("-" for none)`)
 	fs.StringVar(&cfg.Advertise, "advertise", "", "host other nodes and clients reach this node at (default: first non-loopback IPv4)")
 	fs.StringVar(&cfg.Join, "join", "", "client address of a node of the cluster to join")
-	fs.StringVar(&cfg.Token, "token", "", "join token (from <data>/join-token of the first node)")
+	fs.StringVar(&cfg.Token, "token", "", "join token (from <data>/join-token of the first node); visible in ps: prefer --token-file or $"+tokenEnv)
+	fs.StringVar(&tokenFile, "token-file", "", "file holding the join token (default: $"+tokenEnv+")")
 	fs.IntVar(&cfg.Shards, "shards", 0, "number of room shards of a new cluster (default 16, or 8 with --profile small)")
 	fs.StringVar(&cfg.Profile, "profile", "default", "memory profile of a new node: small or default")
 	fs.StringVar(&cfg.Name, "name", "", "node name (default: host name)")
@@ -62,7 +63,23 @@ func runNode(args []string) error {
 		return usageError{err}
 	}
 	cfg.Logger = logger
-	cfg.Token = strings.TrimSpace(cfg.Token)
+	switch {
+	case chatcore.HasIdentity(cfg.DataDir):
+		// A restart, perhaps with the flags of the first start: the token
+		// (or its file) may be gone by now, and is not needed.
+		if cfg.Join != "" {
+			cfg.Logger.Info("data dir already holds a node; ignoring --join and the token", "data", cfg.DataDir)
+		}
+		cfg.Join, cfg.Token = "", ""
+	case cfg.Join != "":
+		token, err := joinToken(cfg.Token, tokenFile)
+		if err != nil {
+			return err
+		}
+		cfg.Token = token
+	case cfg.Token != "" || tokenFile != "":
+		return usageError{fmt.Errorf("--token and --token-file go with --join")}
+	}
 	if err := applySavedSettings(fs, &cfg); err != nil {
 		return err
 	}
