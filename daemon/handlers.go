@@ -126,8 +126,7 @@ func (s *Server) probeNodes(ctx context.Context, nodes []chatcore.NodeRecord) ma
 	var wg sync.WaitGroup
 	for _, n := range nodes {
 		if n.ID == s.node.ID() {
-			up[n.ID] = true
-			continue
+			continue // marked after the probes: they write up concurrently
 		}
 		wg.Add(1)
 		go func() {
@@ -145,6 +144,7 @@ func (s *Server) probeNodes(ctx context.Context, nodes []chatcore.NodeRecord) ma
 		}()
 	}
 	wg.Wait()
+	up[s.node.ID()] = true
 	return up
 }
 
