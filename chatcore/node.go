@@ -56,6 +56,9 @@ type Config struct {
 	RaftListen string
 	// ClientAddr is the client (QUIC) address published in the registry.
 	ClientAddr string
+	// HTTPAddr is the HTTP address (web client) published in the registry,
+	// "" if the node serves none.
+	HTTPAddr string
 	// Profile sizes memory use; used when the node is created.
 	Profile Profile
 	// Logger receives the node's logs (default slog.Default()).
@@ -148,7 +151,7 @@ func Bootstrap(ctx context.Context, cfg Config, p BootstrapParams) (*Node, error
 			CACertPEM: p.CACertPEM, CAKeyPEM: p.CAKeyPEM,
 			TokenHash: p.TokenHash, Secret: p.Secret, Created: now,
 		},
-		Node: &NodeRecord{ID: id.NodeID, Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr, Joined: now},
+		Node: &NodeRecord{ID: id.NodeID, Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr, HTTPAddr: cfg.HTTPAddr, Joined: now},
 	}
 	if _, err := n.proposeRegistry(ctx, init); err != nil {
 		n.Close()

@@ -35,8 +35,9 @@ type Server struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu    sync.Mutex
-	conns map[*quic.Conn]struct{}
+	mu      sync.Mutex
+	conns   map[*quic.Conn]struct{}
+	sockets map[*webCarrier]struct{}
 
 	// presence counts this node's live user sessions; view merges every
 	// node's, asked through peers.
@@ -72,21 +73,39 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		udp.Close()
 		return nil, err
 	}
+	// The HTTP listener is bound before the node starts too, so that its
+	// address (port 0 resolved) is published in the registry.
+	var hl net.Listener
+	var httpAddr string
+	if cfg.HTTP != "-" {
+		if hl, err = net.Listen("tcp", cfg.HTTP); err != nil {
+			udp.Close()
+			return nil, fmt.Errorf("http: %w", err)
+		}
+		_, hport, _ := net.SplitHostPort(hl.Addr().String())
+		httpAddr = net.JoinHostPort(cfg.Advertise, hport)
+	}
+	closeListeners := func() {
+		udp.Close()
+		if hl != nil {
+			hl.Close()
+		}
+	}
 	ccfg := chatcore.Config{
 		DataDir: cfg.DataDir, Name: cfg.Name,
-		RaftAddr: raftAddr, RaftListen: cfg.Raft, ClientAddr: clientAddr,
+		RaftAddr: raftAddr, RaftListen: cfg.Raft, ClientAddr: clientAddr, HTTPAddr: httpAddr,
 		Profile: profile, Logger: cfg.Logger,
 	}
 	node, err := startNode(ctx, cfg, ccfg)
 	if err != nil {
-		udp.Close()
+		closeListeners()
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, node: node, clientAddr: clientAddr, conns: make(map[*quic.Conn]struct{}),
-		presence: newLocalPresence()}
+		presence: newLocalPresence(), sockets: make(map[*webCarrier]struct{})}
 	s.view = &presenceView{srv: s}
 	s.peers = newPeers(s)
-	if err := s.listen(udp); err != nil {
+	if err := s.listen(udp, hl); err != nil {
 		node.Close()
 		return nil, err
 	}
@@ -95,7 +114,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) listen(udp net.PacketConn) error {
+func (s *Server) listen(udp net.PacketConn, hl net.Listener) error {
 	files := chatcore.NodeTLS(s.cfg.DataDir)
 	var m tlsMaterial
 	for _, f := range []struct {
@@ -105,34 +124,33 @@ func (s *Server) listen(udp net.PacketConn) error {
 		b, err := os.ReadFile(f.path)
 		if err != nil {
 			udp.Close()
+			if hl != nil {
+				hl.Close()
+			}
 			return fmt.Errorf("tls: %w", err)
 		}
 		*f.dst = b
 	}
 	s.nodeTLS = m
 	conf, err := transport.ServerTLSConfig(m.cert, m.key, m.ca)
+	if err == nil {
+		s.ql, err = transport.ListenPacket(udp, conf)
+	}
 	if err != nil {
 		udp.Close()
+		if hl != nil {
+			hl.Close()
+		}
 		return err
 	}
-	ql, err := transport.ListenPacket(udp, conf)
-	if err != nil {
-		udp.Close()
-		return err
-	}
-	s.ql, s.udp = ql, udp
+	s.udp = udp
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		s.acceptLoop()
 	}()
-	if s.cfg.HTTP != "-" {
-		hl, err := net.Listen("tcp", s.cfg.HTTP)
-		if err != nil {
-			s.Close()
-			return fmt.Errorf("http: %w", err)
-		}
+	if hl != nil {
 		s.httpAddr = hl.Addr().String()
 		s.httpSrv = &http.Server{Handler: s.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
 		s.wg.Add(1)
@@ -163,7 +181,7 @@ func (s *Server) acceptLoop() {
 				delete(s.conns, conn)
 				s.mu.Unlock()
 			}()
-			newSession(s, conn).serve()
+			newSession(s, newQUICCarrier(conn)).serve()
 		}()
 	}
 }
@@ -195,6 +213,9 @@ func (s *Server) Close() error {
 	s.mu.Lock()
 	for c := range s.conns {
 		c.CloseWithError(closeShutdown, "server shutting down")
+	}
+	for w := range s.sockets {
+		w.close(closeKindShutdown, "server shutting down", false)
 	}
 	s.mu.Unlock()
 	if s.ql != nil {

@@ -57,6 +57,8 @@ type Welcome struct {
 	NodeID    uint64     `cbor:"3,keyasint,omitempty"`
 	Token     string     `cbor:"4,keyasint,omitempty"`
 	Nodes     []NodeInfo `cbor:"5,keyasint,omitempty"`
+	// User is the user the session is logged in as ("" if anonymous).
+	User string `cbor:"6,keyasint,omitempty"`
 }
 
 // NodeInfo describes one node of the cluster.
@@ -67,6 +69,9 @@ type NodeInfo struct {
 	Addr string `cbor:"3,keyasint"`
 	// Up is meaningful only in a status reply.
 	Up bool `cbor:"4,keyasint,omitempty"`
+	// HTTP is the node's HTTP address (web client, WebSocket), "" when
+	// the node serves no HTTP or is of an older version.
+	HTTP string `cbor:"5,keyasint,omitempty"`
 }
 
 // Request is a control-stream request. ID is chosen by the client and echoed
@@ -199,6 +204,8 @@ type AdmitRequest struct {
 	RaftAddr   string `cbor:"3,keyasint"`
 	ClientAddr string `cbor:"4,keyasint"`
 	PublicKey  []byte `cbor:"5,keyasint"`
+	// HTTPAddr is the new node's advertised HTTP address, if it serves one.
+	HTTPAddr string `cbor:"6,keyasint,omitempty"`
 }
 
 // AdmitResponse admits a node: its id, its certificate signed by the cluster
