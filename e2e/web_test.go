@@ -1,0 +1,270 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// TestWebClient drives the web client in real headless chromium against a
+// 3-node process cluster: two browser users and a CLI user chat, a direct
+// message stays private, a hostile message renders as text, unread counts
+// move and clear, screenshots are taken, and finally the node serving a
+// page is killed while messages flow.
+func TestWebClient(t *testing.T) {
+	c := startCluster(t)
+	browser := newBrowser(t)
+	n1, n2 := c.Nodes[0], c.Nodes[1]
+	room := uniq("lobby")
+	cat := c.cli(t, "cat")
+
+	ann := newPage(t, browser, "ann")
+	ann.open(n1.HTTP, "#/room/"+room)
+	ann.login("ann")
+	ann.goRoom(room)
+	ben := newPage(t, browser, "ben")
+	ben.open(n2.HTTP, "#/room/"+room)
+	ben.login("ben")
+	ben.goRoom(room)
+
+	// A reload stays logged in (the HttpOnly cookie).
+	ann.do(reload())
+	ann.goRoom(room)
+
+	step(t, "chat", func() {
+		ann.say("hello from ann")
+		ben.say("hi from ben")
+		cat.mustRun(t, "", "send", "--room", room, "from the cli")
+		want := []string{"hello from ann", "hi from ben", "from the cli"}
+		for _, p := range []*page{ann, ben} {
+			p.waitMessages("three messages", func(ms []shownMessage) error {
+				return hasTexts(ms, want)
+			})
+		}
+		hist := parseHistory(t, cat.mustRun(t, "", "history", "--room", room, "--json").stdout)
+		if err := hasTexts(hist, want); err != nil {
+			t.Fatalf("parley history: %v", err)
+		}
+		for _, p := range []*page{ann, ben} {
+			p.waitMessages("the page equals parley history", func(ms []shownMessage) error {
+				return sameMessages(ms, hist)
+			})
+		}
+	})
+
+	step(t, "dm", func() {
+		dm := "dm.ann.ben"
+		ann.goRoom(dm)
+		ann.say("just between us")
+		ben.goRoom(dm)
+		ben.waitMessages("the direct message", func(ms []shownMessage) error {
+			return hasTexts(ms, []string{"just between us"})
+		})
+		r := cat.run(t, "", "history", "--room", dm)
+		if r.code == 0 || strings.Contains(r.stdout, "just between us") {
+			t.Fatalf("a third user read the direct message: exit %d, %q", r.code, r.stdout)
+		}
+		if out := cat.mustRun(t, "", "rooms").stdout; strings.Contains(out, dm) {
+			t.Fatalf("a third user's rooms list the direct message room:\n%s", out)
+		}
+		ben.goRoom(room)
+		ann.goRoom(room)
+	})
+
+	step(t, "xss", func() {
+		evil := `<img src=x onerror="window.__pwned=1">`
+		cat.mustRun(t, "", "send", "--room", room, evil)
+		ann.waitMessages("the hostile message", func(ms []shownMessage) error {
+			return hasTexts(ms, []string{evil})
+		})
+		imgs, err := eval[int](ann, `document.querySelectorAll('[data-testid=message] img').length`)
+		if err != nil || imgs != 0 {
+			t.Fatalf("the message list holds %d img elements (%v)", imgs, err)
+		}
+		pwned, err := eval[bool](ann, `window.__pwned === 1`)
+		if err != nil || pwned {
+			t.Fatalf("the hostile message ran: %v %v", pwned, err)
+		}
+	})
+
+	step(t, "unread", func() {
+		side := uniq("side")
+		ann.goRoom(side)
+		ann.goRoom(room)
+		ben.goRoom(side)
+		for i := range 3 {
+			ben.say(fmt.Sprintf("side note %d", i))
+		}
+		waitJS(ann, "three unread in "+side, `1`, func(int) error {
+			if n := ann.unread(side); n != 3 {
+				return fmt.Errorf("unread %d, want 3", n)
+			}
+			return nil
+		})
+		ann.goRoom(side)
+		waitJS(ann, "unread cleared", `1`, func(int) error {
+			if n := ann.unread(side); n != 0 {
+				return fmt.Errorf("unread %d, want 0", n)
+			}
+			return nil
+		})
+		ann.waitSelector(`[data-testid=new-messages]`)
+		ann.goRoom(room)
+		ben.goRoom(room)
+	})
+
+	step(t, "screenshots", func() {
+		dir := filepath.Join("..", "bin", "screenshots")
+		ben.say("a longer message, to see how the text wraps when it does not fit on one line of the room view, @ann")
+		ann.waitMessages("ben's mention", func(ms []shownMessage) error {
+			return hasTexts(ms, []string{"@ann"})
+		})
+		for _, scheme := range []string{"light", "dark"} {
+			ann.screenshot(dir, "room", 1280, 800, scheme)
+			ann.screenshot(dir, "room", 390, 844, scheme)
+		}
+		ann.do(reload())
+		ann.do(navigateHash("#/cluster"))
+		ann.waitSelector(`[data-testid=node]`)
+		for _, scheme := range []string{"light", "dark"} {
+			ann.screenshot(dir, "cluster", 1280, 800, scheme)
+		}
+		ann.do(navigateHash("#/room/" + room))
+		ann.screenshot(dir, "room", 1280, 800, "light")
+		ann.goRoom(room)
+	})
+
+	step(t, "failover", func() {
+		// ann's page is served by n1. Record every text the status shows.
+		if _, err := eval[bool](ann, `(() => {
+			window.__states = [];
+			const seen = () => { const e = document.querySelector('[data-testid=connection-status]'); if (e) window.__states.push(e.textContent); };
+			new MutationObserver(seen).observe(document.body, {subtree: true, childList: true, characterData: true});
+			return true })()`); err != nil {
+			t.Fatal(err)
+		}
+		// cat writes through the other nodes all along.
+		sdk := c.Dial(t, "cat", c.Nodes[1].Client, c.Nodes[2].Client)
+		var sent atomic.Int64
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+				if _, err := sdk.Send(ctx, room, fmt.Sprintf("flow %d", i)); err == nil {
+					sent.Add(1)
+				}
+				cancel()
+			}
+		}()
+		waitFor(t, pageWait, "messages flowing", func() error {
+			if sent.Load() < 5 {
+				return fmt.Errorf("%d sent", sent.Load())
+			}
+			return nil
+		})
+		c.Kill(t, n1)
+		// Typed while the page may be cut off: kept and sent once.
+		ann.say("typed during the failover")
+		waitJS(ann, "the reconnecting banner, then connected again", `window.__states`, func(states []string) error {
+			i := slices.IndexFunc(states, func(s string) bool { return strings.Contains(s, "reconnecting") })
+			if i < 0 {
+				return fmt.Errorf("no reconnecting banner in %q", states)
+			}
+			if !slices.ContainsFunc(states[i:], func(s string) bool { return strings.Contains(s, "connected to") }) {
+				return fmt.Errorf("not connected again: %q", states)
+			}
+			return nil
+		})
+		waitFor(t, pageWait, "more messages after the kill", func() error {
+			if sent.Load() < 40 {
+				return fmt.Errorf("%d sent", sent.Load())
+			}
+			return nil
+		})
+		close(stop)
+		wg.Wait()
+		var hist []shownMessage
+		ann.waitMessages("the page equals parley history", func(ms []shownMessage) error {
+			r := cat.run(t, "", "history", "--room", room, "--json", "--last", "1000")
+			if r.code != 0 {
+				return fmt.Errorf("history: %s", r.stderr)
+			}
+			hist = parseHistory(t, r.stdout)
+			return sameMessages(ms, hist)
+		})
+		n := 0
+		for _, m := range hist {
+			if m.Text == "typed during the failover" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("the message typed during the failover is in the history %d times", n)
+		}
+		t.Logf("the page matched the %d messages of the history after the failover", len(hist))
+	})
+
+	ann.checkClean()
+	ben.checkClean()
+}
+
+// step runs one part of a long test, with its name in the log. The parts
+// share the pages, which belong to the whole test, so they are not
+// subtests.
+func step(t *testing.T, name string, f func()) {
+	t.Helper()
+	t.Logf("--- %s", name)
+	f()
+}
+
+// hasTexts checks that ms holds each of want once, in this order.
+func hasTexts(ms []shownMessage, want []string) error {
+	i := 0
+	seen := map[string]int{}
+	for _, m := range ms {
+		for _, w := range want {
+			if strings.Contains(m.Text, w) {
+				seen[w]++
+			}
+		}
+		if i < len(want) && strings.Contains(m.Text, want[i]) {
+			i++
+		}
+	}
+	for _, w := range want {
+		if seen[w] != 1 {
+			return fmt.Errorf("%q shown %d times", w, seen[w])
+		}
+	}
+	if i != len(want) {
+		return fmt.Errorf("not in the order %q", want)
+	}
+	return nil
+}
+
+// sameMessages checks that the page shows exactly the history: the same
+// seqs, users, kinds and texts, in order, nothing more.
+func sameMessages(page, hist []shownMessage) error {
+	if len(page) != len(hist) {
+		return fmt.Errorf("page shows %d messages, history has %d", len(page), len(hist))
+	}
+	for i := range page {
+		if page[i] != hist[i] {
+			return fmt.Errorf("message %d: page %+v, history %+v", i, page[i], hist[i])
+		}
+	}
+	return nil
+}
