@@ -51,6 +51,11 @@ func (ss *session) handle(ctx context.Context, req transport.Request) {
 		if err = ss.decodeBody(req, &r); err == nil {
 			err = ss.leaveRoom(ctx, r)
 		}
+	case transport.OpRead:
+		var r transport.ReadRequest
+		if err = ss.decodeBody(req, &r); err == nil {
+			body, err = ss.markRead(ctx, r)
+		}
 	case transport.OpRooms:
 		body, err = ss.rooms()
 	case transport.OpWho:

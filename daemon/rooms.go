@@ -25,6 +25,15 @@ func (ss *session) leaveRoom(ctx context.Context, r transport.LeaveRoomRequest) 
 	return err
 }
 
+// markRead moves the session's user's read marker in a room.
+func (ss *session) markRead(ctx context.Context, r transport.ReadRequest) (transport.ReadResponse, error) {
+	seq, err := ss.srv.node.MarkRead(ctx, r.Room, ss.user, r.Seq)
+	if err != nil {
+		return transport.ReadResponse{}, err
+	}
+	return transport.ReadResponse{Seq: seq}, nil
+}
+
 // rooms lists the public rooms of the directory and the user's own
 // direct-message rooms; other users' direct-message rooms are left out.
 func (ss *session) rooms() (transport.RoomsResponse, error) {
@@ -38,7 +47,7 @@ func (ss *session) rooms() (transport.RoomsResponse, error) {
 		if dm && chatcore.CheckAccess(s.Name, ss.user) != nil {
 			continue
 		}
-		out.Rooms = append(out.Rooms, transport.RoomInfo{Name: s.Name, Members: s.Members, LastSeq: s.LastSeq, Joined: s.Joined, DM: dm})
+		out.Rooms = append(out.Rooms, transport.RoomInfo{Name: s.Name, Members: s.Members, LastSeq: s.LastSeq, Joined: s.Joined, DM: dm, Unread: s.Unread})
 	}
 	return out, nil
 }

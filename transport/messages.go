@@ -36,6 +36,10 @@ const (
 	// on its connection for a while pings, and gives the node up when even
 	// the ping goes unanswered (see client.Options.ProbeInterval).
 	OpPing = "ping"
+	// OpRead moves the user's read marker in a room forward (ReadRequest,
+	// ReadResponse). Markers are kept by the cluster, so unread counts
+	// (RoomInfo.Unread) agree on every client of the user.
+	OpRead = "read"
 )
 
 // Hello is the first frame a client writes on the control stream. A user
@@ -251,6 +255,21 @@ type RoomInfo struct {
 	Joined bool `cbor:"4,keyasint,omitempty"`
 	// DM marks a direct-message room (see DMRoom).
 	DM bool `cbor:"5,keyasint,omitempty"`
+	// Unread counts the messages after the user's read marker, for a
+	// room the user is a member of.
+	Unread uint64 `cbor:"6,keyasint,omitempty"`
+}
+
+// ReadRequest moves the user's read marker in Room forward to Seq (capped
+// at the room's last seq; a marker never moves back).
+type ReadRequest struct {
+	Room string `cbor:"1,keyasint"`
+	Seq  uint64 `cbor:"2,keyasint"`
+}
+
+// ReadResponse tells where the marker is now.
+type ReadResponse struct {
+	Seq uint64 `cbor:"1,keyasint"`
 }
 
 // WhoRequest asks for the members of Room.

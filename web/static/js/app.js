@@ -315,7 +315,7 @@ document.addEventListener("visibilitychange", () => {
 });
 setInterval(st.refreshWho, 5000);
 setInterval(st.refreshStatus, 2000);
-setInterval(st.refreshRooms, 15000);
+setInterval(st.refreshRooms, 5000);
 st.route();
 conn.start();
 st.changed();

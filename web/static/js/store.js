@@ -81,6 +81,11 @@ export function dmRoom(a, b) {
   return a < b ? `dm.${a}.${b}` : `dm.${b}.${a}`;
 }
 
+function recount(room) {
+  room.unread = room.joined ? Math.max(0, room.lastSeq - room.read) : 0;
+  if (!room.unread) room.mentions = 0;
+}
+
 function newRoom(info) {
   return {
     name: info.Name,
@@ -92,7 +97,11 @@ function newRoom(info) {
     lo: 0, // first seq held (0: none)
     loaded: false,
     loadingOlder: false,
-    unread: 0,
+    // read is the user's read marker, kept by the cluster: unread is
+    // every message after it, as "parley rooms" counts.
+    read: (info.LastSeq || 0) - (info.Unread || 0),
+    readSent: 0,
+    unread: info.Unread || 0,
     mentions: 0,
     marker: 0, // first unread seq when the room was opened
     sub: null,
@@ -130,6 +139,9 @@ export async function refreshRooms() {
           room.joined = true;
           follow(room);
         }
+        // Another client of the user may have read further.
+        if (info.Joined) room.read = Math.max(room.read, (info.LastSeq || 0) - (info.Unread || 0));
+        recount(room);
       }
     }
     changed();
@@ -147,6 +159,9 @@ async function follow(room) {
     room.lo = msgs.length ? msgs[0].Seq : h.LastSeq + 1;
     room.lastSeq = h.LastSeq;
     room.loaded = true;
+    if (room.justJoined) room.read = Math.max(room.read, h.LastSeq);
+    room.justJoined = false;
+    recount(room);
     room.sub = conn.subscribe(room.name, h.LastSeq + 1, (m) => deliver(room, m));
     changed();
   } catch (e) {
@@ -164,14 +179,12 @@ function deliver(room, m) {
   room.lastSeq = m.Seq;
   if (room.lo === 0 || room.lo > m.Seq) room.lo = room.msgs[0].Seq;
   const viewing = S.view === "room" && S.current === room.name && document.visibilityState === "visible" && atBottom.value;
-  if (!m.Kind && m.User !== S.user && !viewing) {
-    if (!room.unread) room.marker = m.Seq;
-    room.unread++;
-    if (mentions(m.Text)) {
-      room.mentions++;
-      notify(room, m);
-    }
+  if (viewing) markRead(room);
+  else if (m.Seq > room.read && !m.Kind && m.User !== S.user && mentions(m.Text)) {
+    room.mentions++;
+    notify(room, m);
   }
+  recount(room);
   if (room.msgs.length > WINDOW * 2 && (S.current !== room.name || atBottom.value)) {
     room.msgs = room.msgs.slice(room.msgs.length - WINDOW);
     room.lo = room.msgs[0].Seq;
@@ -203,13 +216,33 @@ export async function loadOlder(room) {
   }
 }
 
-/** markRead clears a room's unread count when its end is seen. */
+/**
+ * markRead moves the user's read marker to the room's end when the end is
+ * seen: locally at once, and in the cluster (one request at a time).
+ */
 export function markRead(room) {
-  if (room.unread || room.mentions) {
-    room.unread = 0;
-    room.mentions = 0;
-    changed();
-  }
+  if (!room.joined || room.lastSeq <= room.read) return;
+  room.read = room.lastSeq;
+  recount(room);
+  changed();
+  sendRead(room);
+}
+
+function sendRead(room) {
+  if (room.readInflight || room.readSent >= room.read) return;
+  room.readInflight = true;
+  const seq = room.read;
+  conn.call("read", { Room: room.name, Seq: seq }).then(
+    () => {
+      room.readInflight = false;
+      room.readSent = Math.max(room.readSent, seq);
+      sendRead(room);
+    },
+    () => {
+      room.readInflight = false;
+      setTimeout(() => sendRead(room), 500);
+    },
+  );
 }
 
 export function pendingFor(room) {
@@ -234,6 +267,7 @@ export async function joinRoom(name) {
       room = newRoom({ Name: name, DM: isDM(name) });
       S.rooms.set(name, room);
     }
+    if (!room.joined) room.justJoined = true;
     room.joined = true;
     follow(room);
     location.hash = `#/room/${encodeURIComponent(name)}`;
@@ -253,6 +287,7 @@ export async function leaveRoom(name) {
       room.sub = null;
       room.msgs = [];
       room.unread = room.mentions = 0;
+      room.read = room.lastSeq;
     }
     if (S.current === name) location.hash = "#/";
   } catch (e) {
@@ -304,7 +339,7 @@ export function route() {
       S.who = [];
       atBottom.value = true;
       const room = S.rooms.get(name);
-      if (room) room.marker = room.unread ? room.marker : 0;
+      if (room) room.marker = room.unread ? room.read + 1 : 0;
       refreshWho();
     }
     const room = S.rooms.get(name);
