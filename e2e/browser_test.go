@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -197,13 +198,32 @@ func (p *page) goRoom(room string) {
 		})
 }
 
-// type_ types text into the composer and presses Enter.
+// say types text into the composer and presses Enter.
 func (p *page) say(text string) {
 	p.t.Helper()
 	p.do(
 		chromedp.Focus(chromedp.CSS(`[data-testid=composer]`)),
-		chromedp.SendKeys(chromedp.CSS(`[data-testid=composer]`), text+"\r"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=composer]`), text),
 	)
+	p.pressEnter()
+}
+
+// pressEnter presses Enter as a keyboard does: one keydown carrying the
+// text "\r", so that a handler's preventDefault keeps the newline out of
+// the textarea (chromedp's SendKeys sends a separate char event, which no
+// keyboard does).
+func (p *page) pressEnter() {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, browserTimeout)
+	defer cancel()
+	key := input.DispatchKeyEventParams{Key: "Enter", Code: "Enter", WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13}
+	down, up := key, key
+	down.Type, down.Text, up.Type = input.DispatchKeyEventTypeKeyDown, "\r", input.DispatchKeyEventTypeKeyUp
+	for _, ev := range []input.DispatchKeyEventParams{down, up} {
+		if _, err := chromedp.Call(ctx, input.DispatchKeyEvent, ev); err != nil {
+			p.t.Fatalf("%s: press Enter: %v", p.name, err)
+		}
+	}
 }
 
 // shownMessage is one message element of the room view.

@@ -124,9 +124,10 @@ func TestWebClient(t *testing.T) {
 
 	step(t, "screenshots", func() {
 		dir := filepath.Join("..", "bin", "screenshots")
-		ben.say("a longer message, to see how the text wraps when it does not fit on one line of the room view, @ann")
+		mention := "a longer message, to see how the text wraps when it does not fit on one line of the room view, @ann"
+		ben.say(mention)
 		ann.waitMessages("ben's mention", func(ms []shownMessage) error {
-			return hasTexts(ms, []string{"@ann"})
+			return hasTexts(ms, []string{mention})
 		})
 		for _, scheme := range []string{"light", "dark"} {
 			ann.screenshot(dir, "room", 1280, 800, scheme)
@@ -255,17 +256,17 @@ func step(t *testing.T, name string, f func()) {
 	f()
 }
 
-// hasTexts checks that ms holds each of want once, in this order.
+// hasTexts checks that ms holds each of want once, exactly, in this order.
 func hasTexts(ms []shownMessage, want []string) error {
 	i := 0
 	seen := map[string]int{}
 	for _, m := range ms {
 		for _, w := range want {
-			if strings.Contains(m.Text, w) {
+			if m.Text == w {
 				seen[w]++
 			}
 		}
-		if i < len(want) && strings.Contains(m.Text, want[i]) {
+		if i < len(want) && m.Text == want[i] {
 			i++
 		}
 	}
