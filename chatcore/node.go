@@ -59,6 +59,9 @@ type Config struct {
 	// HTTPAddr is the HTTP address (web client) published in the registry,
 	// "" if the node serves none.
 	HTTPAddr string
+	// HTTPSAddr is the HTTPS address (web client over TLS) published in
+	// the registry, "" if the node serves none.
+	HTTPSAddr string
 	// Profile sizes memory use; used when the node is created.
 	Profile Profile
 	// Logger receives the node's logs (default slog.Default()).
@@ -151,7 +154,7 @@ func Bootstrap(ctx context.Context, cfg Config, p BootstrapParams) (*Node, error
 			CACertPEM: p.CACertPEM, CAKeyPEM: p.CAKeyPEM,
 			TokenHash: p.TokenHash, Secret: p.Secret, Created: now,
 		},
-		Node: &NodeRecord{ID: id.NodeID, Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr, HTTPAddr: cfg.HTTPAddr, Joined: now},
+		Node: &NodeRecord{ID: id.NodeID, Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr, HTTPAddr: cfg.HTTPAddr, HTTPSAddr: cfg.HTTPSAddr, Joined: now},
 	}
 	if _, err := n.proposeRegistry(ctx, init); err != nil {
 		n.Close()

@@ -71,6 +71,9 @@ type NodeRecord struct {
 	// HTTPAddr is the node's advertised HTTP address (web client), "" if
 	// it serves none.
 	HTTPAddr string `cbor:"6,keyasint,omitempty"`
+	// HTTPSAddr is the node's advertised HTTPS address, "" if it serves
+	// none.
+	HTTPSAddr string `cbor:"7,keyasint,omitempty"`
 }
 
 // Account is a user account: an argon2id hash of its password, made by the
@@ -186,7 +189,7 @@ func (r *registryShard) apply(b *pebble.Batch, data []byte) (uint64, error) {
 		if err != nil || !found {
 			return regRejected, err
 		}
-		old.RaftAddr, old.ClientAddr, old.HTTPAddr = cmd.Node.RaftAddr, cmd.Node.ClientAddr, cmd.Node.HTTPAddr
+		old.RaftAddr, old.ClientAddr, old.HTTPAddr, old.HTTPSAddr = cmd.Node.RaftAddr, cmd.Node.ClientAddr, cmd.Node.HTTPAddr, cmd.Node.HTTPSAddr
 		return regApplied, putCBOR(b, nodeKey(old.ID), old)
 	case regOpClaimAccount:
 		if cmd.Account == nil || ValidateUser(cmd.Account.Name) != nil {

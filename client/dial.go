@@ -178,6 +178,9 @@ func (c *Client) learn(addr string, w transport.Welcome, ca *x509.Certificate) t
 		c.token = w.Token
 	}
 	c.servers = mergeServers(c.servers, addrs)
+	if ca != nil {
+		c.ca = ca
+	}
 	c.mu.Unlock()
 
 	if c.known == nil || ca == nil {

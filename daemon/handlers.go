@@ -125,7 +125,7 @@ func (ss *session) status(ctx context.Context) (transport.StatusResponse, error)
 	up := ss.srv.probeNodes(ctx, st.Nodes)
 	out := transport.StatusResponse{}
 	for _, n := range st.Nodes {
-		out.Nodes = append(out.Nodes, transport.NodeInfo{ID: n.ID, Name: n.Name, Addr: n.ClientAddr, HTTP: n.HTTPAddr, Up: up[n.ID]})
+		out.Nodes = append(out.Nodes, transport.NodeInfo{ID: n.ID, Name: n.Name, Addr: n.ClientAddr, HTTP: n.HTTPAddr, HTTPS: n.HTTPSAddr, Up: up[n.ID]})
 	}
 	for _, s := range st.Shards {
 		out.Shards = append(out.Shards, transport.ShardStatus{ID: s.ID, Leader: s.Leader, Term: s.Term, Replicas: s.Replicas, NonVoting: s.NonVoting})
@@ -187,7 +187,7 @@ func (ss *session) join(ctx context.Context, r transport.AdmitRequest) (transpor
 	if err != nil {
 		return transport.AdmitResponse{}, fmt.Errorf("join: %w", err)
 	}
-	rec := chatcore.NodeRecord{Name: r.Name, RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr, HTTPAddr: r.HTTPAddr}
+	rec := chatcore.NodeRecord{Name: r.Name, RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr, HTTPAddr: r.HTTPAddr, HTTPSAddr: r.HTTPSAddr}
 	certPEM, err := ca.IssueNodeCert(r.PublicKey, r.Name, certHosts(chatcore.Config{RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr}))
 	if err != nil {
 		return transport.AdmitResponse{}, transport.Errorf(transport.CodeInvalid, "join: %v", err)

@@ -135,8 +135,10 @@ func (s *Server) allowedOrigin(r *http.Request) bool {
 		return true
 	}
 	for _, n := range s.nodeInfos() {
-		if n.HTTP != "" && strings.EqualFold(u.Host, n.HTTP) {
-			return true
+		for _, a := range []string{n.HTTP, n.HTTPS} {
+			if a != "" && strings.EqualFold(u.Host, a) {
+				return true
+			}
 		}
 	}
 	return false

@@ -21,7 +21,7 @@ func joinCluster(ctx context.Context, cfg Config, ccfg chatcore.Config) (*chatco
 	if err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
-	req := transport.AdmitRequest{Token: cfg.Token, Name: ccfg.Name, RaftAddr: ccfg.RaftAddr, ClientAddr: ccfg.ClientAddr, HTTPAddr: ccfg.HTTPAddr, PublicKey: pub}
+	req := transport.AdmitRequest{Token: cfg.Token, Name: ccfg.Name, RaftAddr: ccfg.RaftAddr, ClientAddr: ccfg.ClientAddr, HTTPAddr: ccfg.HTTPAddr, HTTPSAddr: ccfg.HTTPSAddr, PublicKey: pub}
 	var resp transport.AdmitResponse
 	if err := callAnonymous(ctx, cfg.Join, transport.FingerprintTLSConfig(fp), transport.OpAdmit, req, &resp); err != nil {
 		return nil, fmt.Errorf("join %s: %w", cfg.Join, err)

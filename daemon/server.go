@@ -29,6 +29,8 @@ type Server struct {
 	clientAddr string
 	httpSrv    *http.Server
 	httpAddr   string
+	httpsSrv   *http.Server
+	httpsAddr  string
 	nodeTLS    tlsMaterial
 
 	ctx    context.Context
@@ -85,15 +87,30 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		_, hport, _ := net.SplitHostPort(hl.Addr().String())
 		httpAddr = net.JoinHostPort(cfg.Advertise, hport)
 	}
+	var tl net.Listener
+	var httpsAddr string
+	if cfg.HTTPS != "" {
+		if tl, err = net.Listen("tcp", cfg.HTTPS); err != nil {
+			udp.Close()
+			if hl != nil {
+				hl.Close()
+			}
+			return nil, fmt.Errorf("https: %w", err)
+		}
+		_, tport, _ := net.SplitHostPort(tl.Addr().String())
+		httpsAddr = net.JoinHostPort(cfg.Advertise, tport)
+	}
 	closeListeners := func() {
 		udp.Close()
-		if hl != nil {
-			hl.Close()
+		for _, l := range []net.Listener{hl, tl} {
+			if l != nil {
+				l.Close()
+			}
 		}
 	}
 	ccfg := chatcore.Config{
 		DataDir: cfg.DataDir, Name: cfg.Name,
-		RaftAddr: raftAddr, RaftListen: cfg.Raft, ClientAddr: clientAddr, HTTPAddr: httpAddr,
+		RaftAddr: raftAddr, RaftListen: cfg.Raft, ClientAddr: clientAddr, HTTPAddr: httpAddr, HTTPSAddr: httpsAddr,
 		Profile: profile, Logger: cfg.Logger,
 	}
 	node, err := startNode(ctx, cfg, ccfg)
@@ -106,8 +123,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.view = &presenceView{srv: s}
 	s.peers = newPeers(s)
 	if err := s.listen(udp, hl); err != nil {
+		if tl != nil {
+			tl.Close()
+		}
 		node.Close()
 		return nil, err
+	}
+	if tl != nil {
+		if err := s.serveHTTPS(tl); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	s.log.Info("parleyd serving", "node", node.ID(), "cluster", node.ClusterID(),
 		"clients", clientAddr, "raft", raftAddr, "http", s.httpAddr)
@@ -195,6 +221,9 @@ func (s *Server) ClientAddr() string { return s.clientAddr }
 // Advertise returns the host the node advertises to other nodes and clients.
 func (s *Server) Advertise() string { return s.cfg.Advertise }
 
+// HTTPSAddr returns the bound HTTPS address, or "" if HTTPS is off.
+func (s *Server) HTTPSAddr() string { return s.httpsAddr }
+
 // HTTPAddr returns the bound HTTP address, or "" if HTTP is off.
 func (s *Server) HTTPAddr() string { return s.httpAddr }
 
@@ -208,6 +237,9 @@ func (s *Server) Close() error {
 	}
 	if s.httpSrv != nil {
 		s.httpSrv.Close()
+	}
+	if s.httpsSrv != nil {
+		s.httpsSrv.Close()
 	}
 	s.peers.close()
 	s.mu.Lock()

@@ -206,7 +206,7 @@ func (s *Server) nodeInfos() []transport.NodeInfo {
 	}
 	out := make([]transport.NodeInfo, len(recs))
 	for i, r := range recs {
-		out[i] = transport.NodeInfo{ID: r.ID, Name: r.Name, Addr: r.ClientAddr, HTTP: r.HTTPAddr}
+		out[i] = transport.NodeInfo{ID: r.ID, Name: r.Name, Addr: r.ClientAddr, HTTP: r.HTTPAddr, HTTPS: r.HTTPSAddr}
 	}
 	return out
 }

@@ -2,14 +2,19 @@ package daemon_test
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 
+	"github.com/parleychat/parley/daemon"
 	"github.com/parleychat/parley/daemon/daemontest"
 	"github.com/parleychat/parley/transport"
 )
@@ -265,5 +270,40 @@ func TestWebSocketRefusals(t *testing.T) {
 	}
 	if _, er := e.call(transport.OpPing, nil); er != nil {
 		t.Fatalf("ping after a bad body: %v", er)
+	}
+}
+
+func TestWebHTTPS(t *testing.T) {
+	c := daemontest.StartCluster(t, 1, daemontest.Options{Configure: func(i int, cfg *daemon.Config) {
+		cfg.HTTPS = "127.0.0.1:0"
+	}})
+	addr := c.Server(0).HTTPSAddr()
+	caPEM, err := os.ReadFile(c.CAFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	req, _ := http.NewRequestWithContext(opCtx(t), http.MethodGet, "https://"+addr+"/", nil)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("GET over https with the cluster CA: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "/js/app.js") ||
+		!strings.Contains(resp.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+		t.Fatalf("GET /: %s %q %q", resp.Status, resp.Header.Get("Content-Security-Policy"), body)
+	}
+	ws, _, err := websocket.Dial(opCtx(t), "wss://"+addr+"/ws", &websocket.DialOptions{HTTPClient: hc, HTTPHeader: http.Header{"Origin": {"https://" + addr}}})
+	if err != nil {
+		t.Fatalf("wss: %v", err)
+	}
+	defer ws.CloseNow()
+	wc := &wsConn{t: t, ws: ws}
+	w := wc.hello(transport.Hello{Version: transport.ProtocolVersion, User: "dora", Password: "pw"})
+	if w.Error != nil || len(w.Nodes) != 1 || w.Nodes[0].HTTPS == "" {
+		t.Fatalf("welcome over wss: %+v", w)
 	}
 }

@@ -76,6 +76,8 @@ type NodeInfo struct {
 	// HTTP is the node's HTTP address (web client, WebSocket), "" when
 	// the node serves no HTTP or is of an older version.
 	HTTP string `cbor:"5,keyasint,omitempty"`
+	// HTTPS is the node's HTTPS address (parleyd --https), "" if none.
+	HTTPS string `cbor:"6,keyasint,omitempty"`
 }
 
 // Request is a control-stream request. ID is chosen by the client and echoed
@@ -210,6 +212,8 @@ type AdmitRequest struct {
 	PublicKey  []byte `cbor:"5,keyasint"`
 	// HTTPAddr is the new node's advertised HTTP address, if it serves one.
 	HTTPAddr string `cbor:"6,keyasint,omitempty"`
+	// HTTPSAddr is the new node's advertised HTTPS address, if any.
+	HTTPSAddr string `cbor:"7,keyasint,omitempty"`
 }
 
 // AdmitResponse admits a node: its id, its certificate signed by the cluster

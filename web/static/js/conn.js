@@ -124,7 +124,9 @@ export class Conn {
     this.welcomed = true;
     this.attempts = 0;
     this.nodeId = w.NodeID;
-    const http = (w.Nodes || []).map((n) => n.HTTP).filter(Boolean);
+    // A page loaded over https fails over to the nodes' https addresses.
+    const secure = location.protocol === "https:";
+    const http = (w.Nodes || []).map((n) => (secure ? n.HTTPS : n.HTTP)).filter(Boolean);
     if (http.length) this.nodes = http;
     if (!w.User) {
       this.toLogin(ws, "");
