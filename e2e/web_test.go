@@ -145,11 +145,36 @@ func TestWebClient(t *testing.T) {
 		ann.goRoom(room)
 	})
 
+	step(t, "measure", func() {
+		// A reload while logged in: the page's bytes and the time until
+		// it shows the room's messages. Reported, never asserted.
+		ann.do(reload())
+		ann.waitSelector(`[data-testid=message]`)
+		type measure struct {
+			Bytes   float64 `json:"bytes"`
+			Files   int     `json:"files"`
+			FirstMs float64 `json:"firstMs"`
+		}
+		m := waitJS(ann, "the first-message mark", `(() => {
+			const mark = performance.getEntriesByName("parley-first-message")[0];
+			const all = [...performance.getEntriesByType("navigation"), ...performance.getEntriesByType("resource")];
+			return {bytes: all.reduce((s, e) => s + (e.transferSize || e.encodedBodySize || 0), 0), files: all.length, firstMs: mark ? mark.startTime : -1};
+		})()`, func(m measure) error {
+			if m.FirstMs < 0 {
+				return fmt.Errorf("no mark yet")
+			}
+			return nil
+		})
+		t.Logf("page load on loopback: %d files, %.0f bytes transferred; first message shown %.0f ms after navigation", m.Files, m.Bytes, m.FirstMs)
+		ann.goRoom(room)
+	})
+
 	step(t, "failover", func() {
 		// ann's page is served by n1. Record every text the status shows.
 		if _, err := eval[bool](ann, `(() => {
 			window.__states = [];
-			const seen = () => { const e = document.querySelector('[data-testid=connection-status]'); if (e) window.__states.push(e.textContent); };
+			const seen = () => { const e = document.querySelector('[data-testid=connection-status]'); if (e) window.__states.push(e.textContent), window.__stateTimes.push(performance.now()); };
+			window.__stateTimes = [];
 			new MutationObserver(seen).observe(document.body, {subtree: true, childList: true, characterData: true});
 			return true })()`); err != nil {
 			t.Fatal(err)
@@ -194,6 +219,13 @@ func TestWebClient(t *testing.T) {
 			}
 			return nil
 		})
+		times, _ := eval[[]float64](ann, `window.__stateTimes`)
+		states, _ := eval[[]string](ann, `window.__states`)
+		if i := slices.IndexFunc(states, func(s string) bool { return strings.Contains(s, "reconnecting") }); i >= 0 && len(times) == len(states) {
+			if j := slices.IndexFunc(states[i:], func(s string) bool { return strings.Contains(s, "connected to") }); j >= 0 {
+				t.Logf("the banner said reconnecting for %.0f ms, then %q", times[i+j]-times[i], states[i+j])
+			}
+		}
 		waitFor(t, pageWait, "more messages after the kill", func() error {
 			if sent.Load() < 40 {
 				return fmt.Errorf("%d sent", sent.Load())

@@ -291,9 +291,15 @@ function signal() {
 
 const root = document.getElementById("app");
 root.textContent = "";
+let firstMessage = false;
 st.onChange(() => {
   render(html`<${App} />`, root);
   signal();
+  if (!firstMessage && document.querySelector("[data-testid=message]")) {
+    // Time to first message, for anyone measuring the page (see README).
+    firstMessage = true;
+    performance.mark("parley-first-message");
+  }
 });
 
 addEventListener("hashchange", st.route);
