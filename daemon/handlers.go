@@ -56,6 +56,11 @@ func (ss *session) handle(ctx context.Context, req transport.Request) {
 		if err = ss.decodeBody(req, &r); err == nil {
 			body, err = ss.markRead(ctx, r)
 		}
+	case transport.OpTyping:
+		var r transport.TypingRequest
+		if err = ss.decodeBody(req, &r); err == nil {
+			err = ss.typingNotice(r)
+		}
 	case transport.OpRooms:
 		body, err = ss.rooms()
 	case transport.OpWho:

@@ -2,6 +2,9 @@ package daemon
 
 import (
 	"context"
+	"maps"
+	"slices"
+	"time"
 
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/transport"
@@ -61,10 +64,15 @@ func (ss *session) who(ctx context.Context, r transport.WhoRequest) (transport.W
 	if err != nil {
 		return transport.WhoResponse{}, err
 	}
-	online := ss.srv.view.get(ctx)
+	online, typing := ss.srv.view.get(ctx)
 	out := transport.WhoResponse{Members: make([]transport.Member, len(users))}
 	for i, u := range users {
 		out.Members[i] = transport.Member{User: u, Online: online[u]}
+	}
+	for _, u := range slices.Sorted(maps.Keys(typing[r.Room])) {
+		if u != ss.user {
+			out.Typing = append(out.Typing, u)
+		}
 	}
 	return out, nil
 }
@@ -74,5 +82,18 @@ func (ss *session) localPresence() (transport.PresenceResponse, error) {
 	if !ss.peerNode {
 		return transport.PresenceResponse{}, transport.Errorf(transport.CodeForbidden, "presence is asked by nodes only")
 	}
-	return transport.PresenceResponse{Users: ss.srv.presence.list()}, nil
+	return transport.PresenceResponse{Users: ss.srv.presence.list(), Typing: ss.srv.typing.list(time.Now())}, nil
+}
+
+// typingNotice records that the session's user is typing in a room, in
+// this node's memory only (see localTyping).
+func (ss *session) typingNotice(r transport.TypingRequest) error {
+	if err := chatcore.ValidateRoom(r.Room); err != nil {
+		return err
+	}
+	if err := chatcore.CheckAccess(r.Room, ss.user); err != nil {
+		return err
+	}
+	ss.srv.typing.add(r.Room, ss.user, time.Now())
+	return nil
 }

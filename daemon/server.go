@@ -44,6 +44,7 @@ type Server struct {
 	// presence counts this node's live user sessions; view merges every
 	// node's, asked through peers.
 	presence *localPresence
+	typing   *localTyping
 	view     *presenceView
 	peers    *peers
 }
@@ -119,7 +120,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, node: node, clientAddr: clientAddr, conns: make(map[*quic.Conn]struct{}),
-		presence: newLocalPresence(), sockets: make(map[*webCarrier]struct{})}
+		presence: newLocalPresence(), typing: newLocalTyping(), sockets: make(map[*webCarrier]struct{})}
 	s.view = &presenceView{srv: s}
 	s.peers = newPeers(s)
 	if err := s.listen(udp, hl); err != nil {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 )
 
 // TestWebClient drives the web client in real headless chromium against a
@@ -57,6 +59,18 @@ func TestWebClient(t *testing.T) {
 				return sameMessages(ms, hist)
 			})
 		}
+	})
+
+	step(t, "typing", func() {
+		// Typing shows on the other page, from memory, never in the log.
+		ben.do(chromedp.SendKeys(chromedp.CSS(`[data-testid=composer]`), "thinking"))
+		waitJS(ann, "ben is typing", `document.querySelector('[data-testid=typing]').textContent`, func(s string) error {
+			if !strings.Contains(s, "ben is typing") {
+				return fmt.Errorf("typing line %q", s)
+			}
+			return nil
+		})
+		ben.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid=composer]').value = ""`))
 	})
 
 	step(t, "dm", func() {

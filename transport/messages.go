@@ -1,6 +1,10 @@
 package transport
 
-import "github.com/fxamacker/cbor/v2"
+import (
+	"time"
+
+	"github.com/fxamacker/cbor/v2"
+)
 
 // ProtocolVersion is the version a client announces in Hello.
 const ProtocolVersion = 1
@@ -40,7 +44,27 @@ const (
 	// ReadResponse). Markers are kept by the cluster, so unread counts
 	// (RoomInfo.Unread) agree on every client of the user.
 	OpRead = "read"
+	// OpTyping says the user is typing in a room (TypingRequest; the
+	// response has no body). Typing is ephemeral, like presence: kept in
+	// the memory of the nodes for TypingTTL, never in a room's log, and
+	// shown in WhoResponse.Typing.
+	OpTyping = "typing"
 )
+
+// TypingTTL is how long a typing notice lasts; a client typing on sends
+// one again before it ends.
+const TypingTTL = 4 * time.Second
+
+// TypingRequest says the user is typing in Room.
+type TypingRequest struct {
+	Room string `cbor:"1,keyasint"`
+}
+
+// Typing is one user typing in one room.
+type Typing struct {
+	Room string `cbor:"1,keyasint"`
+	User string `cbor:"2,keyasint"`
+}
 
 // Hello is the first frame a client writes on the control stream. A user
 // session carries User with Password or a Token from an earlier Welcome; a
@@ -284,6 +308,9 @@ type WhoRequest struct {
 // WhoResponse lists a room's members in name order.
 type WhoResponse struct {
 	Members []Member `cbor:"1,keyasint"`
+	// Typing lists, in name order, the users other than the asker who are
+	// typing in the room (see OpTyping).
+	Typing []string `cbor:"2,keyasint,omitempty"`
 }
 
 // Member is one member of a room. Online means the user has a live session
@@ -305,4 +332,6 @@ type PingRequest struct{}
 // serving node, in name order.
 type PresenceResponse struct {
 	Users []string `cbor:"1,keyasint"`
+	// Typing lists who is typing where, among the node's sessions.
+	Typing []Typing `cbor:"2,keyasint,omitempty"`
 }

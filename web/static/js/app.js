@@ -155,6 +155,13 @@ class Messages extends Component {
   }
 }
 
+function typingText(users) {
+  if (!users.length) return "";
+  if (users.length === 1) return `${users[0]} is typing…`;
+  if (users.length <= 3) return `${users.slice(0, -1).join(", ")} and ${users[users.length - 1]} are typing…`;
+  return "several people are typing…";
+}
+
 class Composer extends Component {
   keydown = (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
@@ -168,7 +175,8 @@ class Composer extends Component {
   };
   render({ room }) {
     return html`<div class="composer">
-      <textarea data-testid="composer" rows="1" placeholder=${"Message " + roomLabel(room)} onKeyDown=${this.keydown} aria-label="message"></textarea>
+      <div class="typing" data-testid="typing" aria-live="polite">${typingText(S.typing)}</div>
+      <textarea data-testid="composer" rows="1" placeholder=${"Message " + roomLabel(room)} onKeyDown=${this.keydown} onInput=${st.typing} aria-label="message"></textarea>
     </div>`;
   }
 }
@@ -319,7 +327,7 @@ document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible" && room && st.atBottom.value) st.markRead(room);
   st.changed();
 });
-setInterval(st.refreshWho, 5000);
+setInterval(st.refreshWho, 1500);
 setInterval(st.refreshStatus, 2000);
 setInterval(st.refreshRooms, 5000);
 st.route();

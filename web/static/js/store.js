@@ -18,6 +18,7 @@ export const S = {
   current: "",
   view: "room", // room | cluster
   who: [],
+  typing: [], // users typing in the current room
   status: null,
   switcher: null, // {q} while open
   notice: "",
@@ -250,7 +251,18 @@ export function pendingFor(room) {
   return [...conn.outbox.values()].filter((e) => e.room === room.name && !held.has(e.id));
 }
 
+let lastTyping = 0;
+
+/** typing tells the cluster, at most every 2 s, that the user is typing. */
+export function typing() {
+  const now = Date.now();
+  if (now - lastTyping < 2000 || !S.current || S.conn !== "connected") return;
+  lastTyping = now;
+  conn.call("typing", { Room: S.current }).catch(() => {});
+}
+
 export function sendText(text) {
+  lastTyping = 0;
   const room = S.rooms.get(S.current);
   if (!room || !text.trim()) return;
   conn.send(room.name, text);
@@ -309,6 +321,7 @@ export async function refreshWho() {
     const r = await conn.call("who", { Room: name });
     if (S.current === name) {
       S.who = r.Members || [];
+      S.typing = r.Typing || [];
       changed();
     }
   } catch {}
@@ -337,6 +350,7 @@ export function route() {
     if (S.current !== name) {
       S.current = name;
       S.who = [];
+      S.typing = [];
       atBottom.value = true;
       const room = S.rooms.get(name);
       if (room) room.marker = room.unread ? room.read + 1 : 0;
