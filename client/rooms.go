@@ -54,6 +54,27 @@ func (c *Client) MarkRead(ctx context.Context, room string, seq uint64) (uint64,
 	return resp.Seq, nil
 }
 
+// Typing tells the cluster that the Client's user is typing in room. The
+// notice lasts transport.TypingTTL in the memory of the nodes, never in the
+// room's log; send it again to go on typing.
+func (c *Client) Typing(ctx context.Context, room string) error {
+	if err := c.do(ctx, transport.OpTyping, transport.TypingRequest{Room: room}, nil); err != nil {
+		return fmt.Errorf("typing %s: %w", room, err)
+	}
+	return nil
+}
+
+// WhoIsTyping lists, in name order, the users other than the Client's who
+// are typing in room (see Typing). It is retried across reconnects until
+// ctx ends.
+func (c *Client) WhoIsTyping(ctx context.Context, room string) ([]string, error) {
+	var resp transport.WhoResponse
+	if err := c.do(ctx, transport.OpWho, transport.WhoRequest{Room: room}, &resp); err != nil {
+		return nil, fmt.Errorf("who is typing in %s: %w", room, err)
+	}
+	return resp.Typing, nil
+}
+
 // Rooms lists every public room of the cluster, and the direct-message
 // rooms the Client's user takes part in, in name order: each with its
 // member count, its last seq, whether the user has joined it and whether
