@@ -38,7 +38,7 @@ unit:
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzFrameReader$$' -fuzztime=$(FUZZTIME) ./transport
-	$(GO) test -run='^$$' -fuzz='^FuzzMsgID$$' -fuzztime=$(FUZZTIME) ./transport
+	$(GO) test -run='^$$' -fuzz='^FuzzMsgID$$' -fuzztime=$(FUZZTIME) .
 	$(GO) test -run='^$$' -fuzz='^FuzzWebFrame$$' -fuzztime=$(FUZZTIME) ./transport
 
 arm64:

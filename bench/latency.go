@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/parleychat/parley/transport"
+	"github.com/parleychat/parley"
 )
 
 // LatencyParams shapes the latency scenario.
@@ -47,16 +47,16 @@ type LatencyResult struct {
 	// Offered, Acked and Delivered count the measuring window's messages;
 	// Undelivered were acknowledged but never delivered within the drain
 	// time; Dropped found every worker busy.
-	Offered     int64 `json:"offered"`
-	Acked       int64 `json:"acked"`
-	Delivered   int64 `json:"delivered"`
+	Offered   int64 `json:"offered"`
+	Acked     int64 `json:"acked"`
+	Delivered int64 `json:"delivered"`
 	// WebDelivered counts the window's messages the WebSocket subscriber
 	// received.
 	WebDelivered int64 `json:"web_delivered"`
-	Undelivered int64 `json:"undelivered"`
-	Errors      int64 `json:"errors"`
-	Dropped     int   `json:"dropped"`
-	CPU         CPU   `json:"cpu_percent,omitempty"`
+	Undelivered  int64 `json:"undelivered"`
+	Errors       int64 `json:"errors"`
+	Dropped      int   `json:"dropped"`
+	CPU          CPU   `json:"cpu_percent,omitempty"`
 }
 
 // drainTimeout bounds waiting for the last deliveries after a load.
@@ -104,11 +104,11 @@ func RunLatency(ctx context.Context, c *Cluster, p LatencyParams) (LatencyResult
 		webDeliver = NewHistogram()
 		webCount   atomic.Int64
 		deliver    = NewHistogram()
-		ackHist   = NewHistogram()
-		delivered atomic.Int64
-		acked     atomic.Int64
-		offered   atomic.Int64
-		errs      atomic.Int64
+		ackHist    = NewHistogram()
+		delivered  atomic.Int64
+		acked      atomic.Int64
+		offered    atomic.Int64
+		errs       atomic.Int64
 	)
 	sctx, stopSubs := context.WithCancel(ctx)
 	defer stopSubs()
@@ -128,7 +128,7 @@ func RunLatency(ctx context.Context, c *Cluster, p LatencyParams) (LatencyResult
 		})
 	}
 	subWG.Go(func() {
-		web.subscribe(sctx, rooms, func(m transport.Message) {
+		web.subscribe(sctx, rooms, func(m parley.Message) {
 			if v, ok := webPending.LoadAndDelete(m.ID); ok {
 				webDeliver.Record(time.Since(v.(time.Time)))
 				webCount.Add(1)
@@ -147,7 +147,7 @@ func RunLatency(ctx context.Context, c *Cluster, p LatencyParams) (LatencyResult
 	cpu := newCPUMeter(c.pids())
 	paced := runPaced(ctx, p.Rate, p.Workers, p.Rooms, p.Warmup+p.Duration, func(ctx context.Context, w int, j job) {
 		measured := !j.sched.Before(from)
-		id := transport.NewMsgID(time.Now())
+		id := parley.NewMsgID(time.Now())
 		if measured {
 			offered.Add(1)
 			pending.Store(id, j.sched)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -70,7 +71,7 @@ func (w *webSubscriber) read(ctx context.Context) (transport.WebServerFrame, err
 // subscribe subscribes to rooms from now, subscription i+1 to rooms[i],
 // and then calls onMsg for every message until ctx ends or the socket
 // fails. A refused subscription is an error.
-func (w *webSubscriber) subscribe(ctx context.Context, rooms []string, onMsg func(transport.Message)) error {
+func (w *webSubscriber) subscribe(ctx context.Context, rooms []string, onMsg func(parley.Message)) error {
 	for i, room := range rooms {
 		req := map[string]any{"id": i + 1, "op": transport.OpSubscribe, "body": transport.SubscribeRequest{Room: room, Sub: uint64(i + 1)}}
 		if err := w.write(ctx, req); err != nil {

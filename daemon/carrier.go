@@ -3,7 +3,7 @@ package daemon
 import (
 	"context"
 
-	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -41,7 +41,7 @@ type carrier interface {
 // eventSink is one subscription's stream of events to the client.
 type eventSink interface {
 	// messages writes msgs as events, in order.
-	messages(msgs []chatcore.Message) error
+	messages(msgs []parley.Message) error
 	// fail writes the error that ends the subscription.
 	fail(e *transport.Error)
 	// done is closed when the client cancels the subscription.

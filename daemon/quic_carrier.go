@@ -7,7 +7,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
-	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -65,7 +65,7 @@ func (q *quicCarrier) readHello(h *transport.Hello) error {
 
 func (q *quicCarrier) readRequest(req *transport.Request) error { return q.reader.Read(req) }
 
-func (q *quicCarrier) decode(body []byte, v any) error { return transport.Unmarshal(body, v) }
+func (q *quicCarrier) decode(body []byte, v any) error { return parley.Unmarshal(body, v) }
 
 func (q *quicCarrier) write(v any) error {
 	q.writeMu <- struct{}{}
@@ -84,7 +84,7 @@ func (q *quicCarrier) writeWelcome(w transport.Welcome) error {
 func (q *quicCarrier) writeResponse(id uint64, body any, e *transport.Error) error {
 	resp := transport.Response{ID: id, Error: e}
 	if e == nil && body != nil {
-		raw, err := transport.Marshal(body)
+		raw, err := parley.Marshal(body)
 		if err != nil {
 			resp.Error = transport.Errorf(transport.CodeInternal, "encode: %v", err)
 		} else {
@@ -129,7 +129,7 @@ type quicSink struct {
 	buf    []byte
 }
 
-func (s *quicSink) messages(msgs []chatcore.Message) error {
+func (s *quicSink) messages(msgs []parley.Message) error {
 	s.stream.SetWriteDeadline(time.Now().Add(requestTimeout))
 	var err error
 	s.buf, err = writeEvents(s.stream, s.buf[:0], msgs)

@@ -6,24 +6,18 @@ import (
 	"slices"
 	"time"
 
-	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
 // joinRoom makes the session's user a member of a room.
 func (ss *session) joinRoom(ctx context.Context, r transport.JoinRoomRequest) error {
-	if err := chatcore.CheckAccess(r.Room, ss.user); err != nil {
-		return err
-	}
 	_, err := ss.srv.node.Join(ctx, r.Room, ss.user)
 	return err
 }
 
 // leaveRoom ends the session's user's membership of a room.
 func (ss *session) leaveRoom(ctx context.Context, r transport.LeaveRoomRequest) error {
-	if err := chatcore.CheckAccess(r.Room, ss.user); err != nil {
-		return err
-	}
 	_, err := ss.srv.node.Leave(ctx, r.Room, ss.user)
 	return err
 }
@@ -38,7 +32,8 @@ func (ss *session) markRead(ctx context.Context, r transport.ReadRequest) (trans
 }
 
 // rooms lists the public rooms of the directory and the user's own
-// direct-message rooms; other users' direct-message rooms are left out.
+// direct-message rooms; other users' direct-message rooms are left out (by
+// chatcore.Node.RoomSummaries).
 func (ss *session) rooms() (transport.RoomsResponse, error) {
 	sums, err := ss.srv.node.RoomSummaries(ss.user)
 	if err != nil {
@@ -46,21 +41,14 @@ func (ss *session) rooms() (transport.RoomsResponse, error) {
 	}
 	out := transport.RoomsResponse{Rooms: []transport.RoomInfo{}}
 	for _, s := range sums {
-		dm := chatcore.IsDMRoom(s.Name)
-		if dm && chatcore.CheckAccess(s.Name, ss.user) != nil {
-			continue
-		}
-		out.Rooms = append(out.Rooms, transport.RoomInfo{Name: s.Name, Members: s.Members, LastSeq: s.LastSeq, Joined: s.Joined, DM: dm, Unread: s.Unread})
+		out.Rooms = append(out.Rooms, transport.RoomInfo{Name: s.Name, Members: s.Members, LastSeq: s.LastSeq, Joined: s.Joined, DM: s.DM, Unread: s.Unread})
 	}
 	return out, nil
 }
 
 // who lists a room's members, each online or not.
 func (ss *session) who(ctx context.Context, r transport.WhoRequest) (transport.WhoResponse, error) {
-	if err := chatcore.CheckAccess(r.Room, ss.user); err != nil {
-		return transport.WhoResponse{}, err
-	}
-	users, err := ss.srv.node.Members(ctx, r.Room)
+	users, err := ss.srv.node.Members(ctx, r.Room, ss.user)
 	if err != nil {
 		return transport.WhoResponse{}, err
 	}
@@ -88,10 +76,10 @@ func (ss *session) localPresence() (transport.PresenceResponse, error) {
 // typingNotice records that the session's user is typing in a room, in
 // this node's memory only (see localTyping).
 func (ss *session) typingNotice(r transport.TypingRequest) error {
-	if err := chatcore.ValidateRoom(r.Room); err != nil {
+	if err := parley.ValidateRoom(r.Room); err != nil {
 		return err
 	}
-	if err := chatcore.CheckAccess(r.Room, ss.user); err != nil {
+	if err := parley.CheckAccess(r.Room, ss.user); err != nil {
 		return err
 	}
 	ss.srv.typing.add(r.Room, ss.user, time.Now())

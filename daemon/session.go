@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -129,7 +129,7 @@ func inputError(err error) *transport.Error {
 	switch {
 	case errors.Is(err, transport.ErrFrameTooLarge):
 		return transport.Errorf(transport.CodeTooLarge, "%v", err)
-	case errors.Is(err, transport.ErrMalformed):
+	case errors.Is(err, parley.ErrMalformed):
 		return transport.Errorf(transport.CodeInvalid, "%v", err)
 	}
 	return nil
@@ -191,7 +191,7 @@ func (s *Server) login(ctx context.Context, h transport.Hello) error {
 			return err
 		}
 		if user != h.User {
-			return fmt.Errorf("session token is for another user: %w", chatcore.ErrUnauthorized)
+			return fmt.Errorf("session token is for another user: %w", parley.ErrUnauthorized)
 		}
 		return nil
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -102,7 +102,7 @@ func (c *webCarrier) readHello(h *transport.Hello) error {
 		return err
 	}
 	if f.Hello == nil {
-		return fmt.Errorf("web: the first frame must be a hello: %w", transport.ErrMalformed)
+		return fmt.Errorf("web: the first frame must be a hello: %w", parley.ErrMalformed)
 	}
 	*h = *f.Hello
 	if h.Token == "" && h.Password == "" && c.cookieToken != "" {
@@ -121,7 +121,7 @@ func (c *webCarrier) readRequest(req *transport.Request) error {
 		}
 		switch {
 		case f.Hello != nil:
-			return fmt.Errorf("web: a second hello: %w", transport.ErrMalformed)
+			return fmt.Errorf("web: a second hello: %w", parley.ErrMalformed)
 		case f.Unsub != 0:
 			c.unsubscribe(f.Unsub)
 			continue
@@ -205,12 +205,11 @@ type webSink struct {
 	buf    []byte
 }
 
-func (s *webSink) messages(msgs []chatcore.Message) error {
+func (s *webSink) messages(msgs []parley.Message) error {
 	s.buf = s.buf[:0]
 	n := 0
 	for i := range msgs {
-		wm := wireMessage(msgs[i])
-		ev, err := json.Marshal(transport.Event{Msg: &wm})
+		ev, err := json.Marshal(transport.Event{Msg: &msgs[i]})
 		if err != nil {
 			return fmt.Errorf("web: %w", err)
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/daemon"
 	"github.com/parleychat/parley/daemon/daemontest"
 	"github.com/parleychat/parley/transport"
@@ -166,7 +167,7 @@ func TestWebSocketSession(t *testing.T) {
 	if _, e := a.call(transport.OpSubscribe, transport.SubscribeRequest{Room: "web", From: 1, Sub: 7}); e != nil {
 		t.Fatalf("subscribe: %v", e)
 	}
-	id := transport.NewMsgID(time.Now())
+	id := parley.NewMsgID(time.Now())
 	raw, e := a.call(transport.OpSend, transport.SendRequest{Room: "web", ID: id, Text: "<b>hi</b>"})
 	if e != nil {
 		t.Fatalf("send: %v", e)
@@ -179,7 +180,7 @@ func TestWebSocketSession(t *testing.T) {
 	if _, err := bob.Send(opCtx(t), "web", "from quic"); err != nil {
 		t.Fatalf("bob send: %v", err)
 	}
-	var got []transport.Message
+	var got []parley.Message
 	for len(got) < 3 {
 		f := a.read()
 		if f.Sub == 0 {
@@ -195,7 +196,7 @@ func TestWebSocketSession(t *testing.T) {
 			got = append(got, *ev.Msg)
 		}
 	}
-	if got[0].Kind != transport.KindJoin || got[1].ID != id || got[1].Text != "<b>hi</b>" || got[1].Seq != sr.Seq ||
+	if got[0].Kind != parley.KindJoin || got[1].ID != id || got[1].Text != "<b>hi</b>" || got[1].Seq != sr.Seq ||
 		got[2].User != "bob" || got[2].Seq != got[1].Seq+1 {
 		t.Fatalf("events %+v", got)
 	}

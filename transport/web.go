@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+
+	"github.com/parleychat/parley"
 )
 
 // The browser's protocol. A web page cannot speak QUIC to a plain-HTTP
@@ -69,21 +71,21 @@ func DecodeWebFrame(data []byte) (WebClientFrame, error) {
 		n++
 	}
 	if n != 1 {
-		return WebClientFrame{}, fmt.Errorf("web frame: want exactly one of hello, op, unsub: %w", ErrMalformed)
+		return WebClientFrame{}, fmt.Errorf("web frame: want exactly one of hello, op, unsub: %w", parley.ErrMalformed)
 	}
 	return f, nil
 }
 
 // DecodeWebBody decodes exactly one JSON value into v, refusing unknown
-// keys and trailing data (ErrMalformed).
+// keys and trailing data (parley.ErrMalformed).
 func DecodeWebBody(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("web frame: %v: %w", err, ErrMalformed)
+		return fmt.Errorf("web frame: %v: %w", err, parley.ErrMalformed)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("web frame: trailing data: %w", ErrMalformed)
+		return fmt.Errorf("web frame: trailing data: %w", parley.ErrMalformed)
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package transport
 import (
 	"errors"
 	"testing"
+
+	"github.com/parleychat/parley"
 )
 
 // FuzzWebFrame feeds arbitrary bytes to the browser frame decoder: it
@@ -24,7 +26,7 @@ func FuzzWebFrame(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		fr, err := DecodeWebFrame(data)
 		if err != nil {
-			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrFrameTooLarge) {
+			if !errors.Is(err, parley.ErrMalformed) && !errors.Is(err, ErrFrameTooLarge) {
 				t.Fatalf("error %v is neither malformed nor too large", err)
 			}
 			return
@@ -40,7 +42,7 @@ func FuzzWebFrame(f *testing.F) {
 		}
 		if len(fr.Body) > 0 {
 			var r SendRequest
-			if err := DecodeWebBody(fr.Body, &r); err != nil && !errors.Is(err, ErrMalformed) {
+			if err := DecodeWebBody(fr.Body, &r); err != nil && !errors.Is(err, parley.ErrMalformed) {
 				t.Fatalf("body error %v is not malformed", err)
 			}
 		}

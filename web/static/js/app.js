@@ -8,8 +8,9 @@ import * as st from "./store.js";
 const { S, conn } = st;
 const html = htm.bind(h);
 
-function fmtTime(ns) {
-  const d = new Date(ns / 1e6);
+/** fmtTime shows a message's stamp: RFC 3339 text (or Unix nanoseconds). */
+function fmtTime(ts) {
+  const d = new Date(typeof ts === "number" ? ts / 1e6 : ts);
   return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
