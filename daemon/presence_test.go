@@ -47,7 +47,7 @@ func TestPresenceIsForNodesOnly(t *testing.T) {
 	if resp := rc.call(3, transport.OpTyping, transport.TypingRequest{Room: "dm.bob.carol"}); resp.Error == nil || resp.Error.Code != transport.CodeForbidden {
 		t.Fatalf("typing in another's direct messages: %+v, want forbidden", resp.Error)
 	}
-	if users, err = ask(); err != nil || !slices.Equal(typing, []transport.Typing{{Room: "general", User: "alice"}}) {
+	if _, err = ask(); err != nil || !slices.Equal(typing, []transport.Typing{{Room: "general", User: "alice"}}) {
 		t.Fatalf("typing seen by a peer: %v %v", typing, err)
 	}
 	pc, _ := srv.peers.conn(self.ID)

@@ -238,15 +238,6 @@ const messagesJS = `[...document.querySelectorAll('[data-testid=message]')].map(
 	seq: Number(e.dataset.seq), user: e.dataset.user, kind: e.dataset.kind || "",
 	text: e.querySelector('.text').textContent}))`
 
-func (p *page) messages() []shownMessage {
-	p.t.Helper()
-	ms, err := eval[[]shownMessage](p, messagesJS)
-	if err != nil {
-		p.t.Fatalf("%s: messages: %v", p.name, err)
-	}
-	return ms
-}
-
 // waitMessages waits until the room view's messages pass check.
 func (p *page) waitMessages(what string, check func([]shownMessage) error) []shownMessage {
 	p.t.Helper()
@@ -311,7 +302,7 @@ func parseHistory(t *testing.T, out string) []shownMessage {
 		if err := json.Unmarshal([]byte(line), &h); err != nil {
 			t.Fatalf("history line %q: %v", line, err)
 		}
-		ms = append(ms, shownMessage{Seq: h.Seq, User: h.User, Text: h.Text, Kind: h.Kind})
+		ms = append(ms, shownMessage(h))
 	}
 	return ms
 }
