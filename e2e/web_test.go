@@ -136,6 +136,68 @@ func TestWebClient(t *testing.T) {
 		ben.goRoom(room)
 	})
 
+	step(t, "history", func() {
+		// A room longer than the page holds: it opens at its end,
+		// scrolling up loads older pages, scrolling down newer ones, each
+		// message once, in order, and the page never holds more than a
+		// window of them.
+		big := uniq("big")
+		sdk := c.Dial(t, "cat", c.Nodes[2].Client)
+		const n, window = 1300, 1200
+		var wg sync.WaitGroup
+		for w := range 10 {
+			wg.Go(func() {
+				for i := w; i < n; i += 10 {
+					ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+					if _, err := sdk.Send(ctx, big, fmt.Sprintf("old %d", i)); err != nil {
+						t.Errorf("send: %v", err)
+					}
+					cancel()
+				}
+			})
+		}
+		wg.Wait()
+		ann.goRoom(big)
+		first := ann.waitMessages("the end of the room", func(ms []shownMessage) error {
+			if len(ms) == 0 || ms[len(ms)-1].Seq < n {
+				return fmt.Errorf("%d messages shown", len(ms))
+			}
+			return nil
+		})
+		if len(first) > 200 {
+			t.Fatalf("the page holds %d messages of %d at first, want a window", len(first), n+1)
+		}
+		ms := ann.waitMessages("scrolling up to the start", func(ms []shownMessage) error {
+			eval[chromedp.Void](ann, `document.querySelector('.messages').scrollTop = 0`)
+			if len(ms) == 0 || ms[0].Seq != 1 {
+				return fmt.Errorf("first shown seq %v", ms[0].Seq)
+			}
+			return nil
+		})
+		contiguous := func(ms []shownMessage) {
+			t.Helper()
+			if len(ms) > window {
+				t.Fatalf("the page holds %d messages, more than its window of %d", len(ms), window)
+			}
+			for i, m := range ms {
+				if m.Seq != ms[0].Seq+uint64(i) {
+					t.Fatalf("message %d has seq %d after %d: a gap or a duplicate", i, m.Seq, ms[0].Seq)
+				}
+			}
+		}
+		contiguous(ms)
+		last := first[len(first)-1].Seq
+		ms = ann.waitMessages("scrolling down to the end", func(ms []shownMessage) error {
+			eval[chromedp.Void](ann, `(e => e.scrollTop = e.scrollHeight)(document.querySelector('.messages'))`)
+			if len(ms) == 0 || ms[len(ms)-1].Seq != last {
+				return fmt.Errorf("last shown seq %d, want %d", ms[len(ms)-1].Seq, last)
+			}
+			return nil
+		})
+		contiguous(ms)
+		ann.goRoom(room)
+	})
+
 	step(t, "screenshots", func() {
 		dir := filepath.Join("..", "bin", "screenshots")
 		mention := "a longer message, to see how the text wraps when it does not fit on one line of the room view, @ann"

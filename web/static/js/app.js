@@ -90,6 +90,10 @@ class Sidebar extends Component {
   }
 }
 
+function firstSeq(room) {
+  return room.msgs.length ? room.msgs[0].Seq : Infinity;
+}
+
 /** Messages renders the held window of a room; scrolling up loads older pages. */
 class Messages extends Component {
   list = createRef();
@@ -98,19 +102,29 @@ class Messages extends Component {
   prepending = false;
 
   componentDidMount() {
+    this.rendered = { room: this.props.room, first: firstSeq(this.props.room) };
     this.scrollToEnd();
   }
   getSnapshotBeforeUpdate() {
+    // The room is changed in place, so what was rendered is remembered here.
     const el = this.list.current;
-    return el ? { height: el.scrollHeight, top: el.scrollTop, first: this.props.room.msgs[0] && this.props.room.msgs[0].Seq } : null;
+    return el ? { height: el.scrollHeight, top: el.scrollTop, ...this.rendered } : null;
   }
-  componentDidUpdate(prev, _s, snap) {
+  componentDidUpdate(_prev, _s, snap) {
     const el = this.list.current;
+    const first = firstSeq(this.props.room);
+    this.rendered = { room: this.props.room, first };
     if (!el || !snap) return;
-    const first = this.props.room.msgs[0] && this.props.room.msgs[0].Seq;
-    if (prev.room !== this.props.room) this.scrollToEnd();
-    else if (first !== snap.first && first < snap.first) el.scrollTop = snap.top + (el.scrollHeight - snap.height);
-    else if (st.atBottom.value) this.scrollToEnd();
+    if (snap.room !== this.props.room) this.scrollToEnd();
+    else if (first < snap.first) {
+      // Older messages came in above: keep what the user looks at in place.
+      el.scrollTop = snap.top + (el.scrollHeight - snap.height);
+    } else if (st.atBottom.value) this.scrollToEnd();
+    // A window that does not fill the view, or that the user already
+    // scrolled to the edge of, loads on without a scroll event.
+    const room = this.props.room;
+    if (room.tailCut && el.scrollHeight - el.scrollTop - el.clientHeight < 40) st.loadNewer(room);
+    else if (room.loaded && room.lo > 1 && el.scrollTop < 200 && !st.atBottom.value) st.loadOlder(room);
   }
   scrollToEnd() {
     const el = this.list.current;
@@ -121,8 +135,9 @@ class Messages extends Component {
   onScroll = () => {
     const el = this.list.current;
     const bottom = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
-    st.atBottom.value = bottom;
-    if (bottom && document.visibilityState === "visible") st.markRead(this.props.room);
+    st.atBottom.value = bottom && !this.props.room.tailCut;
+    if (bottom && this.props.room.tailCut) st.loadNewer(this.props.room);
+    else if (bottom && document.visibilityState === "visible") st.markRead(this.props.room);
     if (el.scrollTop < 200) st.loadOlder(this.props.room);
   };
   render({ room }) {
@@ -149,6 +164,7 @@ class Messages extends Component {
         <div class="text"><${Text} text=${m.Text} /></div>
       </li>`);
     }
+    if (room.tailCut) out.push(html`<li class="more">${room.loadingNewer ? "loading…" : "scroll down for newer messages"}</li>`);
     for (const p of pending) {
       out.push(html`<li class="msg pending" data-testid="pending-message"><div class="meta"><span class="user">${S.user}</span><time>sending…</time></div><div class="text">${p.text}</div></li>`);
     }

@@ -39,6 +39,9 @@ export function changed() {
   });
 }
 
+/** awaiting holds sent messages not yet delivered by their room's subscription. */
+const awaiting = new Map();
+
 export const conn = new Conn({
   onState(s) {
     S.conn = s;
@@ -55,6 +58,8 @@ export const conn = new Conn({
     changed();
   },
   onSent(entry) {
+    // Shown as pending until its subscription delivers it.
+    awaiting.set(entry.id, entry);
     changed();
   },
   onSendFailed(entry, e) {
@@ -176,8 +181,19 @@ function mentions(text) {
 }
 
 function deliver(room, m) {
-  room.msgs.push(m);
+  awaiting.delete(m.ID);
   room.lastSeq = m.Seq;
+  if (room.tailCut) {
+    // The window holds older messages: this one is loaded when the user
+    // scrolls back down (loadNewer).
+    if (m.Seq > room.read && !m.Kind && m.User !== S.user && mentions(m.Text)) room.mentions++;
+    recount(room);
+    changed();
+    return;
+  }
+  // loadNewer may have fetched it already.
+  if (room.msgs.length && m.Seq <= room.msgs[room.msgs.length - 1].Seq) return;
+  room.msgs.push(m);
   if (room.lo === 0 || room.lo > m.Seq) room.lo = room.msgs[0].Seq;
   const viewing = S.view === "room" && S.current === room.name && document.visibilityState === "visible" && atBottom.value;
   if (viewing) markRead(room);
@@ -208,6 +224,11 @@ export async function loadOlder(room) {
       room.msgs = older.concat(room.msgs);
       room.lo = older[0].Seq;
     } else room.lo = 1;
+    if (room.msgs.length > WINDOW * 2) {
+      // Keep the page small however far up the user goes: drop the newest.
+      room.msgs = room.msgs.slice(0, WINDOW * 2);
+      room.tailCut = true;
+    }
     changed();
     return true;
   } catch {
@@ -217,12 +238,36 @@ export async function loadOlder(room) {
   }
 }
 
+/** loadNewer appends the page after the newest held message, once the window was cut. */
+export async function loadNewer(room) {
+  if (!room.tailCut || room.loadingNewer) return;
+  room.loadingNewer = true;
+  try {
+    const from = room.msgs[room.msgs.length - 1].Seq + 1;
+    const h = await conn.call("history", { Room: room.name, From: from, Limit: PAGE });
+    const newer = (h.Messages || []).filter((m) => m.Seq >= from);
+    room.msgs = room.msgs.concat(newer);
+    const last = room.msgs[room.msgs.length - 1].Seq;
+    // Live messages append again once the window reaches the last one
+    // the subscription delivered.
+    if (last >= room.sub.last) room.tailCut = false;
+    if (room.msgs.length > WINDOW * 2) {
+      room.msgs = room.msgs.slice(room.msgs.length - WINDOW * 2);
+      room.lo = room.msgs[0].Seq;
+    }
+    changed();
+  } catch {
+  } finally {
+    room.loadingNewer = false;
+  }
+}
+
 /**
  * markRead moves the user's read marker to the room's end when the end is
  * seen: locally at once, and in the cluster (one request at a time).
  */
 export function markRead(room) {
-  if (!room.joined || room.lastSeq <= room.read) return;
+  if (!room.joined || room.tailCut || room.lastSeq <= room.read) return;
   room.read = room.lastSeq;
   recount(room);
   changed();
@@ -248,7 +293,7 @@ function sendRead(room) {
 
 export function pendingFor(room) {
   const held = new Set(room.msgs.map((m) => m.ID));
-  return [...conn.outbox.values()].filter((e) => e.room === room.name && !held.has(e.id));
+  return [...conn.outbox.values(), ...awaiting.values()].filter((e) => e.room === room.name && !held.has(e.id));
 }
 
 let lastTyping = 0;
