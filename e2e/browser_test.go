@@ -208,6 +208,25 @@ func (p *page) say(text string) {
 	p.pressEnter()
 }
 
+// press presses one key with modifiers (input.Modifier bits: Alt 1, Ctrl
+// 2, Shift 8), with text for a key that types one.
+func (p *page) press(key, code string, vk int64, modifiers int64, text string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, browserTimeout)
+	defer cancel()
+	ev := input.DispatchKeyEventParams{Key: key, Code: code, WindowsVirtualKeyCode: vk, NativeVirtualKeyCode: vk, Modifiers: modifiers}
+	down, up := ev, ev
+	down.Type, down.Text, up.Type = input.DispatchKeyEventTypeKeyDown, text, input.DispatchKeyEventTypeKeyUp
+	if text == "" {
+		down.Type = input.DispatchKeyEventTypeRawKeyDown
+	}
+	for _, e := range []input.DispatchKeyEventParams{down, up} {
+		if _, err := chromedp.Call(ctx, input.DispatchKeyEvent, e); err != nil {
+			p.t.Fatalf("%s: press %s: %v", p.name, key, err)
+		}
+	}
+}
+
 // pressEnter presses Enter as a keyboard does: one keydown carrying the
 // text "\r", so that a handler's preventDefault keeps the newline out of
 // the textarea (chromedp's SendKeys sends a separate char event, which no

@@ -39,11 +39,28 @@ export function changed() {
   });
 }
 
+/** BANNER_MS is the least time the "reconnecting" banner shows. */
+const BANNER_MS = 1500;
+let bannerUntil = 0;
+let bannerTimer = 0;
+
 /** awaiting holds sent messages not yet delivered by their room's subscription. */
 const awaiting = new Map();
 
 export const conn = new Conn({
   onState(s) {
+    // A failover can take less than a frame: the banner stays up a
+    // moment, so that the user sees the page moved to another node.
+    clearTimeout(bannerTimer);
+    const wait = bannerUntil - Date.now();
+    if (s === "reconnecting") bannerUntil = Date.now() + BANNER_MS;
+    else if (S.conn === "reconnecting" && wait > 0) {
+      bannerTimer = setTimeout(() => {
+        S.conn = conn.state;
+        changed();
+      }, wait);
+      return;
+    }
     S.conn = s;
     changed();
   },
