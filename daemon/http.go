@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/parleychat/parley/transport"
@@ -19,8 +20,10 @@ const sessionCookie = "parley_session"
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self' ws: wss:; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-// httpHandler serves /healthz, the web client at /, its WebSocket at /ws
-// and its login at /api/login.
+// httpHandler serves /healthz (200 with the node's id and cluster while the
+// node runs, and the process id, by which a starter checks that the node it
+// started answers and not an older process on the same port), the web
+// client at /, its WebSocket at /ws and its login at /api/login.
 func (s *Server) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -30,6 +33,7 @@ func (s *Server) httpHandler() http.Handler {
 			"node":    s.node.ID(),
 			"cluster": s.node.ClusterID(),
 			"clients": s.clientAddr,
+			"pid":     os.Getpid(),
 		})
 	})
 	mux.HandleFunc("GET /ws", s.serveWebSocket)
