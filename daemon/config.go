@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/parleychat/parley/chatcore"
 )
@@ -39,6 +40,12 @@ type Config struct {
 	RequestsPerSecond int
 	// Logger receives the server's logs.
 	Logger *slog.Logger
+	// AnalyticsScanDelay slows every message an analytics map task reads;
+	// tests use it to catch a job while it runs. Zero in production.
+	AnalyticsScanDelay time.Duration
+	// AnalyticsMemBytes bounds about how much one analytics map task holds
+	// before it spills to disk (default mapreduce.DefaultMemBytes).
+	AnalyticsMemBytes int
 }
 
 func (c *Config) setDefaults() error {

@@ -70,6 +70,30 @@ func (p *peers) presence(ctx context.Context, n chatcore.NodeRecord) ([]string, 
 	return resp.Users, nil
 }
 
+// Call makes one request of the node with id node (mapreduce.Caller): it
+// finds the node's client address in the registry and asks over the node's
+// reusable connection. resp may be nil for a response without a body.
+func (p *peers) Call(ctx context.Context, node uint64, op string, req, resp any) error {
+	recs, err := p.srv.node.Nodes()
+	if err != nil {
+		return fmt.Errorf("peers: %w", err)
+	}
+	for _, n := range recs {
+		if n.ID != node {
+			continue
+		}
+		pc, err := p.conn(n.ID)
+		if err != nil {
+			return err
+		}
+		if err := pc.call(ctx, n.ClientAddr, op, req, resp); err != nil {
+			return fmt.Errorf("%s on node %d: %w", op, n.ID, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("peers: node %d: %w", node, chatcore.ErrNotFound)
+}
+
 // close closes every connection; later calls fail.
 func (p *peers) close() {
 	p.mu.Lock()
@@ -175,6 +199,9 @@ func (pc *peerConn) roundTrip(ctx context.Context, op string, req, resp any) err
 	}
 	if r.Error != nil {
 		return r.Error
+	}
+	if resp == nil {
+		return nil
 	}
 	if err := transport.Unmarshal(r.Body, resp); err != nil {
 		return fmt.Errorf("response: %w", err)

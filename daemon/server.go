@@ -8,12 +8,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/quic-go/quic-go"
 
 	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/mapreduce"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -43,6 +45,10 @@ type Server struct {
 	presence *localPresence
 	view     *presenceView
 	peers    *peers
+
+	// analytics coordinates this node's analytics jobs and runs the tasks
+	// of any node's.
+	analytics *mapreduce.Engine
 }
 
 type tlsMaterial struct {
@@ -86,7 +92,17 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		presence: newLocalPresence()}
 	s.view = &presenceView{srv: s}
 	s.peers = newPeers(s)
+	s.analytics, err = mapreduce.New(mapreduce.Config{
+		Node: node, Caller: s.peers, Dir: filepath.Join(cfg.DataDir, "analytics"), Logger: cfg.Logger,
+		ScanDelay: cfg.AnalyticsScanDelay, MemBytes: cfg.AnalyticsMemBytes,
+	})
+	if err != nil {
+		node.Close()
+		udp.Close()
+		return nil, err
+	}
 	if err := s.listen(udp); err != nil {
+		s.analytics.Close()
 		node.Close()
 		return nil, err
 	}
@@ -190,6 +206,9 @@ func (s *Server) Close() error {
 	}
 	if s.httpSrv != nil {
 		s.httpSrv.Close()
+	}
+	if s.analytics != nil {
+		s.analytics.Close()
 	}
 	s.peers.close()
 	s.mu.Lock()
