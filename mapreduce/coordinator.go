@@ -719,7 +719,29 @@ func (j *jobRun) updateProgress() {
 			done++
 		}
 	}
+	load := map[uint64]*transport.NodeTasks{}
+	var running []transport.NodeTasks
+	for _, t := range append(slices.Clip(j.maps), j.reduces...) {
+		for _, a := range t.atts {
+			if !a.active() {
+				continue
+			}
+			if load[a.node] == nil {
+				load[a.node] = &transport.NodeTasks{Node: a.node}
+			}
+			if t.kind == transport.TaskMap {
+				load[a.node].Maps++
+			} else {
+				load[a.node].Reduces++
+			}
+		}
+	}
+	for _, l := range load {
+		running = append(running, *l)
+	}
+	slices.SortFunc(running, func(a, b transport.NodeTasks) int { return int(a.Node) - int(b.Node) })
 	j.setProgress(func(p *transport.AnalyticsProgress) {
-		p.TasksDone, p.TasksTotal, p.Scanned = done, len(j.maps)+len(j.reduces), scanned
+		p.TasksDone, p.TasksTotal, p.Scanned, p.Running = done, len(j.maps)+len(j.reduces), scanned, running
+		p.Coordinator = j.e.node.ID()
 	})
 }

@@ -89,6 +89,17 @@ type AnalyticsProgress struct {
 	Scanned    uint64 `cbor:"3,keyasint"`
 	// Messages is the number of messages in the job's cut.
 	Messages uint64 `cbor:"4,keyasint"`
+	// Coordinator is the node that coordinates the job.
+	Coordinator uint64 `cbor:"5,keyasint,omitempty"`
+	// Running lists the nodes running the job's attempts right now.
+	Running []NodeTasks `cbor:"6,keyasint,omitempty"`
+}
+
+// NodeTasks counts one node's running attempts of a job.
+type NodeTasks struct {
+	Node    uint64 `cbor:"1,keyasint"`
+	Maps    int    `cbor:"2,keyasint,omitempty"`
+	Reduces int    `cbor:"3,keyasint,omitempty"`
 }
 
 // AnalyticsPollResponse is a job's progress; when Done, Error or a page of

@@ -30,6 +30,7 @@ func runNode(args []string) error {
 	fs.StringVar(&cfg.Profile, "profile", "default", "memory profile of a new node: small or default")
 	fs.StringVar(&cfg.Name, "name", "", "node name (default: host name)")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&cfg.AnalyticsScanDelay, "analytics-scan-delay", 0, "for tests: slow analytics map tasks down by this much per message")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
