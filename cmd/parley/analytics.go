@@ -37,7 +37,9 @@ func runAnalytics(ctx context.Context, e *env, args []string) error {
 		return usagef("name a job, or 'list' to see them")
 	}
 	if job == "list" {
-		list := func(ctx context.Context, c *client.Client) ([]transport.AnalyticsJob, error) { return c.AnalyticsJobs(ctx) }
+		list := func(ctx context.Context, c *client.Client) ([]transport.AnalyticsJob, error) {
+			return c.AnalyticsJobs(ctx)
+		}
 		return query(ctx, e, f, list, (*printer).jobs)
 	}
 	return jf.run(ctx, e, f, job)
