@@ -100,6 +100,8 @@ type jobRun struct {
 	heard         map[uint64]time.Time
 	parts         int
 	results       []Record
+	nBackups      int
+	reruns        int
 }
 
 func (j *jobRun) isDone() bool {
@@ -534,6 +536,9 @@ func (j *jobRun) schedule(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		if len(t.atts) > 0 {
+			j.reruns++
+		}
 		j.startAttempt(ctx, t, node)
 	}
 	if pending > 0 {
@@ -578,6 +583,7 @@ func (j *jobRun) backups(ctx context.Context, phase []*task) error {
 			continue
 		}
 		t.backedUp = true
+		j.nBackups++
 		j.e.log.Info("analytics: backup attempt for a straggler", "job", j.id, "kind", t.kind, "slow", first.node, "backup", node)
 		j.startAttempt(ctx, t, node)
 	}
@@ -742,6 +748,6 @@ func (j *jobRun) updateProgress() {
 	slices.SortFunc(running, func(a, b transport.NodeTasks) int { return int(a.Node) - int(b.Node) })
 	j.setProgress(func(p *transport.AnalyticsProgress) {
 		p.TasksDone, p.TasksTotal, p.Scanned, p.Running = done, len(j.maps)+len(j.reduces), scanned, running
-		p.Coordinator = j.e.node.ID()
+		p.Coordinator, p.Backups, p.Reruns = j.e.node.ID(), j.nBackups, j.reruns
 	})
 }

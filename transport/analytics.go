@@ -93,6 +93,10 @@ type AnalyticsProgress struct {
 	Coordinator uint64 `cbor:"5,keyasint,omitempty"`
 	// Running lists the nodes running the job's attempts right now.
 	Running []NodeTasks `cbor:"6,keyasint,omitempty"`
+	// Backups counts the backup attempts started for stragglers, and
+	// Reruns the attempts started again after a failure or a lost node.
+	Backups int `cbor:"7,keyasint,omitempty"`
+	Reruns  int `cbor:"8,keyasint,omitempty"`
 }
 
 // NodeTasks counts one node's running attempts of a job.
