@@ -39,6 +39,9 @@ unit:
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzFrameReader$$' -fuzztime=$(FUZZTIME) ./transport
 	$(GO) test -run='^$$' -fuzz='^FuzzMsgID$$' -fuzztime=$(FUZZTIME) ./transport
+	$(GO) test -run='^$$' -fuzz='^FuzzAnalyticsBodies$$' -fuzztime=$(FUZZTIME) ./transport
+	$(GO) test -run='^$$' -fuzz='^FuzzStartRequest$$' -fuzztime=$(FUZZTIME) ./mapreduce
+	$(GO) test -run='^$$' -fuzz='^FuzzRunFile$$' -fuzztime=$(FUZZTIME) ./mapreduce
 
 arm64:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build ./...

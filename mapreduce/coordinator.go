@@ -29,8 +29,12 @@ const (
 	taskMessages = 50000
 	// maxFailures is how often one task may fail before the job does.
 	maxFailures = 6
-	// pageBytes bounds about how much one poll returns of the rows.
+	// pageBytes and pageRows bound how much one poll returns of the rows
+	// (a frame holds at most 1 MiB, an array 4096 elements).
 	pageBytes = 512 << 10
+	pageRows  = 2000
+	// taskRooms bounds the rooms of one map task, for the same reason.
+	taskRooms = 1000
 )
 
 // task is one map or reduce task of a job: a unit of work that one or
@@ -136,7 +140,7 @@ func (j *jobRun) poll(from int) transport.AnalyticsPollResponse {
 		if r.Msg != nil {
 			size += 96 + len(r.Msg.Text)
 		}
-		if size > pageBytes && i > from {
+		if (size > pageBytes || i-from >= pageRows) && i > from {
 			break
 		}
 		out.Rows = append(out.Rows, r)
@@ -262,7 +266,7 @@ func splitRanges(rs []transport.RoomRange, size uint64, whole bool) [][]transpor
 			}
 			cur = append(cur, part)
 			n += part.To - part.From + 1
-			if n >= size {
+			if n >= size || len(cur) >= taskRooms {
 				flush()
 			}
 			r.From = part.To + 1

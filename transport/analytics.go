@@ -36,7 +36,7 @@ const (
 type AnalyticsParams struct {
 	// Rooms limits the job to these rooms; empty means every room the
 	// user may read.
-	Rooms []string `cbor:"1,keyasint,omitempty"`
+	Rooms []string `cbor:"1,keyasint"`
 	Since int64    `cbor:"2,keyasint,omitempty"`
 	Until int64    `cbor:"3,keyasint,omitempty"`
 	// Limit bounds the rows of the result (0: the job's default).
@@ -92,7 +92,7 @@ type AnalyticsProgress struct {
 	// Coordinator is the node that coordinates the job.
 	Coordinator uint64 `cbor:"5,keyasint,omitempty"`
 	// Running lists the nodes running the job's attempts right now.
-	Running []NodeTasks `cbor:"6,keyasint,omitempty"`
+	Running []NodeTasks `cbor:"6,keyasint"`
 	// Backups counts the backup attempts started for stragglers, and
 	// Reruns the attempts started again after a failure or a lost node.
 	Backups int `cbor:"7,keyasint,omitempty"`
@@ -112,7 +112,7 @@ type AnalyticsPollResponse struct {
 	Progress AnalyticsProgress `cbor:"1,keyasint"`
 	Done     bool              `cbor:"2,keyasint,omitempty"`
 	Error    *Error            `cbor:"3,keyasint,omitempty"`
-	Rows     []AnalyticsRow    `cbor:"4,keyasint,omitempty"`
+	Rows     []AnalyticsRow    `cbor:"4,keyasint"`
 	Total    int               `cbor:"5,keyasint,omitempty"`
 }
 
@@ -120,7 +120,7 @@ type AnalyticsPollResponse struct {
 // search job a message.
 type AnalyticsRow struct {
 	Key   string   `cbor:"1,keyasint"`
-	Value []byte   `cbor:"2,keyasint,omitempty"`
+	Value []byte   `cbor:"2,keyasint"`
 	Msg   *Message `cbor:"3,keyasint,omitempty"`
 }
 
@@ -144,10 +144,10 @@ type TaskRequest struct {
 	Kind       string          `cbor:"3,keyasint"`
 	Job        string          `cbor:"4,keyasint"`
 	Params     AnalyticsParams `cbor:"5,keyasint"`
-	Ranges     []RoomRange     `cbor:"6,keyasint,omitempty"`
+	Ranges     []RoomRange     `cbor:"6,keyasint"`
 	Partitions int             `cbor:"7,keyasint,omitempty"`
 	Partition  int             `cbor:"8,keyasint,omitempty"`
-	Sources    []TaskSource    `cbor:"9,keyasint,omitempty"`
+	Sources    []TaskSource    `cbor:"9,keyasint"`
 }
 
 // RoomRange is the seqs From..To of one room.
@@ -206,7 +206,7 @@ type FetchRequest struct {
 // FetchResponse is a page of encoded records (see mapreduce) and the
 // offset of the next; EOF when the page ends the partition.
 type FetchResponse struct {
-	Data []byte `cbor:"1,keyasint,omitempty"`
+	Data []byte `cbor:"1,keyasint"`
 	Next int64  `cbor:"2,keyasint"`
 	EOF  bool   `cbor:"3,keyasint,omitempty"`
 }
@@ -215,5 +215,5 @@ type FetchResponse struct {
 // no attempts means every attempt of the job.
 type DropRequest struct {
 	JobID    string   `cbor:"1,keyasint"`
-	Attempts []uint64 `cbor:"2,keyasint,omitempty"`
+	Attempts []uint64 `cbor:"2,keyasint"`
 }
