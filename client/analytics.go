@@ -112,7 +112,7 @@ func (c *Client) runJob(ctx context.Context, req transport.AnalyticsRequest, pro
 		if cancelled {
 			cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			c.do(cctx, transport.OpAnalyticsCancel, transport.AnalyticsCancelRequest{JobID: started.JobID}, nil)
+			c.do(cctx, transport.OpAnalyticsCancel, transport.AnalyticsCancelRequest(started), nil)
 		}
 	}()
 	res := &AnalyticsResult{Job: req.Job}
