@@ -16,57 +16,57 @@ var nodeOps = map[string]bool{
 // handleAnalytics serves the analytics operations (see package mapreduce):
 // a user's jobs, and the tasks other nodes' coordinators give this node. ok
 // is false for any other operation.
-func (ss *session) handleAnalytics(req transport.Request) (body any, err error, ok bool) {
+func (ss *session) handleAnalytics(req transport.Request) (body any, ok bool, err error) {
 	en := ss.srv.analytics
 	switch req.Op {
 	case transport.OpAnalyticsJobs:
-		return en.JobList(), nil, true
+		return en.JobList(), true, nil
 	case transport.OpAnalyticsStart:
 		var r transport.AnalyticsRequest
 		if err := decodeBody(req, &r); err != nil {
-			return nil, err, true
+			return nil, true, err
 		}
 		body, err = en.Start(ss.user, r)
-		return body, err, true
+		return body, true, err
 	case transport.OpAnalyticsPoll:
 		var r transport.AnalyticsPollRequest
 		if err := decodeBody(req, &r); err != nil {
-			return nil, err, true
+			return nil, true, err
 		}
 		body, err = en.Poll(ss.user, r)
-		return body, err, true
+		return body, true, err
 	case transport.OpAnalyticsCancel:
 		var r transport.AnalyticsCancelRequest
 		if err := decodeBody(req, &r); err != nil {
-			return nil, err, true
+			return nil, true, err
 		}
-		return nil, en.Cancel(ss.user, r), true
+		return nil, true, en.Cancel(ss.user, r)
 	case transport.OpMRTask:
 		var r transport.TaskRequest
 		if err := decodeBody(req, &r); err != nil {
-			return nil, err, true
+			return nil, true, err
 		}
-		return nil, en.Task(r), true
+		return nil, true, en.Task(r)
 	case transport.OpMRStatus:
 		var r transport.TaskStatusRequest
 		if err := decodeBody(req, &r); err != nil {
-			return nil, err, true
+			return nil, true, err
 		}
-		return en.Status(r), nil, true
+		return en.Status(r), true, nil
 	case transport.OpMRFetch:
 		var r transport.FetchRequest
 		if err := decodeBody(req, &r); err != nil {
-			return nil, err, true
+			return nil, true, err
 		}
 		body, err = en.Fetch(r)
-		return body, err, true
+		return body, true, err
 	case transport.OpMRDrop:
 		var r transport.DropRequest
 		if err := decodeBody(req, &r); err != nil {
-			return nil, err, true
+			return nil, true, err
 		}
 		en.Drop(r)
-		return nil, nil, true
+		return nil, true, nil
 	}
-	return nil, nil, false
+	return nil, false, nil
 }

@@ -23,7 +23,7 @@ func (ss *session) handle(ctx context.Context, req transport.Request) {
 		ss.respond(req.ID, nil, transport.Errorf(transport.CodeUnauthorized, "log in first: %s needs a user", req.Op))
 		return
 	}
-	if body, err, ok := ss.handleAnalytics(req); ok {
+	if body, ok, err := ss.handleAnalytics(req); ok {
 		if err != nil {
 			ss.respond(req.ID, nil, wireError(err))
 			return
