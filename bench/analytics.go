@@ -175,7 +175,7 @@ func exportJSONL(ctx context.Context, cl *client.Client, rooms []string, path st
 			}
 			for _, m := range msgs {
 				if err := enc.Encode(exportLine{Room: m.Room, Seq: m.Seq, ID: m.ID.String(), User: m.User,
-					TS: time.Unix(0, m.TS).UTC().Format(time.RFC3339Nano), Text: m.Text, Kind: m.Kind}); err != nil {
+					TS: m.TS.UTC().Format(time.RFC3339Nano), Text: m.Text, Kind: m.Kind}); err != nil {
 					return 0, fmt.Errorf("export: %w", err)
 				}
 			}

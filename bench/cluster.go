@@ -11,10 +11,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/internal/proc"
 	"github.com/parleychat/parley/internal/proccluster"
+	"github.com/parleychat/parley/placement"
 )
 
 // Cluster bounds.
@@ -140,12 +140,12 @@ func (c *Cluster) Close() {
 
 // Shards returns the ids of the cluster's room shards.
 func (c *Cluster) Shards() []uint64 {
-	return chatcore.RoomShards(c.opts.Shards)
+	return placement.RoomShards(c.opts.Shards)
 }
 
 // ShardOf returns the room shard that holds room.
 func (c *Cluster) ShardOf(room string) uint64 {
-	return chatcore.NewRing(c.Shards()).Shard(room)
+	return placement.NewRing(c.Shards()).Shard(room)
 }
 
 // Dial connects a new client, logged in as a fresh user, to node n first;
@@ -328,11 +328,10 @@ func (c *Cluster) distinctShards(rooms []string) int {
 }
 
 // profileShards is the number of room shards parleyd gives a new cluster of
-// the named profile when --shards is not set.
+// the named profile when --shards is not set (chatcore.Profile.DefaultShards).
 func profileShards(profile string) int {
-	p, err := chatcore.ParseProfile(profile)
-	if err != nil {
-		return chatcore.DefaultShards
+	if profile == "small" {
+		return placement.SmallShards
 	}
-	return p.DefaultShards()
+	return placement.DefaultShards
 }

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/client"
-	"github.com/parleychat/parley/transport"
 )
 
 // FailoverParams shapes the failover scenario.
@@ -182,8 +182,8 @@ func RunFailover(ctx context.Context, c *Cluster, p FailoverParams) (FailoverRes
 }
 
 // histories returns node n's copy of every room.
-func histories(ctx context.Context, c *Cluster, n *Node, rooms []string) (map[string][]transport.Message, error) {
-	out := make(map[string][]transport.Message)
+func histories(ctx context.Context, c *Cluster, n *Node, rooms []string) (map[string][]parley.Message, error) {
+	out := make(map[string][]parley.Message)
 	for _, r := range slices.Clone(rooms) {
 		hctx, cancel := context.WithTimeout(ctx, opTimeout)
 		msgs, err := c.HistoryOn(hctx, n, r)

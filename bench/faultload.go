@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/client"
-	"github.com/parleychat/parley/transport"
 )
 
 // faultLoad is an open-loop load of recorded sends during which one node
@@ -43,7 +43,7 @@ func (l faultLoad) run(ctx context.Context, c *Cluster, victim *Node) (faultRun,
 	go func() {
 		done <- runPaced(ctx, l.rate, l.workers, l.rooms, l.before+l.after, func(ctx context.Context, w int, j job) {
 			room, idx, cl := l.route(w, j)
-			rec := sendRecord{room: room, client: idx, id: transport.NewMsgID(time.Now()), sched: j.sched}
+			rec := sendRecord{room: room, client: idx, id: parley.NewMsgID(time.Now()), sched: j.sched}
 			sctx, cancel := context.WithTimeout(ctx, sendTimeout)
 			r, err := cl.SendID(sctx, rec.room, rec.id, text)
 			cancel()

@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/parleychat/parley/transport"
+	"github.com/parleychat/parley"
 )
 
 // LatencyParams shapes the latency scenario.
@@ -122,7 +122,7 @@ func RunLatency(ctx context.Context, c *Cluster, p LatencyParams) (LatencyResult
 	cpu := newCPUMeter(c.pids())
 	paced := runPaced(ctx, p.Rate, p.Workers, p.Rooms, p.Warmup+p.Duration, func(ctx context.Context, w int, j job) {
 		measured := !j.sched.Before(from)
-		id := transport.NewMsgID(time.Now())
+		id := parley.NewMsgID(time.Now())
 		if measured {
 			offered.Add(1)
 			pending.Store(id, j.sched)

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parleychat/parley/transport"
+	"github.com/parleychat/parley"
 )
 
 // sendRecord is one send of a load whose outcome the harness checks.
@@ -14,7 +14,7 @@ type sendRecord struct {
 	room string
 	// client is the index of the client that sent it.
 	client int
-	id     transport.MsgID
+	id     parley.MsgID
 	sched  time.Time
 	ack    time.Time // zero unless acknowledged
 	seq    uint64
@@ -136,9 +136,9 @@ type historyCheck struct {
 
 // checkHistory compares the acknowledged sends of recs with hist, one
 // node's copy of each room, by message id.
-func checkHistory(recs []sendRecord, hist map[string][]transport.Message) historyCheck {
+func checkHistory(recs []sendRecord, hist map[string][]parley.Message) historyCheck {
 	var hc historyCheck
-	where := make(map[transport.MsgID]uint64)
+	where := make(map[parley.MsgID]uint64)
 	for _, msgs := range hist {
 		for i, m := range msgs {
 			if m.Seq != uint64(i+1) {
@@ -167,7 +167,7 @@ func checkHistory(recs []sendRecord, hist map[string][]transport.Message) histor
 
 // sameHistories reports the first room whose history differs between two
 // nodes' copies.
-func sameHistories(a, b map[string][]transport.Message) error {
+func sameHistories(a, b map[string][]parley.Message) error {
 	for room, ma := range a {
 		mb := b[room]
 		if len(ma) != len(mb) {

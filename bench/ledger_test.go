@@ -4,14 +4,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleychat/parley/transport"
+	"github.com/parleychat/parley"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 
-func id(n byte) transport.MsgID { return transport.MsgID{15: n} }
+func id(n byte) parley.MsgID { return parley.MsgID{15: n} }
 
 func TestLongestGap(t *testing.T) {
 	recs := []sendRecord{
@@ -60,7 +60,7 @@ func TestCheckHistory(t *testing.T) {
 		{room: "a", id: id(3), ack: at(3), seq: 3}, // lost below
 		{room: "a", id: id(4)},                     // unacknowledged: not checked
 	}
-	hist := map[string][]transport.Message{
+	hist := map[string][]parley.Message{
 		"a": {{Seq: 1, ID: id(1)}, {Seq: 2, ID: id(2)}, {Seq: 3, ID: id(2)}},
 		"b": {{Seq: 1, ID: id(9)}, {Seq: 3, ID: id(8)}},
 	}
@@ -68,15 +68,15 @@ func TestCheckHistory(t *testing.T) {
 	if hc.lost != 1 || hc.dups != 1 || hc.gaps != 1 {
 		t.Fatalf("got %+v, want 1 lost, 1 dup, 1 gap", hc)
 	}
-	good := map[string][]transport.Message{"a": {{Seq: 1, ID: id(1)}, {Seq: 2, ID: id(2)}, {Seq: 3, ID: id(3)}}}
+	good := map[string][]parley.Message{"a": {{Seq: 1, ID: id(1)}, {Seq: 2, ID: id(2)}, {Seq: 3, ID: id(3)}}}
 	if hc := checkHistory(recs, good); hc != (historyCheck{}) {
 		t.Fatalf("clean history: %+v", hc)
 	}
 }
 
 func TestSameHistories(t *testing.T) {
-	a := map[string][]transport.Message{"r": {{Seq: 1, ID: id(1)}, {Seq: 2, ID: id(2)}}}
-	b := map[string][]transport.Message{"r": {{Seq: 1, ID: id(1)}, {Seq: 2, ID: id(2)}}}
+	a := map[string][]parley.Message{"r": {{Seq: 1, ID: id(1)}, {Seq: 2, ID: id(2)}}}
+	b := map[string][]parley.Message{"r": {{Seq: 1, ID: id(1)}, {Seq: 2, ID: id(2)}}}
 	if err := sameHistories(a, b); err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestSameHistories(t *testing.T) {
 	if err := sameHistories(a, b); err == nil {
 		t.Fatal("different ids accepted")
 	}
-	if err := sameHistories(a, map[string][]transport.Message{"r": a["r"][:1]}); err == nil {
+	if err := sameHistories(a, map[string][]parley.Message{"r": a["r"][:1]}); err == nil {
 		t.Fatal("shorter history accepted")
 	}
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/parleychat/parley/bench/rawproto"
 	"github.com/parleychat/parley/internal/freeport"
 	"github.com/parleychat/parley/internal/proc"
-	"github.com/parleychat/parley/transport"
+	"github.com/parleychat/parley/pki"
 )
 
 // RawOptions configures StartRaw.
@@ -113,17 +113,17 @@ func StartRaw(ctx context.Context, opts RawOptions) (*RawCluster, error) {
 // Parley's own helpers, and returns each node's directory of ca.pem,
 // node.pem and node-key.pem.
 func writeNodeCerts(dir string, n int) ([]string, error) {
-	caCert, caKey, err := transport.NewCA("bench-raw")
+	caCert, caKey, err := pki.NewCA("bench-raw")
 	if err != nil {
 		return nil, err
 	}
-	ca, err := transport.LoadCA(caCert, caKey)
+	ca, err := pki.LoadCA(caCert, caKey)
 	if err != nil {
 		return nil, err
 	}
 	var dirs []string
 	for i := range n {
-		keyPEM, pub, err := transport.NewKey()
+		keyPEM, pub, err := pki.NewKey()
 		if err != nil {
 			return nil, err
 		}

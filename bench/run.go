@@ -10,7 +10,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/placement"
 )
 
 // Scenario names, in the order "all" runs them. The peers run first, while
@@ -51,7 +51,7 @@ type Options struct {
 	// to show what spreading over shards costs or gains.
 	RawOneShard bool
 	// RawDenseIDs also runs the raw peer with the room shards numbered
-	// 2, 3, 4, … (as Parley once did) instead of chatcore.RoomShards's
+	// 2, 3, 4, … (as Parley once did) instead of placement.RoomShards's
 	// multiples of 4, so that dragonboat spreads them over its four TCP
 	// streams per peer: what one stream gains.
 	RawDenseIDs bool
@@ -205,7 +205,7 @@ func (r *runner) shards() int {
 
 // roomShards returns the room shard ids of the clusters of r.shards().
 func (r *runner) roomShards() []uint64 {
-	return chatcore.RoomShards(r.shards())
+	return placement.RoomShards(r.shards())
 }
 
 // run runs one scenario and records its results.
@@ -292,17 +292,17 @@ func (r *runner) run(ctx context.Context, s string) error {
 // Like a Parley node, each raw node also hosts an idle shard 1 (Parley's
 // registry).
 func (r *runner) runRaw(ctx context.Context) error {
-	ring := chatcore.NewRing(r.roomShards())
-	hosted := append([]uint64{chatcore.RegistryShard}, r.roomShards()...)
+	ring := placement.NewRing(r.roomShards())
+	hosted := append([]uint64{placement.RegistryShard}, r.roomShards()...)
 	if err := r.rawOnce(ctx, "raw-dragonboat", hosted, ring.Shard); err != nil {
 		return err
 	}
 	if r.o.RawDenseIDs {
 		// The same rooms on the same shards, only numbered 2, 3, 4, ….
 		dense := make(map[uint64]uint64)
-		hosted := []uint64{chatcore.RegistryShard}
+		hosted := []uint64{placement.RegistryShard}
 		for i, s := range r.roomShards() {
-			dense[s] = chatcore.RegistryShard + 1 + uint64(i)
+			dense[s] = placement.RegistryShard + 1 + uint64(i)
 			hosted = append(hosted, dense[s])
 		}
 		shardOf := func(room string) uint64 { return dense[ring.Shard(room)] }

@@ -13,7 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parleychat/parley"
 	"golang.org/x/crypto/argon2"
+
+	"github.com/parleychat/parley/placement"
 )
 
 // argon2id parameters: OWASP's minimum (19 MiB, 2 passes), kind to a Pi.
@@ -33,11 +36,11 @@ const (
 // password's argon2id hash is stored in the registry. A wrong password
 // returns ErrUnauthorized.
 func (n *Node) Login(ctx context.Context, user, password string) error {
-	if err := ValidateUser(user); err != nil {
+	if err := parley.ValidateUser(user); err != nil {
 		return fmt.Errorf("login: %w", err)
 	}
 	if password == "" || len(password) > MaxPassword {
-		return fmt.Errorf("login: password must be 1 to %d bytes: %w", MaxPassword, ErrInvalid)
+		return fmt.Errorf("login: password must be 1 to %d bytes: %w", MaxPassword, parley.ErrInvalid)
 	}
 	acct, found, err := n.account(user)
 	if err != nil {
@@ -45,7 +48,7 @@ func (n *Node) Login(ctx context.Context, user, password string) error {
 	}
 	if !found {
 		// Maybe claimed elsewhere and not yet applied here.
-		if err := n.readBarrierOn(ctx, RegistryShard); err != nil {
+		if err := n.readBarrierOn(ctx, placement.RegistryShard); err != nil {
 			return fmt.Errorf("login: %w", err)
 		}
 		if acct, found, err = n.account(user); err != nil {
@@ -67,11 +70,11 @@ func (n *Node) Login(ctx context.Context, user, password string) error {
 		}
 		// Someone claimed it first; check against their record.
 		if acct, found, err = n.account(user); err != nil || !found {
-			return fmt.Errorf("login: account %q vanished: %w", user, errors.Join(err, ErrUnavailable))
+			return fmt.Errorf("login: account %q vanished: %w", user, errors.Join(err, parley.ErrUnavailable))
 		}
 	}
 	if !checkPassword(acct.Hash, password) {
-		return fmt.Errorf("login: wrong password for %q: %w", user, ErrUnauthorized)
+		return fmt.Errorf("login: wrong password for %q: %w", user, parley.ErrUnauthorized)
 	}
 	return nil
 }
@@ -114,7 +117,7 @@ func checkPassword(stored []byte, password string) bool {
 func (n *Node) IssueSessionToken(user string) (string, error) {
 	info, found, err := n.clusterInfo()
 	if err != nil || !found {
-		return "", fmt.Errorf("session: %w", errors.Join(err, ErrUnavailable))
+		return "", fmt.Errorf("session: %w", errors.Join(err, parley.ErrUnavailable))
 	}
 	exp := time.Now().Add(SessionTTL).Unix()
 	body := binary.BigEndian.AppendUint64(nil, uint64(exp))
@@ -130,22 +133,22 @@ func (n *Node) IssueSessionToken(user string) (string, error) {
 func (n *Node) CheckSessionToken(token string) (string, error) {
 	info, found, err := n.clusterInfo()
 	if err != nil || !found {
-		return "", fmt.Errorf("session: %w", errors.Join(err, ErrUnavailable))
+		return "", fmt.Errorf("session: %w", errors.Join(err, parley.ErrUnavailable))
 	}
 	enc := base64.RawURLEncoding
 	b64body, b64mac, ok := strings.Cut(token, ".")
 	body, err1 := enc.DecodeString(b64body)
 	sum, err2 := enc.DecodeString(b64mac)
 	if !ok || err1 != nil || err2 != nil || len(body) < 9 {
-		return "", fmt.Errorf("session: malformed token: %w", ErrUnauthorized)
+		return "", fmt.Errorf("session: malformed token: %w", parley.ErrUnauthorized)
 	}
 	mac := hmac.New(sha256.New, info.Secret)
 	mac.Write(body)
 	if !hmac.Equal(sum, mac.Sum(nil)) {
-		return "", fmt.Errorf("session: bad signature: %w", ErrUnauthorized)
+		return "", fmt.Errorf("session: bad signature: %w", parley.ErrUnauthorized)
 	}
 	if time.Now().Unix() > int64(binary.BigEndian.Uint64(body[:8])) {
-		return "", fmt.Errorf("session: expired: %w", ErrUnauthorized)
+		return "", fmt.Errorf("session: expired: %w", parley.ErrUnauthorized)
 	}
 	return string(body[8:]), nil
 }

@@ -8,27 +8,30 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/chatcore/chatcoretest"
-	"github.com/parleychat/parley/transport"
 )
 
 func send(t *testing.T, n *chatcore.Node, room, user, text string) chatcore.SendResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	res, err := n.Send(ctx, chatcore.SendParams{Room: room, User: user, ID: transport.NewMsgID(time.Now()), Text: text})
+	res, err := n.Send(ctx, chatcore.SendParams{Room: room, User: user, ID: parley.NewMsgID(time.Now()), Text: text})
 	if err != nil {
 		t.Fatalf("send %q: %v", text, err)
 	}
 	return res
 }
 
-func history(t *testing.T, n *chatcore.Node, room string) []chatcore.Message {
+// reader is the user the tests read public rooms as.
+const reader = "reader"
+
+func history(t *testing.T, n *chatcore.Node, room string) []parley.Message {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	msgs, _, err := n.History(ctx, room, chatcore.HistoryQuery{From: 1})
+	msgs, _, err := n.History(ctx, room, reader, chatcore.HistoryQuery{From: 1})
 	if err != nil {
 		t.Fatalf("history %s: %v", room, err)
 	}
@@ -38,7 +41,7 @@ func history(t *testing.T, n *chatcore.Node, room string) []chatcore.Message {
 // checkSame asserts that every node holds the same gapless history of room.
 func checkSame(t *testing.T, c *chatcoretest.Cluster, room string, want int) {
 	t.Helper()
-	var ref []chatcore.Message
+	var ref []parley.Message
 	for i, n := range c.Nodes {
 		if n == nil {
 			continue
@@ -82,7 +85,7 @@ func TestRetriedSendReturnsOriginalSeq(t *testing.T) {
 	c := chatcoretest.StartCluster(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	id := transport.NewMsgID(time.Now())
+	id := parley.NewMsgID(time.Now())
 	p := chatcore.SendParams{Room: "general", User: "bob", ID: id, Text: "once"}
 	first, err := c.Nodes[0].Send(ctx, p)
 	if err != nil {
@@ -105,7 +108,7 @@ func TestSubscribeFromSeqWhileSending(t *testing.T) {
 		send(t, c.Nodes[0], "busy", "alice", fmt.Sprintf("early %d", i))
 	}
 	const from, total = 7, 120
-	sub, err := c.Nodes[2].Subscribe("busy", from)
+	sub, err := c.Nodes[2].Subscribe("busy", reader, from)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,8 +148,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	send(t, n, "ok", "alice", "first")
-	id := transport.NewMsgID(time.Now())
-	big := make([]byte, chatcore.MaxTextBytes+1)
+	id := parley.NewMsgID(time.Now())
+	big := make([]byte, parley.MaxTextBytes+1)
 	for i := range big {
 		big[i] = 'x'
 	}
@@ -213,18 +216,18 @@ func TestRestartPublishesNewClientAddr(t *testing.T) {
 
 func TestHistoryOfLargeMessagesFitsAFrame(t *testing.T) {
 	c := chatcoretest.StartCluster(t, 1, chatcoretest.Options{Shards: 1})
-	big := strings.Repeat("z", chatcore.MaxTextBytes)
+	big := strings.Repeat("z", parley.MaxTextBytes)
 	for i := 0; i < 70; i++ {
 		send(t, c.Nodes[0], "big", "alice", big)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for _, q := range []chatcore.HistoryQuery{{From: 1}, {Last: 70}} {
-		msgs, last, err := c.Nodes[0].History(ctx, "big", q)
+		msgs, last, err := c.Nodes[0].History(ctx, "big", reader, q)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if last != 70 || len(msgs) == 0 || len(msgs) >= 70 || len(msgs)*chatcore.MaxTextBytes > 600<<10 {
+		if last != 70 || len(msgs) == 0 || len(msgs) >= 70 || len(msgs)*parley.MaxTextBytes > 600<<10 {
 			t.Fatalf("%+v: %d messages, last %d: want a byte-bounded page", q, len(msgs), last)
 		}
 		if q.Last > 0 && msgs[len(msgs)-1].Seq != 70 || q.From > 0 && msgs[0].Seq != 1 {

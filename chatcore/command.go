@@ -62,26 +62,3 @@ type dedupRecord struct {
 	Seq uint64 `cbor:"1,keyasint"`
 	TS  int64  `cbor:"2,keyasint"`
 }
-
-// Kinds of message. A chat message has the empty kind; the others are
-// notices the room's state machine writes itself.
-const (
-	// KindJoin is the notice of a user joining the room: "alice joined".
-	KindJoin = "join"
-	// KindLeave is the notice of a user leaving the room: "alice left".
-	KindLeave = "leave"
-)
-
-// Message is one committed chat message or notice.
-type Message struct {
-	Room string
-	Seq  uint64
-	ID   [16]byte
-	User string
-	// TS is Unix nanoseconds, stamped by the proposing node.
-	TS   int64
-	Text string
-	// Kind is "" for a chat message, KindJoin or KindLeave for a notice
-	// (whose User is the user who joined or left).
-	Kind string
-}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	"github.com/fxamacker/cbor/v2"
+	"github.com/parleychat/parley"
 )
 
 // MaxHistory is the most messages one History call returns, and
@@ -24,10 +25,12 @@ type HistoryQuery struct {
 	Last  int
 }
 
-// History returns messages of room in seq order and the room's last seq. It
-// is linearizable: it sees every message acknowledged before it was called.
-func (n *Node) History(ctx context.Context, room string, q HistoryQuery) ([]Message, uint64, error) {
-	if err := ValidateRoom(room); err != nil {
+// History returns messages of room, read as user, in seq order and the
+// room's last seq. It is linearizable: it sees every message acknowledged
+// before it was called. Only its two participants may read a
+// direct-message room (parley.ErrForbidden, see parley.CheckAccess).
+func (n *Node) History(ctx context.Context, room, user string, q HistoryQuery) ([]parley.Message, uint64, error) {
+	if err := checkUse(room, user); err != nil {
 		return nil, 0, fmt.Errorf("history: %w", err)
 	}
 	shard, err := n.RoomShard(room)
@@ -67,8 +70,8 @@ func (n *Node) History(ctx context.Context, room string, q HistoryQuery) ([]Mess
 // trimToBytes keeps about maxHistoryBytes of msgs: the newest ones for a
 // "last N" query, the oldest for a query from a seq. The caller pages for
 // the rest. At least one message is always kept.
-func trimToBytes(msgs []Message, keepNewest bool) []Message {
-	size := func(m Message) int { return len(m.Text) + len(m.User) + len(m.Room) + 48 }
+func trimToBytes(msgs []parley.Message, keepNewest bool) []parley.Message {
+	size := func(m parley.Message) int { return len(m.Text) + len(m.User) + len(m.Room) + 48 }
 	total := 0
 	if keepNewest {
 		for i := len(msgs) - 1; i >= 0; i-- {
@@ -87,13 +90,13 @@ func trimToBytes(msgs []Message, keepNewest bool) []Message {
 }
 
 // readMessages reads seqs from..to (inclusive) of room from the state db.
-func readMessages(r reader, shard uint64, room string, from, to uint64) ([]Message, error) {
+func readMessages(r reader, shard uint64, room string, from, to uint64) ([]parley.Message, error) {
 	it := r.NewIter(&pebble.IterOptions{
 		LowerBound: msgKey(shard, room, from),
 		UpperBound: msgKey(shard, room, to+1),
 	})
 	defer it.Close()
-	out := make([]Message, 0, to-from+1)
+	out := make([]parley.Message, 0, to-from+1)
 	plen := len(msgPrefix(shard, room))
 	for ok := it.First(); ok; ok = it.Next() {
 		var sm storedMsg
@@ -101,7 +104,7 @@ func readMessages(r reader, shard uint64, room string, from, to uint64) ([]Messa
 			return nil, fmt.Errorf("state db: message: %w", err)
 		}
 		seq := binary.BigEndian.Uint64(it.Key()[plen:])
-		out = append(out, Message{Room: room, Seq: seq, ID: sm.ID, User: sm.User, TS: sm.TS, Text: sm.Text, Kind: sm.Kind})
+		out = append(out, parley.Message{Room: room, Seq: seq, ID: sm.ID, User: sm.User, TS: parley.UnixTime(sm.TS), Text: sm.Text, Kind: sm.Kind})
 	}
 	if err := it.Error(); err != nil {
 		return nil, fmt.Errorf("state db: %w", err)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/lni/dragonboat/v4"
+
+	"github.com/parleychat/parley/placement"
 )
 
 // hostInterval is how often a node reconciles what it hosts when the
@@ -37,10 +39,10 @@ func (n *Node) reconcile() {
 	}
 	n.mu.Lock()
 	if n.ring == nil {
-		n.ring = NewRing(RoomShards(info.Shards))
+		n.ring = placement.NewRing(placement.RoomShards(info.Shards))
 	}
 	n.mu.Unlock()
-	for _, s := range RoomShards(info.Shards) {
+	for _, s := range placement.RoomShards(info.Shards) {
 		if !n.isHosted(s) {
 			if err := n.startReplica(s, nil, true, true); err != nil {
 				n.log.Warn("host: start replica", "shard", s, "err", err)
@@ -51,7 +53,7 @@ func (n *Node) reconcile() {
 		n.promoteSelf(s)
 	}
 	n.publishClientAddr()
-	if leader, _, ok, _ := n.nh.GetLeaderID(RegistryShard); ok && leader == n.id.NodeID {
+	if leader, _, ok, _ := n.nh.GetLeaderID(placement.RegistryShard); ok && leader == n.id.NodeID {
 		n.placeAll(info)
 	}
 }

@@ -2,6 +2,8 @@ package chatcore
 
 import (
 	"sync"
+
+	"github.com/parleychat/parley"
 )
 
 // recentPerRoom is how many recent messages the hub keeps in memory for a
@@ -26,7 +28,7 @@ type feed struct {
 	subs  int
 	// last is a seq such that every seq <= last is readable in the db.
 	last   uint64
-	recent []Message // ring of the latest messages, recent[seq%len]
+	recent []parley.Message // ring of the latest messages, recent[seq%len]
 	wake   chan struct{}
 }
 
@@ -35,7 +37,7 @@ func newHub(db *stateDB) *hub {
 }
 
 // publish is called by the apply loop after the messages are in the db.
-func (h *hub) publish(msgs []*Message) {
+func (h *hub) publish(msgs []*parley.Message) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, m := range msgs {
@@ -65,7 +67,7 @@ func (h *hub) reload(shard uint64) {
 		if f.shard != shard {
 			continue
 		}
-		f.recent = make([]Message, recentPerRoom)
+		f.recent = make([]parley.Message, recentPerRoom)
 		var meta roomMeta
 		if _, err := getCBOR(h.db.db, metaKey(shard, room), &meta); err == nil && meta.LastSeq > f.last {
 			f.last = meta.LastSeq
@@ -87,7 +89,7 @@ func (h *hub) attach(shard uint64, room string) (uint64, error) {
 		if _, err := getCBOR(h.db.db, metaKey(shard, room), &meta); err != nil {
 			return 0, err
 		}
-		f = &feed{shard: shard, last: meta.LastSeq, recent: make([]Message, recentPerRoom), wake: make(chan struct{})}
+		f = &feed{shard: shard, last: meta.LastSeq, recent: make([]parley.Message, recentPerRoom), wake: make(chan struct{})}
 		h.feeds[room] = f
 	}
 	f.subs++
@@ -107,7 +109,7 @@ func (h *hub) detach(room string) {
 // poll returns the room's head, up to max messages from seq next that are in
 // memory (possibly none), and a channel closed when the head moves. A room
 // without subscribers (all detached) gives a nil wake channel.
-func (h *hub) poll(room string, next uint64, max int) (last uint64, msgs []Message, wake <-chan struct{}) {
+func (h *hub) poll(room string, next uint64, max int) (last uint64, msgs []parley.Message, wake <-chan struct{}) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	f := h.feeds[room]

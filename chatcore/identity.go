@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/parleychat/parley"
 )
 
 // identity is what a node must remember across restarts, in
@@ -35,7 +37,7 @@ func tlsFiles(dataDir string) TLSFiles {
 
 func identityPath(dataDir string) string { return filepath.Join(dataDir, "identity.json") }
 
-// HasIdentity reports whether dataDir holds a node (created by Bootstrap or
+// HasIdentity reports whether dataDir holds a node (created by Start or
 // Join), which Open can restart.
 func HasIdentity(dataDir string) bool {
 	_, err := os.Stat(identityPath(dataDir))
@@ -49,7 +51,7 @@ func loadIdentity(dataDir string) (identity, error) {
 	var id identity
 	b, err := os.ReadFile(identityPath(dataDir))
 	if errors.Is(err, fs.ErrNotExist) {
-		return id, fmt.Errorf("identity: %s holds no node: %w", dataDir, ErrNotFound)
+		return id, fmt.Errorf("identity: %s holds no node: %w", dataDir, parley.ErrNotFound)
 	}
 	if err != nil {
 		return id, fmt.Errorf("identity: %w", err)

@@ -2,6 +2,8 @@ package chatcore
 
 import (
 	"encoding/binary"
+
+	"github.com/parleychat/parley/placement"
 )
 
 // State-db key layout. Every key starts with the 8-byte big-endian shard id,
@@ -76,11 +78,11 @@ func expiryKey(shard uint64, ts int64, suffix []byte) []byte {
 }
 
 func regKey(kind byte, name string) []byte {
-	return append(append(shardPrefix(RegistryShard), kindReg, kind), name...)
+	return append(append(shardPrefix(placement.RegistryShard), kindReg, kind), name...)
 }
 
 func regPrefix(kind byte) []byte {
-	return append(shardPrefix(RegistryShard), kindReg, kind)
+	return append(shardPrefix(placement.RegistryShard), kindReg, kind)
 }
 
 // prefixEnd returns the smallest key greater than every key with prefix p.

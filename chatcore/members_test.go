@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/chatcore/chatcoretest"
 )
@@ -33,11 +34,11 @@ func leave(t *testing.T, n *chatcore.Node, room, user string) chatcore.Membershi
 	return res
 }
 
-func members(t *testing.T, n *chatcore.Node, room string) []string {
+func members(t *testing.T, n *chatcore.Node, room, user string) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	users, err := n.Members(ctx, room)
+	users, err := n.Members(ctx, room, user)
 	if err != nil {
 		t.Fatalf("members of %s: %v", room, err)
 	}
@@ -101,12 +102,12 @@ func TestMembership(t *testing.T) {
 	send(t, c.Nodes[1], room, "dave", "hello") // no membership needed
 	want := []string{"bob", "carol"}
 	texts := []string{"alice joined", "bob joined", "carol joined", "alice left", "hello"}
-	kinds := []string{chatcore.KindJoin, chatcore.KindJoin, chatcore.KindJoin, chatcore.KindLeave, ""}
+	kinds := []string{parley.KindJoin, parley.KindJoin, parley.KindJoin, parley.KindLeave, ""}
 	check := func(when string) {
 		t.Helper()
 		checkSame(t, c, room, len(texts))
 		for i, n := range c.Nodes {
-			if got := members(t, n, room); !slices.Equal(got, want) {
+			if got := members(t, n, room, reader); !slices.Equal(got, want) {
 				t.Fatalf("%s: node %d: members %v, want %v", when, i+1, got, want)
 			}
 			msgs := history(t, n, room)
@@ -149,17 +150,17 @@ func TestDirectMessageMembership(t *testing.T) {
 	room := "dm.alice.bob"
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, err := n.Join(ctx, room, "carol"); !errors.Is(err, chatcore.ErrForbidden) {
+	if _, err := n.Join(ctx, room, "carol"); !errors.Is(err, parley.ErrForbidden) {
 		t.Fatalf("carol joins the DM room of alice and bob: %v, want ErrForbidden", err)
 	}
-	if _, err := n.Send(ctx, chatcore.SendParams{Room: room, User: "carol", ID: [16]byte{1}, Text: "hi"}); !errors.Is(err, chatcore.ErrForbidden) {
+	if _, err := n.Send(ctx, chatcore.SendParams{Room: room, User: "carol", ID: [16]byte{1}, Text: "hi"}); !errors.Is(err, parley.ErrForbidden) {
 		t.Fatalf("carol writes to the DM room of alice and bob: %v, want ErrForbidden", err)
 	}
-	if _, err := n.Join(ctx, "dm.bob.alice", "bob"); !errors.Is(err, chatcore.ErrInvalid) {
+	if _, err := n.Join(ctx, "dm.bob.alice", "bob"); !errors.Is(err, parley.ErrInvalid) {
 		t.Fatalf("join of an unordered DM name: %v, want ErrInvalid", err)
 	}
 	send(t, n, room, "alice", "hi bob")
-	if got := members(t, n, room); !slices.Equal(got, []string{"alice", "bob"}) {
+	if got := members(t, n, room, "alice"); !slices.Equal(got, []string{"alice", "bob"}) {
 		t.Fatalf("members after the first DM: %v", got)
 	}
 	s, ok := summary(t, n, room, "bob")

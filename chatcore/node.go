@@ -14,6 +14,8 @@ import (
 	"github.com/lni/dragonboat/v4"
 	"github.com/lni/dragonboat/v4/config"
 	sm "github.com/lni/dragonboat/v4/statemachine"
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/placement"
 )
 
 // Raft timing. A tick is RTTMillisecond; elections start after 10–20 ticks
@@ -34,13 +36,8 @@ const (
 	// compacts all but compactionOverhead of them.
 	snapshotEntries    = 20000
 	compactionOverhead = 5000
-	// DefaultShards is the default number of room shards of a cluster
-	// bootstrapped with ProfileDefault (see Profile.DefaultShards).
-	DefaultShards = 16
-	// DefaultReplication is the number of voting replicas per room shard.
-	DefaultReplication = 3
-	// registryVoters is the number of voting replicas of the registry.
-	registryVoters = 5
+	// maxShards is the most room shards a cluster may have.
+	maxShards = 1024
 )
 
 // Config configures a node.
@@ -58,33 +55,36 @@ type Config struct {
 	ClientAddr string
 	// Profile sizes memory use; used when the node is created.
 	Profile Profile
+	// Shards is the number of room shards of a new cluster, 0 for the
+	// profile's default (Profile.DefaultShards); used when Start creates
+	// the cluster.
+	Shards int
 	// Logger receives the node's logs (default slog.Default()).
 	Logger *slog.Logger
 }
 
-// BootstrapParams is what a new cluster starts with. The caller (who owns
-// the cryptography) makes the CA, the first node's certificate and key, the
-// join token and the session secret.
-type BootstrapParams struct {
-	ClusterID string
-	// Shards is the number of room shards, 0 for the profile's default.
-	Shards      int
-	CACertPEM   []byte
-	CAKeyPEM    []byte
-	NodeCertPEM []byte
-	NodeKeyPEM  []byte
-	// TokenHash is the SHA-256 of the join token.
-	TokenHash []byte
-	Secret    []byte
+// bootstrapParams is what a new cluster starts with (see newCluster).
+type bootstrapParams struct {
+	clusterID string
+	// shards is the number of room shards, 0 for the profile's default.
+	shards      int
+	caCertPEM   []byte
+	caKeyPEM    []byte
+	nodeCertPEM []byte
+	nodeKeyPEM  []byte
+	// tokenHash is the SHA-256 of the join token.
+	tokenHash []byte
+	secret    []byte
 }
 
-// JoinParams is what an admitted node received from the cluster.
-type JoinParams struct {
-	NodeID      uint64
-	ClusterID   string
-	CACertPEM   []byte
-	NodeCertPEM []byte
-	NodeKeyPEM  []byte
+// joinParams is what an admitted node received from the cluster, and its
+// own key.
+type joinParams struct {
+	nodeID      uint64
+	clusterID   string
+	caCertPEM   []byte
+	nodeCertPEM []byte
+	nodeKeyPEM  []byte
 }
 
 // Node is one Parley node: a dragonboat NodeHost with the registry and the
@@ -103,7 +103,7 @@ type Node struct {
 
 	mu      sync.Mutex
 	hosted  map[uint64]bool
-	ring    *Ring
+	ring    *placement.Ring
 	closing bool
 
 	props   proposers
@@ -116,19 +116,14 @@ type Node struct {
 	wg   sync.WaitGroup
 }
 
-// Bootstrap creates a new cluster with this node as its first member.
-func Bootstrap(ctx context.Context, cfg Config, p BootstrapParams) (*Node, error) {
-	if p.Shards > 1024 {
-		return nil, fmt.Errorf("bootstrap: %d shards, limit 1024: %w", p.Shards, ErrInvalid)
+// bootstrap creates a new cluster with this node as its first member (see
+// Start).
+func bootstrap(ctx context.Context, cfg Config, p bootstrapParams) (*Node, error) {
+	if p.shards <= 0 {
+		p.shards = cfg.Profile.DefaultShards()
 	}
-	if err := validateConfig(&cfg); err != nil {
-		return nil, err
-	}
-	if p.Shards <= 0 {
-		p.Shards = cfg.Profile.DefaultShards()
-	}
-	id := identity{NodeID: 1, ClusterID: p.ClusterID, Profile: cfg.Profile.Name, Bootstrapped: true}
-	if err := writeIdentity(cfg.DataDir, id, p.CACertPEM, p.NodeCertPEM, p.NodeKeyPEM); err != nil {
+	id := identity{NodeID: 1, ClusterID: p.clusterID, Profile: cfg.Profile.Name, Bootstrapped: true}
+	if err := writeIdentity(cfg.DataDir, id, p.caCertPEM, p.nodeCertPEM, p.nodeKeyPEM); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	n, err := start(cfg, id)
@@ -136,7 +131,7 @@ func Bootstrap(ctx context.Context, cfg Config, p BootstrapParams) (*Node, error
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	members := map[uint64]string{id.NodeID: cfg.RaftAddr}
-	if err := n.startReplica(RegistryShard, members, false, false); err != nil {
+	if err := n.startReplica(placement.RegistryShard, members, false, false); err != nil {
 		n.Close()
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
@@ -144,9 +139,9 @@ func Bootstrap(ctx context.Context, cfg Config, p BootstrapParams) (*Node, error
 	init := registryCommand{
 		Op: regOpInit, TS: now,
 		Cluster: &ClusterInfo{
-			ClusterID: p.ClusterID, Shards: p.Shards,
-			CACertPEM: p.CACertPEM, CAKeyPEM: p.CAKeyPEM,
-			TokenHash: p.TokenHash, Secret: p.Secret, Created: now,
+			ClusterID: p.clusterID, Shards: p.shards,
+			CACertPEM: p.caCertPEM, CAKeyPEM: p.caKeyPEM,
+			TokenHash: p.tokenHash, Secret: p.secret, Created: now,
 		},
 		Node: &NodeRecord{ID: id.NodeID, Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr, Joined: now},
 	}
@@ -154,7 +149,7 @@ func Bootstrap(ctx context.Context, cfg Config, p BootstrapParams) (*Node, error
 		n.Close()
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
-	for _, s := range RoomShards(p.Shards) {
+	for _, s := range placement.RoomShards(p.shards) {
 		if err := n.startReplica(s, members, false, false); err != nil {
 			n.Close()
 			return nil, fmt.Errorf("bootstrap: %w", err)
@@ -164,22 +159,17 @@ func Bootstrap(ctx context.Context, cfg Config, p BootstrapParams) (*Node, error
 	return n, nil
 }
 
-// Join starts a node that the cluster has admitted (see Node.Admit). Its
-// replicas join as non-voting members, catch up, and are promoted where the
-// placement wants a voter.
-func Join(ctx context.Context, cfg Config, p JoinParams) (*Node, error) {
-	if err := validateConfig(&cfg); err != nil {
-		return nil, err
-	}
-	id := identity{NodeID: p.NodeID, ClusterID: p.ClusterID, Profile: cfg.Profile.Name}
-	if err := writeIdentity(cfg.DataDir, id, p.CACertPEM, p.NodeCertPEM, p.NodeKeyPEM); err != nil {
+// join starts a node that the cluster has admitted (see Join).
+func join(ctx context.Context, cfg Config, p joinParams) (*Node, error) {
+	id := identity{NodeID: p.nodeID, ClusterID: p.clusterID, Profile: cfg.Profile.Name}
+	if err := writeIdentity(cfg.DataDir, id, p.caCertPEM, p.nodeCertPEM, p.nodeKeyPEM); err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
 	n, err := start(cfg, id)
 	if err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
-	if err := n.startReplica(RegistryShard, nil, true, true); err != nil {
+	if err := n.startReplica(placement.RegistryShard, nil, true, true); err != nil {
 		n.Close()
 		return nil, fmt.Errorf("join: %w", err)
 	}
@@ -187,7 +177,8 @@ func Join(ctx context.Context, cfg Config, p JoinParams) (*Node, error) {
 	return n, nil
 }
 
-// Open restarts a node from its data dir.
+// Open restarts the node in its data dir, and fails with an error wrapping
+// parley.ErrNotFound if the dir holds none (Start creates one instead).
 func Open(ctx context.Context, cfg Config) (*Node, error) {
 	id, err := loadIdentity(cfg.DataDir)
 	if err != nil {
@@ -213,12 +204,12 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 
 func validateConfig(cfg *Config) error {
 	if cfg.DataDir == "" || cfg.RaftAddr == "" {
-		return fmt.Errorf("config: data dir and raft address are required: %w", ErrInvalid)
+		return fmt.Errorf("config: data dir and raft address are required: %w", parley.ErrInvalid)
 	}
 	if cfg.Name == "" {
 		cfg.Name = DefaultNodeName()
 	}
-	if err := ValidateNodeName(cfg.Name); err != nil {
+	if err := parley.ValidateNodeName(cfg.Name); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	if cfg.Profile.Name == "" {
@@ -240,7 +231,7 @@ func DefaultNodeName() string {
 // sanitizeName turns a host name into a valid node name.
 func sanitizeName(h string) string {
 	out := make([]byte, 0, len(h))
-	for i := 0; i < len(h) && len(out) < MaxNodeName; i++ {
+	for i := 0; i < len(h) && len(out) < parley.MaxNodeName; i++ {
 		c := h[i]
 		if c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'
@@ -339,7 +330,7 @@ func (n *Node) startReplica(shard uint64, members map[uint64]string, join, nonVo
 	}
 	create := func(shardID, replicaID uint64) sm.IOnDiskStateMachine {
 		var app shardApplier
-		if shardID == RegistryShard {
+		if shardID == placement.RegistryShard {
 			app = &registryShard{changed: n.registryChanged}
 		} else {
 			app = &roomShard{roomApplier: roomApplier{shard: shardID}, hub: n.hub}
@@ -363,14 +354,14 @@ func (n *Node) startReplica(shard uint64, members map[uint64]string, join, nonVo
 // restartReplicas starts every replica this node has on disk, in the role
 // it joined with.
 func (n *Node) restartReplicas() error {
-	if err := n.startReplica(RegistryShard, nil, false, n.joinRole(RegistryShard)); err != nil {
+	if err := n.startReplica(placement.RegistryShard, nil, false, n.joinRole(placement.RegistryShard)); err != nil {
 		return err
 	}
 	info, found, err := n.clusterInfo()
 	if err != nil || !found {
 		return err
 	}
-	for _, s := range RoomShards(info.Shards) {
+	for _, s := range placement.RoomShards(info.Shards) {
 		if !n.nh.HasNodeInfo(s, n.id.NodeID) {
 			continue
 		}

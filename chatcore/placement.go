@@ -7,13 +7,15 @@ import (
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
+
+	"github.com/parleychat/parley/placement"
 )
 
 // placeAll is the registry leader's placement loop body. For every shard it
 // makes every registered node a member (non-voting at first) and keeps the
-// wanted voter set in the registry: room shards want DefaultReplication
+// wanted voter set in the registry: room shards want placement.DefaultReplication
 // voters chosen by rendezvous hashing, the registry wants up to
-// registryVoters. Voters, once placed, stay: a node joining never moves an
+// placement.RegistryVoters. Voters, once placed, stay: a node joining never moves an
 // existing replica, so no data moves and quorum is never at risk. Nodes
 // promote themselves once they have caught up (see promoteSelf).
 func (n *Node) placeAll(info ClusterInfo) {
@@ -26,11 +28,11 @@ func (n *Node) placeAll(info ClusterInfo) {
 	for i, rec := range nodes {
 		ids[i] = rec.ID
 	}
-	shards := append([]uint64{RegistryShard}, RoomShards(info.Shards)...)
+	shards := append([]uint64{placement.RegistryShard}, placement.RoomShards(info.Shards)...)
 	for _, s := range shards {
-		want := DefaultReplication
-		if s == RegistryShard {
-			want = registryVoters
+		want := placement.DefaultReplication
+		if s == placement.RegistryShard {
+			want = placement.RegistryVoters
 		}
 		if err := n.placeShard(s, ids, want); err != nil {
 			n.log.Debug("placement", "shard", s, "err", err)
@@ -85,7 +87,7 @@ func (n *Node) placeShard(shard uint64, nodes []uint64, want int) error {
 	if err != nil {
 		return err
 	}
-	voters := wantedVoters(shard, p.Voters, nodes, want)
+	voters := placement.WantedVoters(shard, p.Voters, nodes, want)
 	if slices.Equal(voters, p.Voters) {
 		return nil
 	}
@@ -96,26 +98,6 @@ func (n *Node) placeShard(shard uint64, nodes []uint64, want int) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_, err = n.propose(ctx, RegistryShard, data)
+	_, err = n.propose(ctx, placement.RegistryShard, data)
 	return err
-}
-
-// wantedVoters keeps the current voters that are still registered and adds
-// the best-ranked other nodes by rendezvous hashing until there are want.
-func wantedVoters(shard uint64, current, nodes []uint64, want int) []uint64 {
-	var out []uint64
-	for _, v := range current {
-		if slices.Contains(nodes, v) {
-			out = append(out, v)
-		}
-	}
-	for _, cand := range Rendezvous(shard, nodes, len(nodes)) {
-		if len(out) >= want {
-			break
-		}
-		if !slices.Contains(out, cand) {
-			out = append(out, cand)
-		}
-	}
-	return out
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/lni/dragonboat/v4/config"
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/placement"
 )
 
 // Profile sizes a node's memory: its Raft log store, its state db and its
@@ -30,7 +32,7 @@ var ProfileSmall = Profile{
 	engineShards:       1,
 	stateCacheBytes:    4 << 20,
 	stateMemTableBytes: 2 << 20,
-	shards:             8,
+	shards:             placement.SmallShards,
 }
 
 // ProfileDefault trades memory for throughput on a laptop-class machine, and
@@ -43,7 +45,7 @@ var ProfileDefault = Profile{
 	engineShards:       2,
 	stateCacheBytes:    32 << 20,
 	stateMemTableBytes: 8 << 20,
-	shards:             DefaultShards,
+	shards:             placement.DefaultShards,
 }
 
 // ParseProfile returns the named profile.
@@ -54,7 +56,7 @@ func ParseProfile(name string) (Profile, error) {
 	case "", "default":
 		return ProfileDefault, nil
 	}
-	return Profile{}, fmt.Errorf("profile %q: want small or default: %w", name, ErrInvalid)
+	return Profile{}, fmt.Errorf("profile %q: want small or default: %w", name, parley.ErrInvalid)
 }
 
 // DefaultShards is the number of room shards a cluster bootstrapped by a
@@ -64,7 +66,7 @@ func ParseProfile(name string) (Profile, error) {
 // busy shards commit as fast as 16.
 func (p Profile) DefaultShards() int {
 	if p.shards == 0 {
-		return DefaultShards
+		return placement.DefaultShards
 	}
 	return p.shards
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/lni/dragonboat/v4"
 	"github.com/lni/dragonboat/v4/client"
 	sm "github.com/lni/dragonboat/v4/statemachine"
+	"github.com/parleychat/parley"
 )
 
 // attemptTimeout bounds one proposal attempt; propose retries until the
@@ -41,7 +42,7 @@ func (n *Node) propose(ctx context.Context, shard uint64, cmd []byte) (sm.Result
 		}
 		select {
 		case <-ctx.Done():
-			return sm.Result{}, fmt.Errorf("shard %d: %w: %w", shard, ErrUnavailable, ctx.Err())
+			return sm.Result{}, fmt.Errorf("shard %d: %w: %w", shard, parley.ErrUnavailable, ctx.Err())
 		case <-n.stop:
 			return sm.Result{}, ErrClosed
 		case <-time.After(backoff):
@@ -78,7 +79,7 @@ func (n *Node) readBarrierOn(ctx context.Context, shard uint64) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("shard %d: %w: %w", shard, ErrUnavailable, ctx.Err())
+			return fmt.Errorf("shard %d: %w: %w", shard, parley.ErrUnavailable, ctx.Err())
 		case <-n.stop:
 			return ErrClosed
 		case <-time.After(backoff):
@@ -106,5 +107,5 @@ func mapRaftError(err error) error {
 	case errors.Is(err, context.Canceled):
 		return fmt.Errorf("raft: %w", err)
 	}
-	return fmt.Errorf("raft: %w: %w", ErrUnavailable, err)
+	return fmt.Errorf("raft: %w: %w", parley.ErrUnavailable, err)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
+	"github.com/parleychat/parley"
 )
 
 // Group commit. Each Raft entry carries fixed costs however small it is: a
@@ -88,7 +89,7 @@ func (p *shardProposer) submit(ctx context.Context, cmd roomCommand) (batchItem,
 	select {
 	case p.queue <- ps:
 	case <-ctx.Done():
-		return batchItem{}, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+		return batchItem{}, fmt.Errorf("%w: %w", parley.ErrUnavailable, ctx.Err())
 	case <-p.n.stop:
 		return batchItem{}, ErrClosed
 	}
@@ -96,7 +97,7 @@ func (p *shardProposer) submit(ctx context.Context, cmd roomCommand) (batchItem,
 	case out := <-ps.done:
 		return out.item, out.err
 	case <-ctx.Done():
-		return batchItem{}, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+		return batchItem{}, fmt.Errorf("%w: %w", parley.ErrUnavailable, ctx.Err())
 	case <-p.n.stop:
 		return batchItem{}, ErrClosed
 	}

@@ -8,35 +8,9 @@ import (
 	"github.com/cockroachdb/pebble"
 	"github.com/fxamacker/cbor/v2"
 	sm "github.com/lni/dragonboat/v4/statemachine"
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/placement"
 )
-
-// RegistryShard is the Raft group of the registry: the directory of nodes,
-// placement, rooms, accounts, cluster settings and the cluster CA. Room
-// shards have the ids RoomShards returns.
-const RegistryShard uint64 = 1
-
-// roomShardStride spaces room shard ids. dragonboat opens four TCP streams to
-// each peer and sends a shard's messages on stream (shard id mod 4); every
-// stream batches and writes on its own. With ids 4, 8, 12, … all room shards
-// share one stream per peer, so the messages one engine step produces for a
-// peer, across all shards, leave in one batch and one write, and the peer
-// reads them in one go. On two cores this alone raised raw dragonboat
-// throughput over 10 busy shards by about a fifth (see README, Performance).
-const roomShardStride = 4
-
-// RoomShards returns the ids of a cluster's count room shards, in order.
-func RoomShards(count int) []uint64 {
-	out := make([]uint64, count)
-	for i := range out {
-		out[i] = roomShardStride * uint64(i+1)
-	}
-	return out
-}
-
-// isRoomShard reports whether shard is one of the ids RoomShards may return.
-func isRoomShard(shard uint64) bool {
-	return shard != 0 && shard%roomShardStride == 0
-}
 
 // Registry record kinds (the byte after kindReg).
 const (
@@ -186,18 +160,18 @@ func (r *registryShard) apply(b *pebble.Batch, data []byte) (uint64, error) {
 		old.RaftAddr, old.ClientAddr = cmd.Node.RaftAddr, cmd.Node.ClientAddr
 		return regApplied, putCBOR(b, nodeKey(old.ID), old)
 	case regOpClaimAccount:
-		if cmd.Account == nil || ValidateUser(cmd.Account.Name) != nil {
+		if cmd.Account == nil || parley.ValidateUser(cmd.Account.Name) != nil {
 			return regRejected, nil
 		}
 		return r.putNew(b, regKey(regAccount, cmd.Account.Name), cmd.Account)
 	case regOpCreateRoom:
-		if cmd.Room == nil || ValidateRoom(cmd.Room.Name) != nil {
+		if cmd.Room == nil || parley.ValidateRoom(cmd.Room.Name) != nil {
 			return regRejected, nil
 		}
 		return r.putNew(b, regKey(regRoom, cmd.Room.Name), cmd.Room)
 	case regOpSetPlacement:
 		p := cmd.Placement
-		if p == nil || !isRoomShard(p.Shard) && p.Shard != RegistryShard {
+		if p == nil || !placement.IsRoomShard(p.Shard) && p.Shard != placement.RegistryShard {
 			return regRejected, nil
 		}
 		return regApplied, putCBOR(b, placementKey(p.Shard), p)

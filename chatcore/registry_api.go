@@ -2,12 +2,13 @@ package chatcore
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"fmt"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/pki"
+	"github.com/parleychat/parley/placement"
 )
 
 // proposeRegistry commits a registry command and returns its result value.
@@ -16,7 +17,7 @@ func (n *Node) proposeRegistry(ctx context.Context, cmd registryCommand) (uint64
 	if err != nil {
 		return 0, fmt.Errorf("registry: encode: %w", err)
 	}
-	res, err := n.propose(ctx, RegistryShard, data)
+	res, err := n.propose(ctx, placement.RegistryShard, data)
 	if err != nil {
 		return 0, fmt.Errorf("registry: %w", err)
 	}
@@ -47,7 +48,7 @@ func (n *Node) clusterInfo() (ClusterInfo, bool, error) {
 // ClusterInfo returns the cluster settings, including the CA, after making
 // sure the local registry replica is current.
 func (n *Node) ClusterInfo(ctx context.Context) (ClusterInfo, error) {
-	if err := n.readBarrierOn(ctx, RegistryShard); err != nil {
+	if err := n.readBarrierOn(ctx, placement.RegistryShard); err != nil {
 		return ClusterInfo{}, fmt.Errorf("registry: %w", err)
 	}
 	info, found, err := n.clusterInfo()
@@ -55,7 +56,7 @@ func (n *Node) ClusterInfo(ctx context.Context) (ClusterInfo, error) {
 		return info, err
 	}
 	if !found {
-		return info, fmt.Errorf("registry: cluster not initialised: %w", ErrUnavailable)
+		return info, fmt.Errorf("registry: cluster not initialised: %w", parley.ErrUnavailable)
 	}
 	return info, nil
 }
@@ -79,24 +80,13 @@ func (n *Node) CheckJoinToken(ctx context.Context, token string) error {
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256([]byte(token))
-	if subtle.ConstantTimeCompare(sum[:], info.TokenHash) != 1 {
-		return fmt.Errorf("join token: %w", ErrUnauthorized)
-	}
-	return nil
+	return pki.CheckToken(token, info.TokenHash)
 }
 
-// Admit registers a new node and adds it as a non-voting member of the
-// registry, so it can catch up; the placement loop does the rest. The caller
-// has checked the join token. Admitting the same name and Raft address again
-// (a retried join) returns the same id.
-func (n *Node) Admit(ctx context.Context, rec NodeRecord) (uint64, error) {
-	if err := ValidateNodeName(rec.Name); err != nil {
-		return 0, fmt.Errorf("admit: %w", err)
-	}
-	if rec.RaftAddr == "" || rec.ClientAddr == "" {
-		return 0, fmt.Errorf("admit: raft and client addresses are required: %w", ErrInvalid)
-	}
+// addNode registers a new node and adds it as a non-voting member of the
+// registry (see Admit, which checks the name and addresses). Adding the same name and Raft address again (a
+// retried join) returns the same id.
+func (n *Node) addNode(ctx context.Context, rec NodeRecord) (uint64, error) {
 	rec.Joined = time.Now().UnixNano()
 	v, err := n.proposeRegistry(ctx, registryCommand{Op: regOpAddNode, TS: rec.Joined, Node: &rec})
 	if err != nil {
@@ -117,10 +107,10 @@ func (n *Node) Admit(ctx context.Context, rec NodeRecord) (uint64, error) {
 			}
 		}
 		if id == 0 {
-			return 0, fmt.Errorf("admit: rejected by registry: %w", ErrInvalid)
+			return 0, fmt.Errorf("admit: rejected by registry: %w", parley.ErrInvalid)
 		}
 	}
-	if err := n.addNonVoting(ctx, RegistryShard, id, rec.RaftAddr); err != nil {
+	if err := n.addNonVoting(ctx, placement.RegistryShard, id, rec.RaftAddr); err != nil {
 		return 0, fmt.Errorf("admit: %w", err)
 	}
 	return id, nil
@@ -150,7 +140,7 @@ func (n *Node) addNonVoting(ctx context.Context, shard, node uint64, addr string
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("shard %d: add %d: %w: %w", shard, node, ErrUnavailable, ctx.Err())
+			return fmt.Errorf("shard %d: add %d: %w: %w", shard, node, parley.ErrUnavailable, ctx.Err())
 		case <-n.stop:
 			return ErrClosed
 		case <-time.After(50 * time.Millisecond):

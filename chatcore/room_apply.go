@@ -8,6 +8,7 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	"github.com/fxamacker/cbor/v2"
+	"github.com/parleychat/parley"
 )
 
 // DedupWindow is how long, in entry time, a message id is remembered: a send
@@ -26,10 +27,10 @@ type applyResult struct {
 	seq       uint64 // a send's seq, or a membership change's notice's
 	ts        int64
 	duplicate bool
-	changed   bool          // a join or leave changed the membership
-	msg       *Message      // the new message, nil for a duplicate or a rejection
-	reject    string        // why the entry was rejected, "" if it was not
-	items     []applyResult // a batch's sends, in order
+	changed   bool            // a join or leave changed the membership
+	msg       *parley.Message // the new message, nil for a duplicate or a rejection
+	reject    string          // why the entry was rejected, "" if it was not
+	items     []applyResult   // a batch's sends, in order
 }
 
 // roomApplier holds the decision code of a room shard's state machine. It
@@ -87,8 +88,8 @@ func (a roomApplier) batch(tx *roomTx, cmd roomCommand) (applyResult, error) {
 }
 
 func (a roomApplier) send(tx *roomTx, cmd roomCommand) (applyResult, error) {
-	if ValidateRoom(cmd.Room) != nil || ValidateUser(cmd.User) != nil || ValidateText(cmd.Text) != nil ||
-		CheckAccess(cmd.Room, cmd.User) != nil {
+	if parley.ValidateRoom(cmd.Room) != nil || parley.ValidateUser(cmd.User) != nil || parley.ValidateText(cmd.Text) != nil ||
+		parley.CheckAccess(cmd.Room, cmd.User) != nil {
 		return applyResult{reject: "invalid send"}, nil
 	}
 	suffix := dedupSuffix(cmd.Room, cmd.User, cmd.ID)
@@ -109,7 +110,7 @@ func (a roomApplier) send(tx *roomTx, cmd roomCommand) (applyResult, error) {
 	}
 	// The first message between two users makes both members, so the
 	// conversation is in both their lists. No notice: it is implied.
-	if x, y, ok := dmParticipants(cmd.Room); ok {
+	if x, y, ok := parley.DMParticipants(cmd.Room); ok {
 		for _, u := range []string{x, y} {
 			if _, err := a.addMember(tx, &meta, cmd.Room, u, cmd.TS); err != nil {
 				return applyResult{}, err
@@ -135,7 +136,7 @@ func (a roomApplier) send(tx *roomTx, cmd roomCommand) (applyResult, error) {
 // join makes cmd.User a member of cmd.Room and appends the notice "<user>
 // joined"; joining a room one is a member of changes nothing.
 func (a roomApplier) join(tx *roomTx, cmd roomCommand) (applyResult, error) {
-	if ValidateRoom(cmd.Room) != nil || ValidateUser(cmd.User) != nil || CheckAccess(cmd.Room, cmd.User) != nil ||
+	if parley.ValidateRoom(cmd.Room) != nil || parley.ValidateUser(cmd.User) != nil || parley.CheckAccess(cmd.Room, cmd.User) != nil ||
 		cmd.ID == ([16]byte{}) {
 		return applyResult{reject: "invalid join"}, nil
 	}
@@ -147,13 +148,13 @@ func (a roomApplier) join(tx *roomTx, cmd roomCommand) (applyResult, error) {
 	if err != nil || !added {
 		return applyResult{ts: cmd.TS}, err
 	}
-	return a.notice(tx, &meta, cmd, KindJoin, cmd.User+" joined")
+	return a.notice(tx, &meta, cmd, parley.KindJoin, cmd.User+" joined")
 }
 
 // leave ends cmd.User's membership of cmd.Room and appends the notice
 // "<user> left"; leaving a room one is not a member of changes nothing.
 func (a roomApplier) leave(tx *roomTx, cmd roomCommand) (applyResult, error) {
-	if ValidateRoom(cmd.Room) != nil || ValidateUser(cmd.User) != nil || cmd.ID == ([16]byte{}) {
+	if parley.ValidateRoom(cmd.Room) != nil || parley.ValidateUser(cmd.User) != nil || cmd.ID == ([16]byte{}) {
 		return applyResult{reject: "invalid leave"}, nil
 	}
 	key := memberKey(a.shard, cmd.Room, cmd.User)
@@ -170,7 +171,7 @@ func (a roomApplier) leave(tx *roomTx, cmd roomCommand) (applyResult, error) {
 		return applyResult{}, fmt.Errorf("room apply: %w", err)
 	}
 	meta.Members = max(meta.Members-1, 0)
-	return a.notice(tx, &meta, cmd, KindLeave, cmd.User+" left")
+	return a.notice(tx, &meta, cmd, parley.KindLeave, cmd.User+" left")
 }
 
 // notice appends a membership notice and writes meta.
@@ -202,13 +203,13 @@ func (a roomApplier) addMember(tx *roomTx, meta *roomMeta, room, user string, ts
 }
 
 // appendMessage gives m the room's next seq and writes it and meta.
-func (a roomApplier) appendMessage(tx *roomTx, meta *roomMeta, room string, m storedMsg) (*Message, error) {
+func (a roomApplier) appendMessage(tx *roomTx, meta *roomMeta, room string, m storedMsg) (*parley.Message, error) {
 	meta.LastSeq++
 	if err := putCBOR(tx.b, msgKey(a.shard, room, meta.LastSeq), m); err != nil {
 		return nil, err
 	}
 	tx.putMeta(room, *meta)
-	return &Message{Room: room, Seq: meta.LastSeq, ID: m.ID, User: m.User, TS: m.TS, Text: m.Text, Kind: m.Kind}, nil
+	return &parley.Message{Room: room, Seq: meta.LastSeq, ID: m.ID, User: m.User, TS: parley.UnixTime(m.TS), Text: m.Text, Kind: m.Kind}, nil
 }
 
 // payDebt counts a new dedup record and, every pruneEvery of them, drops

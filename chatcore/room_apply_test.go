@@ -7,6 +7,8 @@ import (
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/vfs"
 	"github.com/fxamacker/cbor/v2"
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/placement"
 )
 
 // applierHarness drives a room applier over an in-memory pebble database,
@@ -25,7 +27,7 @@ func newApplierHarness(t *testing.T) *applierHarness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &applierHarness{t: t, db: db, a: roomApplier{shard: RoomShards(1)[0]}, ts: 1_000_000_000}
+	return &applierHarness{t: t, db: db, a: roomApplier{shard: placement.RoomShards(1)[0]}, ts: 1_000_000_000}
 }
 
 // apply applies one command with the next index and a later stamp.
@@ -75,7 +77,7 @@ func (h *applierHarness) members(room string) []string {
 	return users
 }
 
-func (h *applierHarness) messages(room string) []Message {
+func (h *applierHarness) messages(room string) []parley.Message {
 	h.t.Helper()
 	last := h.meta(room).LastSeq
 	if last == 0 {
@@ -121,10 +123,10 @@ func TestApplyJoinLeave(t *testing.T) {
 		t.Fatalf("meta %+v", m)
 	}
 	want := []struct{ user, kind, text string }{
-		{"alice", KindJoin, "alice joined"},
-		{"bob", KindJoin, "bob joined"},
-		{"alice", KindLeave, "alice left"},
-		{"alice", KindJoin, "alice joined"},
+		{"alice", parley.KindJoin, "alice joined"},
+		{"bob", parley.KindJoin, "bob joined"},
+		{"alice", parley.KindLeave, "alice left"},
+		{"alice", parley.KindJoin, "alice joined"},
 	}
 	msgs := h.messages("general")
 	if len(msgs) != len(want) {
@@ -132,7 +134,7 @@ func TestApplyJoinLeave(t *testing.T) {
 	}
 	for i, w := range want {
 		m := msgs[i]
-		if m.Seq != uint64(i+1) || m.User != w.user || m.Kind != w.kind || m.Text != w.text || m.ID == ([16]byte{}) || m.TS == 0 {
+		if m.Seq != uint64(i+1) || m.User != w.user || m.Kind != w.kind || m.Text != w.text || m.ID == ([16]byte{}) || m.TS.UnixNano() == 0 {
 			t.Errorf("message %d: %+v, want %+v", i+1, m, w)
 		}
 	}

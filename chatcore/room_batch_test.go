@@ -11,6 +11,8 @@ import (
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/vfs"
 	"github.com/fxamacker/cbor/v2"
+
+	"github.com/parleychat/parley/placement"
 )
 
 func TestApplyBatch(t *testing.T) {
@@ -157,7 +159,7 @@ func applyGrouped(t *testing.T, log [][]byte, next func() int) *pebble.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	a := roomApplier{shard: RoomShards(1)[0]}
+	a := roomApplier{shard: placement.RoomShards(1)[0]}
 	for i := 0; i < len(log); {
 		b := db.NewIndexedBatch()
 		tx := newRoomTx(b, a.shard)

@@ -3,6 +3,7 @@ package chatcore
 import (
 	"github.com/cockroachdb/pebble"
 	sm "github.com/lni/dragonboat/v4/statemachine"
+	"github.com/parleychat/parley"
 )
 
 // roomShard applies a room shard's entries and hands new messages to the
@@ -14,7 +15,7 @@ type roomShard struct {
 
 func (r *roomShard) applyEntries(b *pebble.Batch, entries []sm.Entry) (func(), error) {
 	tx := newRoomTx(b, r.shard)
-	var fresh []*Message
+	var fresh []*parley.Message
 	for i := range entries {
 		res, err := r.applyEntry(tx, entries[i].Cmd)
 		if err != nil {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	"github.com/fxamacker/cbor/v2"
+
+	"github.com/parleychat/parley"
 )
 
 // The read side for analytics (see package mapreduce): a job fixes each
@@ -15,9 +17,13 @@ import (
 // never changed once applied, so "seq <= cut" is the same set of messages
 // on every replica and at any later time: a consistent cut of the room.
 
-// RoomCut returns room's last seq. It is linearizable: it sees every
+// RoomCut returns room's last seq, read as user (who must be allowed to
+// read it, see parley.CheckAccess). It is linearizable: it sees every
 // message acknowledged before it was called.
-func (n *Node) RoomCut(ctx context.Context, room string) (uint64, error) {
+func (n *Node) RoomCut(ctx context.Context, room, user string) (uint64, error) {
+	if err := checkUse(room, user); err != nil {
+		return 0, fmt.Errorf("cut %s: %w", room, err)
+	}
 	shard, err := n.RoomShard(room)
 	if err != nil {
 		return 0, fmt.Errorf("cut %s: %w", room, err)
@@ -35,12 +41,15 @@ func (n *Node) RoomCut(ctx context.Context, room string) (uint64, error) {
 // HostsShard reports whether this node runs a replica of shard.
 func (n *Node) HostsShard(shard uint64) bool { return n.isHosted(shard) }
 
-// ScanRoom calls fn with room's messages from seq from to seq to
+// ScanRoom calls fn, for user, with room's messages from seq from to seq to
 // (inclusive), in seq order, from the local replica. If the replica has
 // not yet applied seq to, ScanRoom first waits for it (a read barrier). An
 // error from fn ends the scan and is returned. It fails with ErrNotHosted
 // where the node holds no replica of the room's shard.
-func (n *Node) ScanRoom(ctx context.Context, room string, from, to uint64, fn func(*Message) error) error {
+func (n *Node) ScanRoom(ctx context.Context, room, user string, from, to uint64, fn func(*parley.Message) error) error {
+	if err := checkUse(room, user); err != nil {
+		return fmt.Errorf("scan %s: %w", room, err)
+	}
 	shard, err := n.RoomShard(room)
 	if err != nil {
 		return fmt.Errorf("scan %s: %w", room, err)
@@ -78,7 +87,7 @@ func (n *Node) ScanRoom(ctx context.Context, room string, from, to uint64, fn fu
 		if err := cbor.Unmarshal(it.Value(), &sm); err != nil {
 			return fmt.Errorf("scan %s: message: %w", room, err)
 		}
-		m := Message{Room: room, Seq: binary.BigEndian.Uint64(it.Key()[plen:]), ID: sm.ID, User: sm.User, TS: sm.TS, Text: sm.Text, Kind: sm.Kind}
+		m := parley.Message{Room: room, Seq: binary.BigEndian.Uint64(it.Key()[plen:]), ID: sm.ID, User: sm.User, TS: parley.UnixTime(sm.TS), Text: sm.Text, Kind: sm.Kind}
 		if err := fn(&m); err != nil {
 			return err
 		}

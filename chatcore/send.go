@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/placement"
 )
 
 // SendParams is one message to commit.
@@ -17,22 +20,24 @@ type SendParams struct {
 }
 
 // Send commits a message on a quorum of its room's shard and returns its
-// seq. It retries through leader changes until ctx ends.
+// seq. It retries through leader changes until ctx ends. Only its two
+// participants may write to a direct-message room (parley.ErrForbidden, see
+// parley.CheckAccess; checked after the names and the text).
 func (n *Node) Send(ctx context.Context, p SendParams) (SendResult, error) {
-	if err := ValidateRoom(p.Room); err != nil {
+	if err := parley.ValidateRoom(p.Room); err != nil {
 		return SendResult{}, fmt.Errorf("send: %w", err)
 	}
-	if err := ValidateUser(p.User); err != nil {
+	if err := parley.ValidateUser(p.User); err != nil {
 		return SendResult{}, fmt.Errorf("send: %w", err)
 	}
-	if err := ValidateText(p.Text); err != nil {
+	if err := parley.ValidateText(p.Text); err != nil {
 		return SendResult{}, fmt.Errorf("send: %w", err)
 	}
-	if err := CheckAccess(p.Room, p.User); err != nil {
+	if err := parley.CheckAccess(p.Room, p.User); err != nil {
 		return SendResult{}, fmt.Errorf("send: %w", err)
 	}
 	if p.ID == ([16]byte{}) {
-		return SendResult{}, fmt.Errorf("send: zero message id: %w", ErrInvalid)
+		return SendResult{}, fmt.Errorf("send: zero message id: %w", parley.ErrInvalid)
 	}
 	shard, err := n.RoomShard(p.Room)
 	if err != nil {
@@ -47,7 +52,7 @@ func (n *Node) Send(ctx context.Context, p SendParams) (SendResult, error) {
 		return SendResult{}, fmt.Errorf("send: %w", err)
 	}
 	if item.Reject != "" {
-		return SendResult{}, fmt.Errorf("send: rejected by state machine: %s: %w", item.Reject, ErrInvalid)
+		return SendResult{}, fmt.Errorf("send: rejected by state machine: %s: %w", item.Reject, parley.ErrInvalid)
 	}
 	return SendResult{Room: p.Room, Seq: item.Seq, ID: p.ID, TS: item.TS, Duplicate: item.Duplicate}, nil
 }
@@ -77,9 +82,9 @@ func (n *Node) RoomShard(room string) (uint64, error) {
 			return 0, err
 		}
 		if !found {
-			return 0, fmt.Errorf("registry not yet replicated here: %w", ErrUnavailable)
+			return 0, fmt.Errorf("registry not yet replicated here: %w", parley.ErrUnavailable)
 		}
-		r = NewRing(RoomShards(info.Shards))
+		r = placement.NewRing(placement.RoomShards(info.Shards))
 		n.mu.Lock()
 		n.ring = r
 		n.mu.Unlock()

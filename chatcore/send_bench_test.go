@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/chatcore/chatcoretest"
-	"github.com/parleychat/parley/transport"
 )
 
 // BenchmarkSend measures committed sends per second on an in-process 3-node
@@ -37,7 +37,7 @@ func BenchmarkSend(b *testing.B) {
 						n = c.Nodes[0]
 					}
 					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-					_, err := n.Send(ctx, chatcore.SendParams{Room: rooms[k%int64(len(rooms))], User: "bench", ID: transport.NewMsgID(time.Now()), Text: text})
+					_, err := n.Send(ctx, chatcore.SendParams{Room: rooms[k%int64(len(rooms))], User: "bench", ID: parley.NewMsgID(time.Now()), Text: text})
 					cancel()
 					if err != nil {
 						b.Error(err)

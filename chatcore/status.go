@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/parleychat/parley/placement"
 )
 
 // ShardStatus is one Raft group as this node sees it.
@@ -33,9 +35,9 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	shards := []uint64{RegistryShard}
+	shards := []uint64{placement.RegistryShard}
 	if found {
-		shards = append(shards, RoomShards(info.Shards)...)
+		shards = append(shards, placement.RoomShards(info.Shards)...)
 	}
 	out := make([]ShardStatus, len(shards))
 	var wg sync.WaitGroup

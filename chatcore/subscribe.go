@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/parleychat/parley"
 )
 
 // Subscription follows a room from a seq on: every message exactly once, in
@@ -19,10 +21,12 @@ type Subscription struct {
 	closeOnce sync.Once
 }
 
-// Subscribe follows room from seq from; from 0 means from now (the first
-// message after the room's current head).
-func (n *Node) Subscribe(room string, from uint64) (*Subscription, error) {
-	if err := ValidateRoom(room); err != nil {
+// Subscribe follows room, read as user, from seq from; from 0 means from
+// now (the first message after the room's current head). Only its two
+// participants may follow a direct-message room (parley.ErrForbidden, see
+// parley.CheckAccess).
+func (n *Node) Subscribe(room, user string, from uint64) (*Subscription, error) {
+	if err := checkUse(room, user); err != nil {
 		return nil, fmt.Errorf("subscribe: %w", err)
 	}
 	shard, err := n.RoomShard(room)
@@ -51,7 +55,7 @@ func (s *Subscription) From() uint64 { return s.next.Load() }
 // It never blocks the node's apply loop: a subscriber that is behind reads
 // from the state db. Next must not be called concurrently with itself; Close
 // may be called at any time and makes a blocked Next return ErrClosed.
-func (s *Subscription) Next(ctx context.Context, max int) ([]Message, error) {
+func (s *Subscription) Next(ctx context.Context, max int) ([]parley.Message, error) {
 	if max <= 0 {
 		max = 256
 	}

@@ -17,9 +17,11 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore/chatcoretest"
 	"github.com/parleychat/parley/daemon"
 	"github.com/parleychat/parley/daemon/daemontest"
+	"github.com/parleychat/parley/pki"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -147,11 +149,11 @@ func send(t *testing.T, c *Client, room string, n int) []SendResult {
 }
 
 // receive reads n messages from sub and checks they are seqs first..first+n-1.
-func receive(t *testing.T, sub *Subscription, first uint64, n int) []transport.Message {
+func receive(t *testing.T, sub *Subscription, first uint64, n int) []parley.Message {
 	t.Helper()
 	timeout := time.NewTimer(60 * time.Second)
 	defer timeout.Stop()
-	var out []transport.Message
+	var out []parley.Message
 	for i := range n {
 		select {
 		case m, ok := <-sub.C():
@@ -182,10 +184,10 @@ func quiet(t *testing.T, sub *Subscription) {
 // checkLog checks that msgs, the whole of a room's history, hold exactly
 // the acknowledged sends rs: each at the seq its acknowledgement gave, with
 // its id, and nothing else.
-func checkLog(t *testing.T, msgs []transport.Message, rs []SendResult) {
+func checkLog(t *testing.T, msgs []parley.Message, rs []SendResult) {
 	t.Helper()
 	checkSeqs(t, msgs, 1, uint64(len(rs)))
-	ids := make(map[transport.MsgID]bool)
+	ids := make(map[parley.MsgID]bool)
 	for _, r := range rs {
 		if ids[r.ID] {
 			t.Fatalf("id %s acknowledged twice", r.ID)
@@ -207,11 +209,11 @@ func caFingerprint(t *testing.T, cl *daemontest.Cluster) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := transport.ParseCertPEM(pem)
+	ca, err := pki.ParseCertPEM(pem)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return transport.Fingerprint(ca.Raw)
+	return pki.Fingerprint(ca.Raw)
 }
 
 func TestDialOptions(t *testing.T) {
@@ -262,7 +264,7 @@ func TestSendHistoryStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(msgs) != 2 || msgs[0].Seq != 4 || msgs[1].Seq != 5 || msgs[1].User != "alice" ||
-		msgs[1].Text != "hello 4" || msgs[1].ID != last.ID || msgs[1].TS != last.TS.UnixNano() {
+		msgs[1].Text != "hello 4" || msgs[1].ID != last.ID || !msgs[1].TS.Equal(last.TS) {
 		t.Fatalf("History last 2 = %+v", msgs)
 	}
 	msgs, err = c.History(ctx, "general", HistoryOptions{From: 2, Limit: 2, MinSeq: last.Seq})
@@ -473,7 +475,7 @@ func TestDialCAPinning(t *testing.T) {
 	})
 
 	t.Run("unknown", func(t *testing.T) {
-		certPEM, _, err := transport.NewCA("stranger")
+		certPEM, _, err := pki.NewCA("stranger")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/transport"
 )
@@ -100,7 +101,7 @@ func ExampleClient_SendID() {
 		log.Fatal(err)
 	}
 	defer c.Close()
-	id := transport.NewMsgID(time.Now())
+	id := parley.NewMsgID(time.Now())
 	for {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		r, err := c.SendID(sctx, "general", id, "exactly once")
@@ -189,7 +190,7 @@ func ExampleClient_DirectMessage() {
 		log.Fatal(err)
 	}
 	fmt.Println(r.Room) // dm.alice.bob
-	msgs, err := c.History(ctx, transport.DMRoom(c.User(), "bob"), client.HistoryOptions{Last: 10})
+	msgs, err := c.History(ctx, parley.DMRoom(c.User(), "bob"), client.HistoryOptions{Last: 10})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -25,7 +26,7 @@ type HistoryOptions struct {
 // opts. When the node caps a reply, History asks again from where it
 // stopped until it has everything asked for. Each request is retried
 // across reconnects until ctx ends.
-func (c *Client) History(ctx context.Context, room string, opts HistoryOptions) ([]transport.Message, error) {
+func (c *Client) History(ctx context.Context, room string, opts HistoryOptions) ([]parley.Message, error) {
 	if room == "" {
 		return nil, fmt.Errorf("history: %w", transport.Errorf(transport.CodeInvalid, "no room"))
 	}
@@ -46,7 +47,7 @@ type historyFetcher func(transport.HistoryRequest) (transport.HistoryResponse, e
 
 // pageHistory gathers the messages opts selects with as many requests as
 // the node's reply cap needs.
-func pageHistory(room string, opts HistoryOptions, fetch historyFetcher) ([]transport.Message, error) {
+func pageHistory(room string, opts HistoryOptions, fetch historyFetcher) ([]parley.Message, error) {
 	if opts.Last > 0 {
 		return pageLast(room, opts, fetch)
 	}
@@ -88,7 +89,7 @@ func pageHistory(room string, opts HistoryOptions, fetch historyFetcher) ([]tran
 
 // pageLast gathers the room's last opts.Last messages: it asks for them,
 // then fills in whatever the node's cap left out on either side.
-func pageLast(room string, opts HistoryOptions, fetch historyFetcher) ([]transport.Message, error) {
+func pageLast(room string, opts HistoryOptions, fetch historyFetcher) ([]parley.Message, error) {
 	resp, err := fetch(transport.HistoryRequest{Room: room, Last: opts.Last, MinSeq: opts.MinSeq})
 	if err != nil {
 		return nil, err
@@ -118,8 +119,8 @@ func pageLast(room string, opts HistoryOptions, fetch historyFetcher) ([]transpo
 }
 
 // fetchRange gathers the messages with seqs from..to (none if to < from).
-func fetchRange(room string, from, to uint64, fetch historyFetcher) ([]transport.Message, error) {
-	var out []transport.Message
+func fetchRange(room string, from, to uint64, fetch historyFetcher) ([]parley.Message, error) {
+	var out []parley.Message
 	for from <= to {
 		resp, err := fetch(transport.HistoryRequest{Room: room, From: from, Limit: int(min(to-from+1, 1<<30))})
 		if err != nil {
@@ -137,7 +138,7 @@ func fetchRange(room string, from, to uint64, fetch historyFetcher) ([]transport
 
 // inRange appends to out the messages of msgs with seqs in from..to that
 // come after out's last, keeping the result strictly increasing.
-func inRange(out, msgs []transport.Message, from, to uint64) []transport.Message {
+func inRange(out, msgs []parley.Message, from, to uint64) []parley.Message {
 	for _, m := range msgs {
 		if m.Seq < from || (to > 0 && m.Seq > to) {
 			continue

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -41,12 +42,12 @@ func (r *cappedRoom) fetch(req transport.HistoryRequest) (transport.HistoryRespo
 	}
 	resp := transport.HistoryResponse{LastSeq: r.last}
 	for s := from; s <= to; s++ {
-		resp.Messages = append(resp.Messages, transport.Message{Room: "general", Seq: s})
+		resp.Messages = append(resp.Messages, parley.Message{Room: "general", Seq: s})
 	}
 	return resp, nil
 }
 
-func checkSeqs(t *testing.T, msgs []transport.Message, first, last uint64) {
+func checkSeqs(t *testing.T, msgs []parley.Message, first, last uint64) {
 	t.Helper()
 	if want := int(last - first + 1); first > last && len(msgs) != 0 || first <= last && len(msgs) != want {
 		t.Fatalf("got %d messages, want seqs %d..%d", len(msgs), first, last)
@@ -131,7 +132,7 @@ func TestHistoryError(t *testing.T) {
 }
 
 func TestInRange(t *testing.T) {
-	msgs := []transport.Message{{Seq: 3}, {Seq: 4}, {Seq: 4}, {Seq: 2}, {Seq: 5}, {Seq: 9}}
-	got := inRange([]transport.Message{{Seq: 3}}, msgs, 3, 5)
+	msgs := []parley.Message{{Seq: 3}, {Seq: 4}, {Seq: 4}, {Seq: 2}, {Seq: 5}, {Seq: 9}}
+	got := inRange([]parley.Message{{Seq: 3}}, msgs, 3, 5)
 	checkSeqs(t, got, 3, 5)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -12,7 +13,7 @@ func (c *Client) User() string { return c.opts.User }
 
 // Join makes the Client's user a member of room, durably; the room is
 // created if new, and its members see the notice "<user> joined" (a
-// Message with Kind transport.KindJoin). Joining a room one is a member of
+// Message with Kind parley.KindJoin). Joining a room one is a member of
 // changes nothing, so Join is retried across reconnects and after
 // unavailable refusals like Send, until it is acknowledged or ctx ends.
 // Sending to a room does not require joining it: membership is what Rooms
@@ -29,7 +30,7 @@ func (c *Client) Join(ctx context.Context, room string) error {
 }
 
 // Leave ends the Client's user's membership of room; its members see the
-// notice "<user> left" (Kind transport.KindLeave). Leaving a room one is not
+// notice "<user> left" (Kind parley.KindLeave). Leaving a room one is not
 // a member of changes nothing, so Leave is retried like Join.
 func (c *Client) Leave(ctx context.Context, room string) error {
 	if room == "" {
@@ -73,13 +74,13 @@ func (c *Client) Who(ctx context.Context, room string) ([]transport.Member, erro
 }
 
 // DirectMessage sends text to user privately: into the direct-message room
-// transport.DMRoom(c.User(), user), which only the two of them may read,
+// parley.DMRoom(c.User(), user), which only the two of them may read,
 // write or join. The first message makes both of them members, so the room
 // shows as joined in both users' Rooms. Delivery is as for Send: retried
 // with the same message id until acknowledged or ctx ends.
 func (c *Client) DirectMessage(ctx context.Context, user, text string) (SendResult, error) {
-	room := transport.DMRoom(c.User(), user)
-	if _, _, ok := transport.DMParticipants(room); !ok {
+	room := parley.DMRoom(c.User(), user)
+	if _, _, ok := parley.DMParticipants(room); !ok {
 		return SendResult{}, fmt.Errorf("direct message: %w",
 			transport.Errorf(transport.CodeInvalid, "no direct messages between %q and %q", c.User(), user))
 	}

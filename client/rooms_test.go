@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -111,7 +112,7 @@ func TestJoinReplyLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(msgs) != 2 || msgs[1].Kind != transport.KindJoin || msgs[1].Text != "alice joined" {
+	if len(msgs) != 2 || msgs[1].Kind != parley.KindJoin || msgs[1].Text != "alice joined" {
 		t.Fatalf("general's log after a join whose reply was lost: %+v", msgs)
 	}
 	members, err := c.Who(ctx, "general")

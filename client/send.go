@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -15,7 +16,7 @@ type SendResult struct {
 	// Seq is the message's number in the room.
 	Seq uint64
 	// ID is the message id the Client sent.
-	ID transport.MsgID
+	ID parley.MsgID
 	// TS is the commit-time stamp the cluster gave the message.
 	TS time.Time
 	// Duplicate is true when the cluster had already committed this id
@@ -33,14 +34,14 @@ type SendResult struct {
 // a *transport.Error. If ctx ends first, the message may or may not have
 // been committed; use SendID to retry it safely.
 func (c *Client) Send(ctx context.Context, room, text string) (SendResult, error) {
-	return c.SendID(ctx, room, transport.NewMsgID(time.Now()), text)
+	return c.SendID(ctx, room, parley.NewMsgID(time.Now()), text)
 }
 
 // SendID is Send with a message id chosen by the caller (see
-// transport.NewMsgID). Sending the same id to the same room again, within
+// parley.NewMsgID). Sending the same id to the same room again, within
 // the cluster's deduplication window, commits nothing new and returns the
 // original seq with Duplicate set.
-func (c *Client) SendID(ctx context.Context, room string, id transport.MsgID, text string) (SendResult, error) {
+func (c *Client) SendID(ctx context.Context, room string, id parley.MsgID, text string) (SendResult, error) {
 	if id.IsZero() {
 		return SendResult{}, fmt.Errorf("send: %w", transport.Errorf(transport.CodeInvalid, "zero message id"))
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -26,7 +27,7 @@ func scriptedStream(t *testing.T, events ...transport.Event) *subStream {
 }
 
 func msgEvent(seq uint64) transport.Event {
-	return transport.Event{Msg: &transport.Message{Room: "general", Seq: seq}}
+	return transport.Event{Msg: &parley.Message{Room: "general", Seq: seq}}
 }
 
 // offlineSubscription returns a Subscription of a Client with no
@@ -37,7 +38,7 @@ func offlineSubscription(t *testing.T, from uint64) *Subscription {
 	c := &Client{log: slog.New(slog.DiscardHandler), ctx: ctx, cancel: cancel, ready: make(chan struct{})}
 	sctx, scancel := context.WithCancel(ctx)
 	return &Subscription{
-		c: c, room: "general", ch: make(chan transport.Message, 16),
+		c: c, room: "general", ch: make(chan parley.Message, 16),
 		ctx: sctx, cancel: scancel, done: make(chan struct{}), cur: newCursor(from),
 	}
 }

@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"context"
+
 	"github.com/parleychat/parley/transport"
 )
 
@@ -11,12 +13,14 @@ var nodeOps = map[string]bool{
 	transport.OpMRStatus: true,
 	transport.OpMRFetch:  true,
 	transport.OpMRDrop:   true,
+	transport.OpMRPoll:   true,
+	transport.OpMRCancel: true,
 }
 
 // handleAnalytics serves the analytics operations (see package mapreduce):
 // a user's jobs, and the tasks other nodes' coordinators give this node. ok
 // is false for any other operation.
-func (ss *session) handleAnalytics(req transport.Request) (body any, ok bool, err error) {
+func (ss *session) handleAnalytics(ctx context.Context, req transport.Request) (body any, ok bool, err error) {
 	en := ss.srv.analytics
 	switch req.Op {
 	case transport.OpAnalyticsJobs:
@@ -33,14 +37,14 @@ func (ss *session) handleAnalytics(req transport.Request) (body any, ok bool, er
 		if err := decodeBody(req, &r); err != nil {
 			return nil, true, err
 		}
-		body, err = en.Poll(ss.user, r)
+		body, err = en.Poll(ctx, ss.user, r)
 		return body, true, err
 	case transport.OpAnalyticsCancel:
 		var r transport.AnalyticsCancelRequest
 		if err := decodeBody(req, &r); err != nil {
 			return nil, true, err
 		}
-		return nil, true, en.Cancel(ss.user, r)
+		return nil, true, en.Cancel(ctx, ss.user, r)
 	case transport.OpMRTask:
 		var r transport.TaskRequest
 		if err := decodeBody(req, &r); err != nil {
@@ -59,6 +63,13 @@ func (ss *session) handleAnalytics(req transport.Request) (body any, ok bool, er
 			return nil, true, err
 		}
 		body, err = en.Fetch(r)
+		return body, true, err
+	case transport.OpMRPoll, transport.OpMRCancel:
+		var r transport.ForwardRequest
+		if err := decodeBody(req, &r); err != nil {
+			return nil, true, err
+		}
+		body, err = en.Forwarded(req.Op, r)
 		return body, true, err
 	case transport.OpMRDrop:
 		var r transport.DropRequest

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore/chatcoretest"
 	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/daemon/daemontest"
@@ -78,7 +79,7 @@ func TestRoomsDirectMessagesPresence(t *testing.T) {
 	alice := dialAs(t, "alice", cl.Addr(0))
 	bob := dialAs(t, "bob", cl.Addr(1))
 	carol := dialAs(t, "carol", cl.Addrs()...)
-	dm := transport.DMRoom("bob", "alice")
+	dm := parley.DMRoom("bob", "alice")
 
 	t.Run("direct_messages", func(t *testing.T) {
 		ctx := opCtx(t)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 )
 
@@ -50,7 +51,7 @@ type Config struct {
 
 func (c *Config) setDefaults() error {
 	if c.DataDir == "" {
-		return fmt.Errorf("config: --data is required: %w", chatcore.ErrInvalid)
+		return fmt.Errorf("config: --data is required: %w", parley.ErrInvalid)
 	}
 	if c.Listen == "" {
 		c.Listen = ":7400"
@@ -71,7 +72,7 @@ func (c *Config) setDefaults() error {
 		c.Name = chatcore.DefaultNodeName()
 	}
 	if (c.Join == "") != (c.Token == "") {
-		return fmt.Errorf("config: --join and --token go together: %w", chatcore.ErrInvalid)
+		return fmt.Errorf("config: --join and --token go together: %w", parley.ErrInvalid)
 	}
 	if c.Advertise == "" {
 		c.Advertise = defaultAdvertise(c.Listen)
@@ -86,7 +87,7 @@ func (c *Config) advertised(listen string) (string, error) {
 		return "", fmt.Errorf("config: address %q: %w", listen, err)
 	}
 	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		return "", fmt.Errorf("config: address %q: bad port: %w", listen, chatcore.ErrInvalid)
+		return "", fmt.Errorf("config: address %q: bad port: %w", listen, parley.ErrInvalid)
 	}
 	return net.JoinHostPort(c.Advertise, port), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/transport"
 )
@@ -12,28 +13,21 @@ import (
 // one election.
 const retryHint = 200
 
-// wireError turns an error from the core into the typed error a client sees.
+// wireError turns an error from the core into the typed error a client sees:
+// the code of the domain sentinel it wraps (transport.CodeFor), with a retry
+// hint for anything that may succeed later.
 func wireError(err error) *transport.Error {
 	var te *transport.Error
 	if errors.As(err, &te) {
 		return te
 	}
-	code := transport.CodeInternal
 	switch {
-	case errors.Is(err, chatcore.ErrTooLarge):
-		code = transport.CodeTooLarge
-	case errors.Is(err, chatcore.ErrInvalid), errors.Is(err, chatcore.ErrExists):
-		code = transport.CodeInvalid
-	case errors.Is(err, chatcore.ErrNotFound):
-		code = transport.CodeNotFound
-	case errors.Is(err, chatcore.ErrUnauthorized):
-		code = transport.CodeUnauthorized
-	case errors.Is(err, chatcore.ErrForbidden):
-		code = transport.CodeForbidden
-	case errors.Is(err, chatcore.ErrUnavailable), errors.Is(err, chatcore.ErrNotHosted),
+	case errors.Is(err, parley.ErrUnavailable), errors.Is(err, chatcore.ErrNotHosted),
 		errors.Is(err, chatcore.ErrClosed), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, context.Canceled):
 		return &transport.Error{Code: transport.CodeUnavailable, Message: err.Error(), RetryMillis: retryHint}
+	case errors.Is(err, chatcore.ErrExists):
+		return &transport.Error{Code: transport.CodeInvalid, Message: err.Error()}
 	}
-	return &transport.Error{Code: code, Message: err.Error()}
+	return &transport.Error{Code: transport.CodeFor(err), Message: err.Error()}
 }

@@ -2,11 +2,10 @@ package daemon
 
 import (
 	"context"
-	"fmt"
-	"net"
 	"sync"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/transport"
 )
@@ -23,7 +22,7 @@ func (ss *session) handle(ctx context.Context, req transport.Request) {
 		ss.respond(req.ID, nil, transport.Errorf(transport.CodeUnauthorized, "log in first: %s needs a user", req.Op))
 		return
 	}
-	if body, ok, err := ss.handleAnalytics(req); ok {
+	if body, ok, err := ss.handleAnalytics(ctx, req); ok {
 		if err != nil {
 			ss.respond(req.ID, nil, wireError(err))
 			return
@@ -88,16 +87,13 @@ func (ss *session) handle(ctx context.Context, req transport.Request) {
 }
 
 func decodeBody(req transport.Request, v any) error {
-	if err := transport.Unmarshal(req.Body, v); err != nil {
+	if err := parley.Unmarshal(req.Body, v); err != nil {
 		return transport.Errorf(transport.CodeInvalid, "%s: %v", req.Op, err)
 	}
 	return nil
 }
 
 func (ss *session) send(ctx context.Context, r transport.SendRequest) (transport.SendResponse, error) {
-	if err := chatcore.CheckAccess(r.Room, ss.user); err != nil {
-		return transport.SendResponse{}, err
-	}
 	res, err := ss.srv.node.Send(ctx, chatcore.SendParams{Room: r.Room, User: ss.user, ID: r.ID, Text: r.Text})
 	if err != nil {
 		return transport.SendResponse{}, err
@@ -106,22 +102,11 @@ func (ss *session) send(ctx context.Context, r transport.SendRequest) (transport
 }
 
 func (ss *session) history(ctx context.Context, r transport.HistoryRequest) (transport.HistoryResponse, error) {
-	if err := chatcore.CheckAccess(r.Room, ss.user); err != nil {
-		return transport.HistoryResponse{}, err
-	}
-	msgs, last, err := ss.srv.node.History(ctx, r.Room, chatcore.HistoryQuery{From: r.From, Limit: r.Limit, Last: r.Last})
+	msgs, last, err := ss.srv.node.History(ctx, r.Room, ss.user, chatcore.HistoryQuery{From: r.From, Limit: r.Limit, Last: r.Last})
 	if err != nil {
 		return transport.HistoryResponse{}, err
 	}
-	out := transport.HistoryResponse{Messages: make([]transport.Message, len(msgs)), LastSeq: last}
-	for i, m := range msgs {
-		out.Messages[i] = wireMessage(m)
-	}
-	return out, nil
-}
-
-func wireMessage(m chatcore.Message) transport.Message {
-	return transport.Message{Room: m.Room, Seq: m.Seq, ID: m.ID, User: m.User, TS: m.TS, Text: m.Text, Kind: m.Kind}
+	return transport.HistoryResponse{Messages: msgs, LastSeq: last}, nil
 }
 
 func (ss *session) status(ctx context.Context) (transport.StatusResponse, error) {
@@ -181,28 +166,10 @@ func (ss *session) join(ctx context.Context, r transport.AdmitRequest) (transpor
 		ss.log.Warn("join refused", "name", r.Name, "err", err)
 		return transport.AdmitResponse{}, err
 	}
-	for _, a := range []string{r.RaftAddr, r.ClientAddr} {
-		if _, _, err := net.SplitHostPort(a); err != nil {
-			return transport.AdmitResponse{}, transport.Errorf(transport.CodeInvalid, "join: address %q: %v", a, err)
-		}
-	}
-	info, err := node.ClusterInfo(ctx)
+	adm, err := node.Admit(ctx, chatcore.AdmitRequest{Name: r.Name, RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr, PublicKey: r.PublicKey})
 	if err != nil {
 		return transport.AdmitResponse{}, err
 	}
-	ca, err := transport.LoadCA(info.CACertPEM, info.CAKeyPEM)
-	if err != nil {
-		return transport.AdmitResponse{}, fmt.Errorf("join: %w", err)
-	}
-	rec := chatcore.NodeRecord{Name: r.Name, RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr}
-	certPEM, err := ca.IssueNodeCert(r.PublicKey, r.Name, certHosts(chatcore.Config{RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr}))
-	if err != nil {
-		return transport.AdmitResponse{}, transport.Errorf(transport.CodeInvalid, "join: %v", err)
-	}
-	id, err := node.Admit(ctx, rec)
-	if err != nil {
-		return transport.AdmitResponse{}, err
-	}
-	ss.log.Info("admitted node", "id", id, "name", r.Name, "raft", r.RaftAddr)
-	return transport.AdmitResponse{NodeID: id, ClusterID: node.ClusterID(), CertPEM: certPEM, CAPEM: info.CACertPEM}, nil
+	ss.log.Info("admitted node", "id", adm.NodeID, "name", r.Name, "raft", r.RaftAddr)
+	return transport.AdmitResponse{NodeID: adm.NodeID, ClusterID: adm.ClusterID, CertPEM: adm.NodeCertPEM, CAPEM: adm.CACertPEM}, nil
 }

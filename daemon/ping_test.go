@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -43,7 +44,7 @@ func TestPingIsNotRateLimited(t *testing.T) {
 	const rate = 5 // bursts of 10
 	srv := startServer(t, func(c *Config) { c.RequestsPerSecond = rate })
 	rc, _ := dialRaw(t, srv, alice)
-	empty, err := transport.Marshal(transport.PingRequest{})
+	empty, err := parley.Marshal(transport.PingRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +104,7 @@ func TestPingBeforeLogin(t *testing.T) {
 		t.Fatalf("anonymous ping: id %d %+v", resp.ID, resp.Error)
 	}
 
-	empty, err := transport.Marshal(transport.PingRequest{})
+	empty, err := parley.Marshal(transport.PingRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,9 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/pki"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -98,7 +100,7 @@ func (rc *rawConn) write(v any) {
 
 func (rc *rawConn) call(id uint64, op string, body any) transport.Response {
 	rc.t.Helper()
-	raw, err := transport.Marshal(body)
+	raw, err := parley.Marshal(body)
 	if err != nil {
 		rc.t.Fatal(err)
 	}
@@ -135,7 +137,7 @@ func lastSeq(t *testing.T, rc *rawConn, room string) uint64 {
 		t.Fatalf("history: %v", resp.Error)
 	}
 	var h transport.HistoryResponse
-	if err := transport.Unmarshal(resp.Body, &h); err != nil {
+	if err := parley.Unmarshal(resp.Body, &h); err != nil {
 		t.Fatal(err)
 	}
 	return h.LastSeq
@@ -147,11 +149,11 @@ func TestSendAndHistoryOverQUIC(t *testing.T) {
 	if w.Error != nil || w.Token == "" || len(w.Nodes) != 1 || w.Nodes[0].Addr != srv.ClientAddr() {
 		t.Fatalf("welcome: %+v", w)
 	}
-	id := transport.NewMsgID(time.Now())
+	id := parley.NewMsgID(time.Now())
 	for i := 0; i < 2; i++ { // the second is a retry: same id, same seq
 		resp := rc.call(uint64(i+1), transport.OpSend, transport.SendRequest{Room: "general", ID: id, Text: "hello"})
 		var sr transport.SendResponse
-		if resp.Error != nil || transport.Unmarshal(resp.Body, &sr) != nil || sr.Seq != 1 || sr.Duplicate != (i == 1) {
+		if resp.Error != nil || parley.Unmarshal(resp.Body, &sr) != nil || sr.Seq != 1 || sr.Duplicate != (i == 1) {
 			t.Fatalf("send %d: %+v %+v", i, resp.Error, sr)
 		}
 	}
@@ -168,7 +170,7 @@ func TestSendAndHistoryOverQUIC(t *testing.T) {
 func TestOversizedFrameIsRefusedAndClosed(t *testing.T) {
 	srv := startServer(t)
 	rc, _ := dialRaw(t, srv, alice)
-	rc.call(1, transport.OpSend, transport.SendRequest{Room: "r", ID: transport.NewMsgID(time.Now()), Text: "before"})
+	rc.call(1, transport.OpSend, transport.SendRequest{Room: "r", ID: parley.NewMsgID(time.Now()), Text: "before"})
 	var buf [binary.MaxVarintLen64]byte
 	n := binary.PutUvarint(buf[:], 2<<20)
 	if _, err := rc.stream.Write(append(buf[:n], "xxxx"...)); err != nil {
@@ -211,11 +213,11 @@ func TestBadRequestsKeepTheSession(t *testing.T) {
 	}{
 		{"frobnicate", struct{}{}, transport.CodeInvalid},
 		{transport.OpSend, "not a send request", transport.CodeInvalid},
-		{transport.OpSend, transport.SendRequest{Room: "", ID: transport.NewMsgID(time.Now()), Text: "x"}, transport.CodeInvalid},
-		{transport.OpSend, transport.SendRequest{Room: long, ID: transport.NewMsgID(time.Now()), Text: "x"}, transport.CodeInvalid},
-		{transport.OpSend, transport.SendRequest{Room: "No Caps", ID: transport.NewMsgID(time.Now()), Text: "x"}, transport.CodeInvalid},
+		{transport.OpSend, transport.SendRequest{Room: "", ID: parley.NewMsgID(time.Now()), Text: "x"}, transport.CodeInvalid},
+		{transport.OpSend, transport.SendRequest{Room: long, ID: parley.NewMsgID(time.Now()), Text: "x"}, transport.CodeInvalid},
+		{transport.OpSend, transport.SendRequest{Room: "No Caps", ID: parley.NewMsgID(time.Now()), Text: "x"}, transport.CodeInvalid},
 		{transport.OpSend, transport.SendRequest{Room: "r", Text: "zero id"}, transport.CodeInvalid},
-		{transport.OpSend, transport.SendRequest{Room: "r", ID: transport.NewMsgID(time.Now()), Text: strings.Repeat("y", 16<<10+1)}, transport.CodeTooLarge},
+		{transport.OpSend, transport.SendRequest{Room: "r", ID: parley.NewMsgID(time.Now()), Text: strings.Repeat("y", 16<<10+1)}, transport.CodeTooLarge},
 		{transport.OpHistory, transport.HistoryRequest{Room: "bad room"}, transport.CodeInvalid},
 		{transport.OpSubscribe, transport.SubscribeRequest{Room: ""}, transport.CodeInvalid},
 		{transport.OpAdmit, transport.AdmitRequest{Token: "nope.0123456789abcdef0123456789abcdef"}, transport.CodeUnauthorized},
@@ -259,7 +261,7 @@ func TestAnonymousSessionMayOnlyJoin(t *testing.T) {
 	if w.Error != nil || w.Token != "" {
 		t.Fatalf("anonymous welcome: %+v", w)
 	}
-	resp := rc.call(1, transport.OpSend, transport.SendRequest{Room: "r", ID: transport.NewMsgID(time.Now()), Text: "x"})
+	resp := rc.call(1, transport.OpSend, transport.SendRequest{Room: "r", ID: parley.NewMsgID(time.Now()), Text: "x"})
 	if resp.Error == nil || resp.Error.Code != transport.CodeUnauthorized {
 		t.Fatalf("anonymous send: %+v", resp.Error)
 	}
@@ -270,7 +272,7 @@ func TestRateLimit(t *testing.T) {
 	rc, _ := dialRaw(t, srv, alice)
 	limited := 0
 	for i := 1; i <= 40; i++ {
-		raw, _ := transport.Marshal(struct{}{})
+		raw, _ := parley.Marshal(struct{}{})
 		rc.write(transport.Request{ID: uint64(i), Op: "unknown", Body: raw})
 	}
 	for i := 1; i <= 40; i++ {
@@ -289,11 +291,11 @@ func TestWrongJoinTokenChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fp, err := tokenFingerprint(strings.TrimSpace(string(token)))
+	fp, err := pki.TokenFingerprint(strings.TrimSpace(string(token)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, pub, _ := transport.NewKey()
+	_, pub, _ := pki.NewKey()
 	req := transport.AdmitRequest{Token: "wrongsecret." + fp, Name: "n9", RaftAddr: "127.0.0.1:1", ClientAddr: "127.0.0.1:2", PublicKey: pub}
 	var resp transport.AdmitResponse
 	err = callAnonymous(context.Background(), srv.ClientAddr(), transport.FingerprintTLSConfig(fp), transport.OpAdmit, req, &resp)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
-	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -152,7 +152,7 @@ func inputError(err error) *transport.Error {
 	switch {
 	case errors.Is(err, transport.ErrFrameTooLarge):
 		return transport.Errorf(transport.CodeTooLarge, "%v", err)
-	case errors.Is(err, transport.ErrMalformed):
+	case errors.Is(err, parley.ErrMalformed):
 		return transport.Errorf(transport.CodeInvalid, "%v", err)
 	}
 	return nil
@@ -190,7 +190,7 @@ func (ss *session) write(v any) error {
 func (ss *session) respond(id uint64, body any, e *transport.Error) {
 	resp := transport.Response{ID: id, Error: e}
 	if e == nil && body != nil {
-		raw, err := transport.Marshal(body)
+		raw, err := parley.Marshal(body)
 		if err != nil {
 			resp.Error = transport.Errorf(transport.CodeInternal, "encode: %v", err)
 		} else {
@@ -228,7 +228,7 @@ func (ss *session) authenticate(ctx context.Context, h transport.Hello) (transpo
 			return w, err
 		}
 		if user != h.User {
-			return w, fmt.Errorf("session token is for another user: %w", chatcore.ErrUnauthorized)
+			return w, fmt.Errorf("session token is for another user: %w", parley.ErrUnauthorized)
 		}
 	} else if err := node.Login(ctx, h.User, h.Password); err != nil {
 		return w, err

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/transport"
 )
@@ -16,10 +17,7 @@ const subscriptionBatch = 256
 // subscribe registers with the hub at once, so the reply's From is exact,
 // and then pumps messages onto a server-opened stream of their own.
 func (ss *session) subscribe(r transport.SubscribeRequest) (transport.SubscribeResponse, error) {
-	if err := chatcore.CheckAccess(r.Room, ss.user); err != nil {
-		return transport.SubscribeResponse{}, err
-	}
-	sub, err := ss.srv.node.Subscribe(r.Room, r.From)
+	sub, err := ss.srv.node.Subscribe(r.Room, ss.user, r.From)
 	if err != nil {
 		return transport.SubscribeResponse{}, err
 	}
@@ -80,11 +78,10 @@ const eventWriteBytes = 32 << 10
 // stream then sends full packets instead of one per message, which is most
 // of what a subscriber costs the node when messages come fast. It returns
 // buf for reuse.
-func writeEvents(w io.Writer, buf []byte, msgs []chatcore.Message) ([]byte, error) {
+func writeEvents(w io.Writer, buf []byte, msgs []parley.Message) ([]byte, error) {
 	for i := range msgs {
-		wm := wireMessage(msgs[i])
 		var err error
-		if buf, err = transport.AppendFrame(buf, transport.Event{Msg: &wm}, transport.DefaultMaxFrame); err != nil {
+		if buf, err = transport.AppendFrame(buf, transport.Event{Msg: &msgs[i]}, transport.DefaultMaxFrame); err != nil {
 			return buf, err
 		}
 		if len(buf) >= eventWriteBytes || i == len(msgs)-1 {

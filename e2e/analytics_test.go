@@ -10,13 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/transport"
 )
 
 // analyticsChat sends perUser messages from each of four users into a few
 // public rooms and returns every message alice may read, by history.
-func analyticsChat(t *testing.T, c *Cluster, perUser int) []transport.Message {
+func analyticsChat(t *testing.T, c *Cluster, perUser int) []parley.Message {
 	t.Helper()
 	users := []string{"alice", "bob", "carol", "dave"}
 	rooms := []string{"general", "random", "dev", "ops", "music", "books"}
@@ -44,7 +45,7 @@ func analyticsChat(t *testing.T, c *Cluster, perUser int) []transport.Message {
 		t.FailNow()
 	}
 	alice := c.Dial(t, "alice")
-	var all []transport.Message
+	var all []parley.Message
 	for _, r := range rooms {
 		ctx, cancel := opContext()
 		msgs, err := alice.History(ctx, r, client.HistoryOptions{From: 1, Limit: 1 << 30})
@@ -58,7 +59,7 @@ func analyticsChat(t *testing.T, c *Cluster, perUser int) []transport.Message {
 }
 
 // perUser is messages-per-user computed from history.
-func perUser(msgs []transport.Message) map[string]int64 {
+func perUser(msgs []parley.Message) map[string]int64 {
 	out := map[string]int64{}
 	for _, m := range msgs {
 		if m.Kind == "" {

@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/internal/proc"
+	"github.com/parleychat/parley/pki"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -73,7 +75,7 @@ func TestBadInput(t *testing.T) {
 	})
 
 	t.Run("malformed_cbor", func(t *testing.T) {
-		valid, err := transport.Marshal(transport.Request{ID: 7, Op: transport.OpStatus})
+		valid, err := parley.Marshal(transport.Request{ID: 7, Op: transport.OpStatus})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,38 +136,38 @@ func TestBadInput(t *testing.T) {
 		cl := c.Dial(t, "badsdk")
 		ctx, cancel := opContext()
 		defer cancel()
-		_, err := cl.Send(ctx, base, strings.Repeat("x", chatcore.MaxTextBytes+1))
+		_, err := cl.Send(ctx, base, strings.Repeat("x", parley.MaxTextBytes+1))
 		expectErrCode(t, "a message of MaxTextBytes+1", err, transport.CodeTooLarge)
 
-		for _, room := range []string{"", strings.Repeat("r", chatcore.MaxRoomName+1), "Upper", "a b", "a/b", "-lead", "caf\u00e9", "a\x00b"} {
+		for _, room := range []string{"", strings.Repeat("r", parley.MaxRoomName+1), "Upper", "a b", "a/b", "-lead", "caf\u00e9", "a\x00b"} {
 			_, err := cl.Send(ctx, room, "hello")
 			expectErrCode(t, "send to room "+quote(room), err, transport.CodeInvalid)
 		}
 		_, err = cl.History(ctx, "a b", client.HistoryOptions{Last: 1})
 		expectErrCode(t, "history of room \"a b\"", err, transport.CodeInvalid)
-		_, err = cl.Subscribe(ctx, strings.Repeat("r", chatcore.MaxRoomName+1), 0)
+		_, err = cl.Subscribe(ctx, strings.Repeat("r", parley.MaxRoomName+1), 0)
 		expectErrCode(t, "subscribe to a 65-character room", err, transport.CodeInvalid)
 
 		// The SDK refuses an empty room itself; the node must too.
 		r := dialRaw(t, c, c.Nodes[2].Client)
 		r.hello(t, "rawuser")
-		resp := r.call(t, 1, transport.OpSend, transport.SendRequest{Room: "", ID: transport.NewMsgID(time.Now()), Text: "x"})
+		resp := r.call(t, 1, transport.OpSend, transport.SendRequest{Room: "", ID: parley.NewMsgID(time.Now()), Text: "x"})
 		expectCode(t, "raw send to the empty room", resp.Error, transport.CodeInvalid)
 		resp = r.call(t, 2, transport.OpSend, transport.SendRequest{Room: base, Text: "zero id"})
 		expectCode(t, "raw send with a zero message id", resp.Error, transport.CodeInvalid)
-		resp = r.call(t, 3, transport.OpSend, transport.SendRequest{Room: base, ID: transport.NewMsgID(time.Now()), Text: ""})
+		resp = r.call(t, 3, transport.OpSend, transport.SendRequest{Room: base, ID: parley.NewMsgID(time.Now()), Text: ""})
 		expectCode(t, "raw send of an empty text", resp.Error, transport.CodeInvalid)
 		resp = r.call(t, 4, "no-such-op", transport.StatusRequest{})
 		expectCode(t, "unknown operation", resp.Error, transport.CodeInvalid)
 
 		// The limits themselves are accepted: the checks are not off by
 		// one.
-		edge := uniq("bad-edge") + strings.Repeat("e", chatcore.MaxRoomName-len("bad-edge-12345678"))
-		if len(edge) != chatcore.MaxRoomName {
+		edge := uniq("bad-edge") + strings.Repeat("e", parley.MaxRoomName-len("bad-edge-12345678"))
+		if len(edge) != parley.MaxRoomName {
 			t.Fatalf("edge room name has %d characters", len(edge))
 		}
-		if _, err := cl.Send(ctx, edge, strings.Repeat("y", chatcore.MaxTextBytes)); err != nil {
-			t.Errorf("a message of MaxTextBytes to a %d-character room: %v", chatcore.MaxRoomName, err)
+		if _, err := cl.Send(ctx, edge, strings.Repeat("y", parley.MaxTextBytes)); err != nil {
+			t.Errorf("a message of MaxTextBytes to a %d-character room: %v", parley.MaxRoomName, err)
 		}
 		unchanged(t)
 	})
@@ -320,7 +322,7 @@ func (c *Cluster) tryJoin(t *testing.T, name, token string) (int, string) {
 // a file and returns its path.
 func writeOtherCA(t testing.TB) string {
 	t.Helper()
-	certPEM, _, err := transport.NewCA("not-this-cluster")
+	certPEM, _, err := pki.NewCA("not-this-cluster")
 	if err != nil {
 		t.Fatal(err)
 	}

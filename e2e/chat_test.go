@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/internal/proc"
-	"github.com/parleychat/parley/transport"
 )
 
 // Keys of the JSON lines of parley rooms and parley who.
@@ -34,7 +34,7 @@ const presenceTimeout = 15 * time.Second
 func TestChatCLI(t *testing.T) {
 	c := sharedCluster(t)
 	alice, bob, carol := uniq("alice"), uniq("bob"), uniq("carol")
-	dm := transport.DMRoom(alice, bob)
+	dm := parley.DMRoom(alice, bob)
 	room := uniq("chat")
 	sdkAlice := c.Dial(t, alice)
 	ctx, cancel := opContext()
@@ -71,7 +71,7 @@ func TestChatCLI(t *testing.T) {
 		if len(lines) != 1 {
 			t.Fatalf("bob's history of %s: %q", dm, r.stdout)
 		}
-		checkMessageLine(t, lines[0], transport.Message{Room: dm, Seq: secret.Seq, ID: secret.ID, User: alice, TS: secret.TS.UnixNano(), Text: "the plan"})
+		checkMessageLine(t, lines[0], parley.Message{Room: dm, Seq: secret.Seq, ID: secret.ID, User: alice, TS: secret.TS, Text: "the plan"})
 	})
 
 	t.Run("rooms", func(t *testing.T) {
@@ -303,13 +303,13 @@ func statsbotNodeKilled(t *testing.T, c *Cluster) {
 		t.Errorf("statsbot never reconnected: was it on %s? stderr:\n%s", victim.Name, bot.stderr.String())
 	}
 
-	var hist []transport.Message
+	var hist []parley.Message
 	waitFor(t, settleTimeout, "histories of "+room+" agree", func() error {
 		h, err := agreedHistory(c, c.Nodes, room)
 		hist = h
 		return err
 	})
-	byID := make(map[string]transport.Message)
+	byID := make(map[string]parley.Message)
 	questions, answers := 0, 0
 	for _, m := range hist {
 		byID[m.ID.String()] = m

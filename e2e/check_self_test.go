@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleychat/parley/transport"
+	"github.com/parleychat/parley"
 )
 
 // TestCheckersCatchViolations feeds the history checkers histories that
@@ -13,14 +13,14 @@ import (
 // something. It starts no cluster.
 func TestCheckersCatchViolations(t *testing.T) {
 	now := time.Now()
-	ids := make([]transport.MsgID, 4)
+	ids := make([]parley.MsgID, 4)
 	for i := range ids {
-		ids[i] = transport.NewMsgID(now.Add(time.Duration(i) * time.Millisecond))
+		ids[i] = parley.NewMsgID(now.Add(time.Duration(i) * time.Millisecond))
 	}
-	msg := func(seq uint64, id int, text string) transport.Message {
-		return transport.Message{Room: "r", Seq: seq, ID: ids[id], User: "u", TS: int64(seq), Text: text}
+	msg := func(seq uint64, id int, text string) parley.Message {
+		return parley.Message{Room: "r", Seq: seq, ID: ids[id], User: "u", TS: parley.UnixTime(int64(seq)), Text: text}
 	}
-	good := []transport.Message{msg(1, 0, "a"), msg(2, 1, "b"), msg(3, 2, "c")}
+	good := []parley.Message{msg(1, 0, "a"), msg(2, 1, "b"), msg(3, 2, "c")}
 	recs := []sendRecord{
 		{Room: "r", User: "u", Text: "a", ID: ids[0], Acked: true, Seq: 1},
 		{Room: "r", User: "u", Text: "b", ID: ids[1], Acked: true, Seq: 2},
@@ -35,18 +35,18 @@ func TestCheckersCatchViolations(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
-		h    []transport.Message
+		h    []parley.Message
 	}{
-		{"gap", []transport.Message{msg(1, 0, "a"), msg(3, 2, "c")}},
-		{"disorder", []transport.Message{msg(2, 1, "b"), msg(1, 0, "a")}},
-		{"duplicate id", []transport.Message{msg(1, 0, "a"), msg(2, 0, "a")}},
+		{"gap", []parley.Message{msg(1, 0, "a"), msg(3, 2, "c")}},
+		{"disorder", []parley.Message{msg(2, 1, "b"), msg(1, 0, "a")}},
+		{"duplicate id", []parley.Message{msg(1, 0, "a"), msg(2, 0, "a")}},
 	} {
 		if wellFormed(tc.h) == nil {
 			t.Errorf("wellFormed accepts a history with a %s", tc.name)
 		}
 	}
 
-	other := append([]transport.Message(nil), good...)
+	other := append([]parley.Message(nil), good...)
 	other[1].Text = "changed"
 	if sameHistory(good, other) == nil {
 		t.Error("sameHistory accepts histories with different texts at one seq")
@@ -57,13 +57,13 @@ func TestCheckersCatchViolations(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
-		h    []transport.Message
+		h    []parley.Message
 		want string
 	}{
 		{"lost acknowledged message", good[1:], "LOST"},
-		{"acknowledged at another seq", []transport.Message{msg(1, 1, "b"), msg(2, 0, "a"), msg(3, 2, "c")}, "acknowledged at seq"},
-		{"message nobody sent", append(append([]transport.Message(nil), good...), msg(4, 3, "d")), "no test client sent"},
-		{"retry stored under a new id", append(append([]transport.Message(nil), good...), msg(4, 3, "a")), "stored twice"},
+		{"acknowledged at another seq", []parley.Message{msg(1, 1, "b"), msg(2, 0, "a"), msg(3, 2, "c")}, "acknowledged at seq"},
+		{"message nobody sent", append(append([]parley.Message(nil), good...), msg(4, 3, "d")), "no test client sent"},
+		{"retry stored under a new id", append(append([]parley.Message(nil), good...), msg(4, 3, "a")), "stored twice"},
 	} {
 		errs := verifyLedger(tc.h, recs)
 		if !strings.Contains(joinErrs(errs, 10), tc.want) {

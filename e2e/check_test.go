@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/transport"
 )
@@ -18,7 +19,7 @@ import (
 // sendRecord is one send a test made: what it sent and what came back.
 type sendRecord struct {
 	Room, User, Text string
-	ID               transport.MsgID
+	ID               parley.MsgID
 	// Start is when the send was called.
 	Start time.Time
 	// Acked is true when the send returned success; Seq is then the
@@ -38,7 +39,7 @@ type ledger struct {
 
 // send sends text to room with a fresh message id and records the outcome.
 func (l *ledger) send(ctx context.Context, cl *client.Client, user, room, text string) sendRecord {
-	r := sendRecord{Room: room, User: user, Text: text, ID: transport.NewMsgID(time.Now()), Start: time.Now()}
+	r := sendRecord{Room: room, User: user, Text: text, ID: parley.NewMsgID(time.Now()), Start: time.Now()}
 	res, err := cl.SendID(ctx, room, r.ID, text)
 	if err != nil {
 		r.Err = err
@@ -154,9 +155,9 @@ func checkNodes(t *testing.T, c *Cluster, nodes []*Node, l *ledger) {
 //
 // It polls until the nodes' histories agree, so that a node just restarted
 // can catch up, and returns the agreed history.
-func checkRoom(t *testing.T, c *Cluster, nodes []*Node, room string, recs []sendRecord) []transport.Message {
+func checkRoom(t *testing.T, c *Cluster, nodes []*Node, room string, recs []sendRecord) []parley.Message {
 	t.Helper()
-	var hist []transport.Message
+	var hist []parley.Message
 	waitFor(t, settleTimeout, "histories of "+room+" agree on "+nodeNames(nodes), func() error {
 		h, err := agreedHistory(c, nodes, room)
 		hist = h
@@ -186,10 +187,10 @@ func nodeNames(nodes []*Node) string {
 
 // agreedHistory reads room's history on every given node and returns it if
 // every node's is gapless, free of duplicate ids, and the same.
-func agreedHistory(c *Cluster, nodes []*Node, room string) ([]transport.Message, error) {
+func agreedHistory(c *Cluster, nodes []*Node, room string) ([]parley.Message, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*opTimeout)
 	defer cancel()
-	var ref []transport.Message
+	var ref []parley.Message
 	var refNode *Node
 	for _, n := range nodes {
 		if !n.Alive() {
@@ -215,8 +216,8 @@ func agreedHistory(c *Cluster, nodes []*Node, room string) ([]transport.Message,
 
 // wellFormed checks that h is seq 1..len(h) in order with no message id
 // twice.
-func wellFormed(h []transport.Message) error {
-	seen := make(map[transport.MsgID]uint64, len(h))
+func wellFormed(h []parley.Message) error {
+	seen := make(map[parley.MsgID]uint64, len(h))
 	for i, m := range h {
 		if m.Seq != uint64(i+1) {
 			return fmt.Errorf("position %d holds seq %d: gap or disorder", i+1, m.Seq)
@@ -230,27 +231,27 @@ func wellFormed(h []transport.Message) error {
 }
 
 // sameHistory checks that two histories hold the same messages.
-func sameHistory(a, b []transport.Message) error {
+func sameHistory(a, b []parley.Message) error {
 	if len(a) != len(b) {
 		return fmt.Errorf("%d messages against %d", len(a), len(b))
 	}
 	for i := range a {
 		x, y := a[i], b[i]
-		if x.Seq != y.Seq || x.ID != y.ID || x.User != y.User || x.Text != y.Text || x.TS != y.TS {
+		if x.Seq != y.Seq || x.ID != y.ID || x.User != y.User || x.Text != y.Text || !x.TS.Equal(y.TS) {
 			return fmt.Errorf("seq %d: %s against %s", x.Seq, describe(x), describe(y))
 		}
 	}
 	return nil
 }
 
-func describe(m transport.Message) string {
-	return fmt.Sprintf("(id %s, user %s, text %q, ts %d)", m.ID, m.User, m.Text, m.TS)
+func describe(m parley.Message) string {
+	return fmt.Sprintf("(id %s, user %s, text %q, ts %d)", m.ID, m.User, m.Text, m.TS.UnixNano())
 }
 
 // verifyLedger checks a room's history against the sends made to it.
-func verifyLedger(h []transport.Message, recs []sendRecord) []error {
+func verifyLedger(h []parley.Message, recs []sendRecord) []error {
 	var errs []error
-	byID := make(map[transport.MsgID]transport.Message, len(h))
+	byID := make(map[parley.MsgID]parley.Message, len(h))
 	byText := make(map[string]uint64, len(h))
 	for _, m := range h {
 		byID[m.ID] = m
@@ -259,7 +260,7 @@ func verifyLedger(h []transport.Message, recs []sendRecord) []error {
 		}
 		byText[m.Text] = m.Seq
 	}
-	sent := make(map[transport.MsgID]sendRecord, len(recs))
+	sent := make(map[parley.MsgID]sendRecord, len(recs))
 	for _, r := range recs {
 		sent[r.ID] = r
 		if r.Err != nil && r.Acked {

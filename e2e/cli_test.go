@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/client"
-	"github.com/parleychat/parley/transport"
+	"github.com/parleychat/parley/placement"
 )
 
 // Keys of the CLI's JSON output.
@@ -82,7 +82,7 @@ func TestCLI(t *testing.T) {
 		if res.Room != room || res.Seq != 1 || len(hist) != 1 || hist[0].ID.String() != res.ID || hist[0].Text != "hello world" {
 			t.Errorf("send --json printed %v; the room holds %v", obj, hist)
 		}
-		if _, err := transport.ParseMsgID(res.ID); err != nil {
+		if _, err := parley.ParseMsgID(res.ID); err != nil {
 			t.Errorf("id %q: %v", res.ID, err)
 		}
 	})
@@ -168,7 +168,7 @@ func TestCLI(t *testing.T) {
 		if len(st.Shards) != roomShards+1 {
 			t.Fatalf("status lists %d shards, want %d", len(st.Shards), roomShards+1)
 		}
-		wantIDs := append([]uint64{chatcore.RegistryShard}, chatcore.RoomShards(roomShards)...)
+		wantIDs := append([]uint64{placement.RegistryShard}, placement.RoomShards(roomShards)...)
 		for i, s := range st.Shards {
 			if s.ID != wantIDs[i] || !slices.Contains(ids, s.Leader) || s.Term == 0 || !slices.Equal(s.Replicas, ids) {
 				t.Errorf("status lists shard %+v; want id %d, a leader among %v, a term, replicas %v", s, wantIDs[i], ids, ids)
@@ -192,7 +192,7 @@ func TestCLI(t *testing.T) {
 // checkMessageLine checks one JSON line of history or tail against the
 // stored message m: exactly the documented keys, the same values, and ts in
 // RFC 3339 with nanoseconds, equal to the stored stamp.
-func checkMessageLine(t *testing.T, line string, m transport.Message) {
+func checkMessageLine(t *testing.T, line string, m parley.Message) {
 	t.Helper()
 	jsonObject(t, line, messageKeys, nil)
 	var got struct {
@@ -212,8 +212,8 @@ func checkMessageLine(t *testing.T, line string, m transport.Message) {
 		t.Errorf("ts %q is not RFC 3339: %v", got.TS, err)
 		return
 	}
-	if !ts.Equal(time.Unix(0, m.TS)) {
-		t.Errorf("ts %q is %d ns since the epoch; the stored stamp is %d", got.TS, ts.UnixNano(), m.TS)
+	if !ts.Equal(m.TS) {
+		t.Errorf("ts %q is %d ns since the epoch; the stored stamp is %d", got.TS, ts.UnixNano(), m.TS.UnixNano())
 	}
 }
 
@@ -261,7 +261,7 @@ func splitLines(s string) []string {
 }
 
 // history returns room's whole history through cl.
-func history(t *testing.T, cl *client.Client, room string) []transport.Message {
+func history(t *testing.T, cl *client.Client, room string) []parley.Message {
 	t.Helper()
 	ctx, cancel := opContext()
 	defer cancel()

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/internal/proc"
 	"github.com/parleychat/parley/internal/proccluster"
+	"github.com/parleychat/parley/placement"
 )
 
 // The shape of every cluster the tests start, and the harness's bounds.
@@ -187,7 +187,7 @@ func (c *Cluster) nodeIDs() []uint64 {
 
 // ShardOf returns the room shard that holds room.
 func ShardOf(room string) uint64 {
-	return chatcore.NewRing(chatcore.RoomShards(roomShards)).Shard(room)
+	return placement.NewRing(placement.RoomShards(roomShards)).Shard(room)
 }
 
 // knownClustersPath returns a fresh known_clusters path for one client, so

@@ -9,6 +9,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -85,7 +86,7 @@ func (r *rawConn) hello(t testing.TB, user string) transport.Welcome {
 // call makes one request and returns the response.
 func (r *rawConn) call(t testing.TB, id uint64, op string, body any) transport.Response {
 	t.Helper()
-	raw, err := transport.Marshal(body)
+	raw, err := parley.Marshal(body)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/client"
-	"github.com/parleychat/parley/transport"
 )
 
 // collector reads a Subscription's messages into a slice until it ends.
@@ -17,7 +17,7 @@ type collector struct {
 	done chan struct{}
 
 	mu   sync.Mutex
-	msgs []transport.Message
+	msgs []parley.Message
 }
 
 // collect starts reading sub.
@@ -35,10 +35,10 @@ func collect(sub *client.Subscription) *collector {
 }
 
 // received returns a copy of what has arrived so far.
-func (col *collector) received() []transport.Message {
+func (col *collector) received() []parley.Message {
 	col.mu.Lock()
 	defer col.mu.Unlock()
-	return append([]transport.Message(nil), col.msgs...)
+	return append([]parley.Message(nil), col.msgs...)
 }
 
 // waitCount waits until at least n messages have arrived.
@@ -61,7 +61,7 @@ func (col *collector) waitCount(t testing.TB, n int) {
 }
 
 // stop closes the subscription and returns everything it delivered.
-func (col *collector) stop() []transport.Message {
+func (col *collector) stop() []parley.Message {
 	col.sub.Close()
 	<-col.done
 	return col.received()
@@ -70,7 +70,7 @@ func (col *collector) stop() []transport.Message {
 // checkFeed checks that a subscription from seq from delivered exactly the
 // messages of hist from seq from to the end: each once, in order, no gap,
 // each as stored.
-func checkFeed(t *testing.T, got, hist []transport.Message, from uint64) {
+func checkFeed(t *testing.T, got, hist []parley.Message, from uint64) {
 	t.Helper()
 	want := hist[from-1:]
 	for i := 0; i < len(got) && i < len(want); i++ {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/daemon"
 	"github.com/parleychat/parley/daemon/daemontest"
@@ -21,7 +22,7 @@ func TestBadInputAndAccess(t *testing.T) {
 	carol := dialUser(t, c.Addr(0), "carol")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := carol.Send(ctx, transport.DMRoom("carol", "dave"), "our secret pizza"); err != nil {
+	if _, err := carol.Send(ctx, parley.DMRoom("carol", "dave"), "our secret pizza"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := carol.Send(ctx, "general", "public pizza"); err != nil {

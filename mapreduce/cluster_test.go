@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/daemon"
 	"github.com/parleychat/parley/daemon/daemontest"
 	"github.com/parleychat/parley/mapreduce"
-	"github.com/parleychat/parley/transport"
 )
 
 const password = "secret-pass"
@@ -42,7 +42,7 @@ func chat(t *testing.T, addr string, perUser int) {
 			defer wg.Done()
 			c := dialUser(t, addr, u)
 			rng := rand.New(rand.NewPCG(uint64(ui), 7))
-			rooms := append(slices.Clone(publicRoom), transport.DMRoom(u, users[(ui+1)%len(users)]))
+			rooms := append(slices.Clone(publicRoom), parley.DMRoom(u, users[(ui+1)%len(users)]))
 			for i := range perUser {
 				n := 1 + rng.IntN(8)
 				words := make([]string, n)
@@ -86,7 +86,7 @@ func dialUser(t *testing.T, addr, user string) *client.Client {
 }
 
 // readable is every message user may read, read back through history.
-func readable(t *testing.T, c *client.Client) []transport.Message {
+func readable(t *testing.T, c *client.Client) []parley.Message {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -94,7 +94,7 @@ func readable(t *testing.T, c *client.Client) []transport.Message {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []transport.Message
+	var out []parley.Message
 	for _, r := range rooms {
 		msgs, err := c.History(ctx, r.Name, client.HistoryOptions{From: 1, Limit: 1 << 30})
 		if err != nil {
@@ -114,14 +114,14 @@ type row struct {
 }
 
 // bruteForce computes job over msgs the simple way, in one pass each.
-func bruteForce(t *testing.T, job string, p client.AnalyticsParams, msgs []transport.Message) []row {
+func bruteForce(t *testing.T, job string, p client.AnalyticsParams, msgs []parley.Message) []row {
 	t.Helper()
-	var chat []transport.Message
+	var chat []parley.Message
 	for _, m := range msgs {
 		if m.Kind != "" || (len(p.Rooms) > 0 && !slices.Contains(p.Rooms, m.Room)) {
 			continue
 		}
-		if (!p.Since.IsZero() && m.TS < p.Since.UnixNano()) || (!p.Until.IsZero() && m.TS >= p.Until.UnixNano()) {
+		if (!p.Since.IsZero() && m.TS.Before(p.Since)) || (!p.Until.IsZero() && !m.TS.Before(p.Until)) {
 			continue
 		}
 		chat = append(chat, m)
@@ -167,7 +167,7 @@ func bruteForce(t *testing.T, job string, p client.AnalyticsParams, msgs []trans
 			if p.By == "user" {
 				who = m.User
 			}
-			counts[mapreduce.ActivityKey(who, time.Unix(0, m.TS))]++
+			counts[mapreduce.ActivityKey(who, m.TS)]++
 		}
 		for k, n := range counts {
 			rows = append(rows, row{k, fmt.Sprint(n)})
@@ -177,7 +177,7 @@ func bruteForce(t *testing.T, job string, p client.AnalyticsParams, msgs []trans
 	case "active-users":
 		sets := map[string]map[string]bool{}
 		for _, m := range chat {
-			tm := time.Unix(0, m.TS)
+			tm := m.TS
 			for _, k := range []string{mapreduce.DayKey(tm), mapreduce.WeekKey(tm)} {
 				if sets[k] == nil {
 					sets[k] = map[string]bool{}
@@ -192,7 +192,7 @@ func bruteForce(t *testing.T, job string, p client.AnalyticsParams, msgs []trans
 		return rows
 	case "response-time":
 		waits := map[string][]int64{}
-		byRoom := map[string][]transport.Message{}
+		byRoom := map[string][]parley.Message{}
 		for _, m := range chat {
 			byRoom[m.Room] = append(byRoom[m.Room], m)
 		}
@@ -207,8 +207,9 @@ func bruteForce(t *testing.T, job string, p client.AnalyticsParams, msgs []trans
 				for j > 0 && ms[j-1].User == ms[i-1].User {
 					j--
 				}
-				waits[room] = append(waits[room], ms[i].TS-ms[j].TS)
-				waits[mapreduce.AllRooms] = append(waits[mapreduce.AllRooms], ms[i].TS-ms[j].TS)
+				d := ms[i].TS.Sub(ms[j].TS).Nanoseconds()
+				waits[room] = append(waits[room], d)
+				waits[mapreduce.AllRooms] = append(waits[mapreduce.AllRooms], d)
 			}
 		}
 		for k, w := range waits {
@@ -220,15 +221,15 @@ func bruteForce(t *testing.T, job string, p client.AnalyticsParams, msgs []trans
 		return rows
 	case "search":
 		re := regexp.MustCompile(p.Query)
-		var hits []transport.Message
+		var hits []parley.Message
 		for _, m := range chat {
 			if re.MatchString(m.Text) {
 				hits = append(hits, m)
 			}
 		}
 		sort.Slice(hits, func(a, b int) bool {
-			if hits[a].TS != hits[b].TS {
-				return hits[a].TS > hits[b].TS
+			if !hits[a].TS.Equal(hits[b].TS) {
+				return hits[a].TS.After(hits[b].TS)
 			}
 			if hits[a].Room != hits[b].Room {
 				return hits[a].Room < hits[b].Room
@@ -267,7 +268,7 @@ func rowsOf(res *client.AnalyticsResult) []row {
 	return out
 }
 
-func checkJob(t *testing.T, c *client.Client, job string, p client.AnalyticsParams, msgs []transport.Message) *client.AnalyticsResult {
+func checkJob(t *testing.T, c *client.Client, job string, p client.AnalyticsParams, msgs []parley.Message) *client.AnalyticsResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -328,7 +329,7 @@ func TestJobsMatchBruteForce(t *testing.T) {
 	// A time range: the middle half of the messages.
 	ts := make([]int64, len(msgs))
 	for i, m := range msgs {
-		ts[i] = m.TS
+		ts[i] = m.TS.UnixNano()
 	}
 	slices.Sort(ts)
 	p := client.AnalyticsParams{Since: time.Unix(0, ts[len(ts)/4]), Until: time.Unix(0, ts[3*len(ts)/4])}

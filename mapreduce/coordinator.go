@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -158,13 +158,13 @@ func wireErr(err error) *transport.Error {
 	}
 	code := transport.CodeInternal
 	switch {
-	case errors.Is(err, chatcore.ErrInvalid):
+	case errors.Is(err, parley.ErrInvalid):
 		code = transport.CodeInvalid
-	case errors.Is(err, chatcore.ErrForbidden):
+	case errors.Is(err, parley.ErrForbidden):
 		code = transport.CodeForbidden
-	case errors.Is(err, chatcore.ErrNotFound):
+	case errors.Is(err, parley.ErrNotFound):
 		code = transport.CodeNotFound
-	case errors.Is(err, chatcore.ErrUnavailable), errors.Is(err, context.Canceled):
+	case errors.Is(err, parley.ErrUnavailable), errors.Is(err, context.Canceled):
 		code = transport.CodeUnavailable
 	}
 	return &transport.Error{Code: code, Message: err.Error()}
@@ -174,7 +174,7 @@ func (j *jobRun) run(ctx context.Context) {
 	start := time.Now()
 	err := j.execute(ctx)
 	if ctx.Err() != nil && err != nil {
-		err = fmt.Errorf("analytics %s: cancelled: %w", j.job.Name, chatcore.ErrUnavailable)
+		err = fmt.Errorf("analytics %s: cancelled: %w", j.job.Name, parley.ErrUnavailable)
 	}
 	var rows []transport.AnalyticsRow
 	if err == nil {
@@ -200,7 +200,7 @@ func (j *jobRun) rooms() ([]string, error) {
 	}
 	var out []string
 	for _, r := range recs {
-		if chatcore.CheckAccess(r.Name, j.user) == nil {
+		if parley.CheckAccess(r.Name, j.user) == nil {
 			out = append(out, r.Name)
 		}
 	}
@@ -218,7 +218,7 @@ func (j *jobRun) plan(ctx context.Context) error {
 	var total uint64
 	for _, room := range rooms {
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
-		cut, err := j.e.node.RoomCut(cctx, room)
+		cut, err := j.e.node.RoomCut(cctx, room, j.user)
 		cancel()
 		if err != nil {
 			return fmt.Errorf("analytics: %w", err)
@@ -640,7 +640,7 @@ func (j *jobRun) pick(t *task, avoid uint64) (uint64, error) {
 		if avoid != 0 {
 			return avoid, nil
 		}
-		return 0, fmt.Errorf("analytics %s: no live node holds shard %d: %w", j.job.Name, t.shard, chatcore.ErrUnavailable)
+		return 0, fmt.Errorf("analytics %s: no live node holds shard %d: %w", j.job.Name, t.shard, parley.ErrUnavailable)
 	}
 	return best, nil
 }
@@ -650,7 +650,7 @@ func (j *jobRun) pick(t *task, avoid uint64) (uint64, error) {
 func (j *jobRun) startAttempt(ctx context.Context, t *task, node uint64) {
 	j.nextAtt++
 	a := &att{id: j.nextAtt, node: node, task: t, started: time.Now(), state: transport.TaskRunning}
-	req := transport.TaskRequest{JobID: j.id, Attempt: a.id, Kind: t.kind, Job: j.job.Name, Params: j.params.AnalyticsParams}
+	req := transport.TaskRequest{JobID: j.id, Attempt: a.id, Kind: t.kind, Job: j.job.Name, User: j.user, Params: j.params.AnalyticsParams}
 	if t.kind == transport.TaskMap {
 		req.Ranges, req.Partitions = t.ranges, j.parts
 	} else {

@@ -4,13 +4,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/transport"
 )
@@ -72,7 +76,7 @@ type Engine struct {
 // New makes an Engine and starts its housekeeping.
 func New(cfg Config) (*Engine, error) {
 	if cfg.Node == nil || cfg.Caller == nil || cfg.Dir == "" {
-		return nil, fmt.Errorf("analytics: node, caller and dir are required: %w", chatcore.ErrInvalid)
+		return nil, fmt.Errorf("analytics: node, caller and dir are required: %w", parley.ErrInvalid)
 	}
 	if err := os.RemoveAll(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("analytics: %w", err)
@@ -166,10 +170,10 @@ func (e *Engine) Start(user string, req transport.AnalyticsRequest) (transport.A
 		return transport.AnalyticsStarted{}, err
 	}
 	if p.All {
-		return transport.AnalyticsStarted{}, fmt.Errorf("analytics %s: a job over every room, direct messages included, needs an administrator, and this cluster has none: %w", job.Name, chatcore.ErrForbidden)
+		return transport.AnalyticsStarted{}, fmt.Errorf("analytics %s: a job over every room, direct messages included, needs an administrator, and this cluster has none: %w", job.Name, parley.ErrForbidden)
 	}
 	for _, r := range p.Rooms {
-		if err := chatcore.CheckAccess(r, user); err != nil {
+		if err := parley.CheckAccess(r, user); err != nil {
 			return transport.AnalyticsStarted{}, fmt.Errorf("analytics %s: %w", job.Name, err)
 		}
 	}
@@ -182,9 +186,9 @@ func (e *Engine) Start(user string, req transport.AnalyticsRequest) (transport.A
 		}
 	}
 	if running >= maxJobs {
-		return transport.AnalyticsStarted{}, fmt.Errorf("analytics: %d jobs running on this node: %w", running, chatcore.ErrUnavailable)
+		return transport.AnalyticsStarted{}, fmt.Errorf("analytics: %d jobs running on this node: %w", running, parley.ErrUnavailable)
 	}
-	id := newJobID()
+	id := newJobID(e.node.ID())
 	ctx, cancel := context.WithCancel(context.Background())
 	j := &jobRun{e: e, id: id, user: user, job: job, params: p, cancel: cancel}
 	e.jobs[id] = j
@@ -196,26 +200,66 @@ func (e *Engine) Start(user string, req transport.AnalyticsRequest) (transport.A
 	return transport.AnalyticsStarted{JobID: id}, nil
 }
 
-// Poll reports a job of user's.
-func (e *Engine) Poll(user string, req transport.AnalyticsPollRequest) (transport.AnalyticsPollResponse, error) {
-	j, err := e.lookupJob(user, req.JobID)
-	if err != nil {
-		return transport.AnalyticsPollResponse{}, err
-	}
+// Poll reports a job of user's. A job another node coordinates (the
+// user's client moved here) is asked of that node.
+func (e *Engine) Poll(ctx context.Context, user string, req transport.AnalyticsPollRequest) (transport.AnalyticsPollResponse, error) {
 	if req.From < 0 {
-		return transport.AnalyticsPollResponse{}, fmt.Errorf("analytics: row %d: %w", req.From, chatcore.ErrInvalid)
+		return transport.AnalyticsPollResponse{}, fmt.Errorf("analytics: row %d: %w", req.From, parley.ErrInvalid)
 	}
-	return j.poll(req.From), nil
+	var resp transport.AnalyticsPollResponse
+	err := e.forward(ctx, transport.OpMRPoll, transport.ForwardRequest{User: user, JobID: req.JobID, From: req.From}, &resp)
+	return resp, err
 }
 
-// Cancel stops a job of user's.
-func (e *Engine) Cancel(user string, req transport.AnalyticsCancelRequest) error {
-	j, err := e.lookupJob(user, req.JobID)
+// Cancel stops a job of user's, here or on its coordinator.
+func (e *Engine) Cancel(ctx context.Context, user string, req transport.AnalyticsCancelRequest) error {
+	return e.forward(ctx, transport.OpMRCancel, transport.ForwardRequest{User: user, JobID: req.JobID}, nil)
+}
+
+// forward serves a poll or cancel of the job here if this node coordinates
+// it, else on its coordinator. A coordinator that cannot be reached is
+// reported as a job not found: it died, and the job with it.
+func (e *Engine) forward(ctx context.Context, op string, req transport.ForwardRequest, resp *transport.AnalyticsPollResponse) error {
+	coord, err := jobCoordinator(req.JobID)
 	if err != nil {
 		return err
 	}
-	j.cancel()
-	return nil
+	if coord == e.node.ID() {
+		r, err := e.Forwarded(op, req)
+		if resp != nil {
+			*resp = r
+		}
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	var out any
+	if resp != nil {
+		out = resp
+	}
+	err = e.caller.Call(cctx, coord, op, req, out)
+	var te *transport.Error
+	if err != nil && !errors.As(err, &te) {
+		return fmt.Errorf("analytics: job %s: its coordinator, node %d, does not answer (%v): %w", req.JobID, coord, err, parley.ErrNotFound)
+	}
+	return err
+}
+
+// Forwarded serves a poll or cancel (transport.OpMRPoll, OpMRCancel) of a
+// job this node coordinates.
+func (e *Engine) Forwarded(op string, req transport.ForwardRequest) (transport.AnalyticsPollResponse, error) {
+	j, err := e.lookupJob(req.User, req.JobID)
+	if err != nil {
+		return transport.AnalyticsPollResponse{}, err
+	}
+	if op == transport.OpMRCancel {
+		j.cancel()
+		return transport.AnalyticsPollResponse{}, nil
+	}
+	if req.From < 0 {
+		return transport.AnalyticsPollResponse{}, fmt.Errorf("analytics: row %d: %w", req.From, parley.ErrInvalid)
+	}
+	return j.poll(req.From), nil
 }
 
 func (e *Engine) lookupJob(user, id string) (*jobRun, error) {
@@ -223,7 +267,7 @@ func (e *Engine) lookupJob(user, id string) (*jobRun, error) {
 	j := e.jobs[id]
 	e.mu.Unlock()
 	if j == nil || j.user != user {
-		return nil, fmt.Errorf("analytics: job %q is not known on this node (its coordinator may have restarted): %w", id, chatcore.ErrNotFound)
+		return nil, fmt.Errorf("analytics: job %q is not known on this node (its coordinator may have restarted): %w", id, parley.ErrNotFound)
 	}
 	return j, nil
 }
@@ -262,7 +306,7 @@ func (e *Engine) call(ctx context.Context, node uint64, op string, req, resp any
 	case transport.OpMRDrop:
 		e.Drop(req.(transport.DropRequest))
 	default:
-		return fmt.Errorf("analytics: op %q: %w", op, chatcore.ErrInvalid)
+		return fmt.Errorf("analytics: op %q: %w", op, parley.ErrInvalid)
 	}
 	return nil
 }
@@ -295,21 +339,28 @@ func (e *Engine) fetchAll(ctx context.Context, node uint64, req transport.FetchR
 	}
 }
 
-func newJobID() string {
+// newJobID names a job coordinated by node: "<node>-<24 hex digits>".
+func newJobID(node uint64) string {
 	var b [12]byte
 	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	return strconv.FormatUint(node, 10) + "-" + hex.EncodeToString(b[:])
 }
 
-// validJobID accepts what newJobID makes: job ids name directories.
+// jobCoordinator returns the node a job id names; it accepts only what
+// newJobID makes (job ids name directories).
+func jobCoordinator(id string) (uint64, error) {
+	node, rnd, ok := strings.Cut(id, "-")
+	n, err := strconv.ParseUint(node, 10, 64)
+	if _, herr := hex.DecodeString(rnd); !ok || err != nil || herr != nil || len(rnd) != 24 || n == 0 {
+		return 0, fmt.Errorf("analytics: job id %q: %w", id, parley.ErrInvalid)
+	}
+	return n, nil
+}
+
+// validJobID accepts what newJobID makes.
 func validJobID(id string) error {
-	if len(id) != 24 {
-		return fmt.Errorf("job id %q: %w", id, chatcore.ErrInvalid)
-	}
-	if _, err := hex.DecodeString(id); err != nil {
-		return fmt.Errorf("job id %q: %w", id, chatcore.ErrInvalid)
-	}
-	return nil
+	_, err := jobCoordinator(id)
+	return err
 }
 
 // sortRecords orders rs as job wants.

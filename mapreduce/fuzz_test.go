@@ -8,6 +8,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -21,7 +22,7 @@ func FuzzStartRequest(f *testing.F) {
 		{Job: "top-words", Params: transport.AnalyticsParams{Limit: MaxLimit + 1}},
 		{Job: "nope"},
 	} {
-		b, err := transport.Marshal(r)
+		b, err := parley.Marshal(r)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -29,7 +30,7 @@ func FuzzStartRequest(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var r transport.AnalyticsRequest
-		if err := transport.Unmarshal(body, &r); err != nil {
+		if err := parley.Unmarshal(body, &r); err != nil {
 			return
 		}
 		job, err := Lookup(r.Job)

@@ -6,14 +6,14 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
 // Mapper is a map function bound to one room: it is called with the
 // room's chat messages in the job's cut and time range, in seq order, and
 // emits any number of records.
-type Mapper func(m *chatcore.Message, emit func(key string, v Value))
+type Mapper func(m *parley.Message, emit func(key string, v Value))
 
 // Job is a named MapReduce job. Map, Reduce and Output are required.
 type Job struct {
@@ -67,7 +67,7 @@ func Lookup(name string) (*Job, error) {
 	defer jobsMu.RUnlock()
 	j, ok := jobs[name]
 	if !ok {
-		return nil, fmt.Errorf("analytics: unknown job %q (see parley analytics list): %w", name, chatcore.ErrInvalid)
+		return nil, fmt.Errorf("analytics: unknown job %q (see parley analytics list): %w", name, parley.ErrInvalid)
 	}
 	return j, nil
 }

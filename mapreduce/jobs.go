@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -19,7 +19,7 @@ func init() {
 		Name:    "messages-per-user",
 		Summary: "messages sent by each user, most first",
 		Map: func(*Params, string) Mapper {
-			return func(m *chatcore.Message, emit func(string, Value)) { emit(m.User, Value{N: 1}) }
+			return func(m *parley.Message, emit func(string, Value)) { emit(m.User, Value{N: 1}) }
 		},
 		Combine: sumValues, Reduce: sumReduce, Output: countRow, Less: byCountDesc,
 	})
@@ -27,7 +27,7 @@ func init() {
 		Name:    "messages-per-room",
 		Summary: "messages in each room, most first",
 		Map: func(*Params, string) Mapper {
-			return func(m *chatcore.Message, emit func(string, Value)) { emit(m.Room, Value{N: 1}) }
+			return func(m *parley.Message, emit func(string, Value)) { emit(m.Room, Value{N: 1}) }
 		},
 		Combine: sumValues, Reduce: sumReduce, Output: countRow, Less: byCountDesc,
 	})
@@ -35,12 +35,12 @@ func init() {
 		Name:    "activity",
 		Summary: "messages per hour of the week (UTC), per room or with --by user per user",
 		Map: func(p *Params, _ string) Mapper {
-			return func(m *chatcore.Message, emit func(string, Value)) {
+			return func(m *parley.Message, emit func(string, Value)) {
 				who := m.Room
 				if p.By == "user" {
 					who = m.User
 				}
-				emit(ActivityKey(who, time.Unix(0, m.TS)), Value{N: 1})
+				emit(ActivityKey(who, m.TS), Value{N: 1})
 			}
 		},
 		Combine: sumValues, Reduce: sumReduce, Output: countRow, Less: byActivityKey,
@@ -50,7 +50,7 @@ func init() {
 		Summary:      "the most used words, stop words left out (--limit, default 20)",
 		DefaultLimit: 20,
 		Map: func(*Params, string) Mapper {
-			return func(m *chatcore.Message, emit func(string, Value)) {
+			return func(m *parley.Message, emit func(string, Value)) {
 				for _, w := range Words(m.Text) {
 					emit(w, Value{N: 1})
 				}
@@ -62,8 +62,8 @@ func init() {
 		Name:    "active-users",
 		Summary: "users who sent a message, per day and per ISO week (UTC)",
 		Map: func(*Params, string) Mapper {
-			return func(m *chatcore.Message, emit func(string, Value)) {
-				t := time.Unix(0, m.TS).UTC()
+			return func(m *parley.Message, emit func(string, Value)) {
+				t := m.TS.UTC()
 				emit(DayKey(t), Value{Set: []string{m.User}})
 				emit(WeekKey(t), Value{Set: []string{m.User}})
 			}
@@ -91,15 +91,15 @@ func init() {
 				user  string
 				start int64
 			)
-			return func(m *chatcore.Message, emit func(string, Value)) {
+			return func(m *parley.Message, emit func(string, Value)) {
 				switch {
 				case user == "":
-					user, start = m.User, m.TS
+					user, start = m.User, m.TS.UnixNano()
 				case m.User != user:
-					d := Value{Nums: []int64{m.TS - start}}
+					d := Value{Nums: []int64{m.TS.UnixNano() - start}}
 					emit(m.Room, d)
 					emit(AllRooms, d)
-					user, start = m.User, m.TS
+					user, start = m.User, m.TS.UnixNano()
 				}
 			}
 		},
@@ -122,9 +122,9 @@ func init() {
 		NeedsQuery:   true,
 		DefaultLimit: 100,
 		Map: func(p *Params, _ string) Mapper {
-			return func(m *chatcore.Message, emit func(string, Value)) {
+			return func(m *parley.Message, emit func(string, Value)) {
 				if p.re.MatchString(m.Text) {
-					wm := transport.Message{Room: m.Room, Seq: m.Seq, ID: m.ID, User: m.User, TS: m.TS, Text: m.Text, Kind: m.Kind}
+					wm := parley.Message{Room: m.Room, Seq: m.Seq, ID: m.ID, User: m.User, TS: m.TS, Text: m.Text, Kind: m.Kind}
 					emit(fmt.Sprintf("%s#%d", m.Room, m.Seq), Value{Msg: &wm})
 				}
 			}
@@ -246,8 +246,8 @@ func NewestFirst(a, b Record) bool {
 	if ma == nil || mb == nil {
 		return a.Key < b.Key
 	}
-	if ma.TS != mb.TS {
-		return ma.TS > mb.TS
+	if !ma.TS.Equal(mb.TS) {
+		return ma.TS.After(mb.TS)
 	}
 	if ma.Room != mb.Room {
 		return ma.Room < mb.Room

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"regexp"
 
-	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -26,10 +26,10 @@ type Params struct {
 }
 
 // ParseParams checks p for job j and compiles its query. Every error wraps
-// chatcore.ErrInvalid and says what is wrong.
+// parley.ErrInvalid and says what is wrong.
 func ParseParams(j *Job, p transport.AnalyticsParams) (*Params, error) {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("analytics %s: %s: %w", j.Name, fmt.Sprintf(format, args...), chatcore.ErrInvalid)
+		return fmt.Errorf("analytics %s: %s: %w", j.Name, fmt.Sprintf(format, args...), parley.ErrInvalid)
 	}
 	if p.Limit < 0 || p.Limit > MaxLimit {
 		return nil, bad("limit %d is out of range 1..%d", p.Limit, MaxLimit)
@@ -44,7 +44,7 @@ func ParseParams(j *Job, p transport.AnalyticsParams) (*Params, error) {
 		return nil, bad("%d rooms, at most %d", len(p.Rooms), MaxRooms)
 	}
 	for _, r := range p.Rooms {
-		if err := chatcore.ValidateRoom(r); err != nil {
+		if err := parley.ValidateRoom(r); err != nil {
 			return nil, fmt.Errorf("analytics %s: %w", j.Name, err)
 		}
 	}

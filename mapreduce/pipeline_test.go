@@ -11,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
 // days is generated chat over two weeks with chosen timestamps: what a
 // live cluster cannot make quickly, since nodes stamp their own time.
-func days(n int) []chatcore.Message {
+func days(n int) []parley.Message {
 	rng := rand.New(rand.NewPCG(1, 2))
 	users := []string{"ann", "ben", "cat", "dan", "eve"}
 	rooms := []string{"general", "dev", "ops", "dm.ann.ben"}
@@ -25,7 +25,7 @@ func days(n int) []chatcore.Message {
 	start := time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC) // a Monday
 	seq := map[string]uint64{}
 	ts := start.UnixNano()
-	var out []chatcore.Message
+	var out []parley.Message
 	for range n {
 		ts += int64(rng.IntN(int(40 * time.Minute)))
 		room := rooms[rng.IntN(len(rooms))]
@@ -34,9 +34,9 @@ func days(n int) []chatcore.Message {
 		for range 1 + rng.IntN(6) {
 			text = append(text, words[rng.IntN(len(words))])
 		}
-		m := chatcore.Message{Room: room, Seq: seq[room], User: users[rng.IntN(len(users))], TS: ts, Text: strings.Join(text, " ")}
+		m := parley.Message{Room: room, Seq: seq[room], User: users[rng.IntN(len(users))], TS: parley.UnixTime(ts), Text: strings.Join(text, " ")}
 		if rng.IntN(20) == 0 {
-			m.Kind, m.Text = transport.KindJoin, m.User+" joined"
+			m.Kind, m.Text = parley.KindJoin, m.User+" joined"
 		}
 		out = append(out, m)
 	}
@@ -46,7 +46,7 @@ func days(n int) []chatcore.Message {
 // runLocal runs job over msgs the way the cluster does, in one process:
 // map tasks of ranges (split as the coordinator splits), spilling past a
 // tiny bound, parts partitions, reduce by merging every map output.
-func runLocal(t *testing.T, name string, tp transport.AnalyticsParams, msgs []chatcore.Message) []transport.AnalyticsRow {
+func runLocal(t *testing.T, name string, tp transport.AnalyticsParams, msgs []parley.Message) []transport.AnalyticsRow {
 	t.Helper()
 	job, err := Lookup(name)
 	if err != nil {
@@ -57,7 +57,7 @@ func runLocal(t *testing.T, name string, tp transport.AnalyticsParams, msgs []ch
 		t.Fatal(err)
 	}
 	const parts = 3
-	byRoom := map[string][]chatcore.Message{}
+	byRoom := map[string][]parley.Message{}
 	var ranges []transport.RoomRange
 	for _, m := range msgs {
 		if len(byRoom[m.Room]) == 0 {
@@ -78,7 +78,7 @@ func runLocal(t *testing.T, name string, tp transport.AnalyticsParams, msgs []ch
 		for _, r := range task {
 			mapper := job.Map(p, r.Room)
 			for _, m := range byRoom[r.Room][r.From-1 : r.To] {
-				if m.Kind != "" || !p.inRange(m.TS) {
+				if m.Kind != "" || !p.inRange(m.TS.UnixNano()) {
 					continue
 				}
 				mapper(&m, func(k string, v Value) {
@@ -153,10 +153,10 @@ func rowStrings(rows []transport.AnalyticsRow) []string {
 // a brute force written independently, on two weeks of chat.
 func TestJobsOverDays(t *testing.T) {
 	msgs := days(3000)
-	chat := func(since, until int64) []chatcore.Message {
-		var out []chatcore.Message
+	chat := func(since, until int64) []parley.Message {
+		var out []parley.Message
 		for _, m := range msgs {
-			if m.Kind == "" && (since == 0 || m.TS >= since) && (until == 0 || m.TS < until) {
+			if ts := m.TS.UnixNano(); m.Kind == "" && (since == 0 || ts >= since) && (until == 0 || ts < until) {
 				out = append(out, m)
 			}
 		}
@@ -167,7 +167,7 @@ func TestJobsOverDays(t *testing.T) {
 	t.Run("activity", func(t *testing.T) {
 		count := map[[3]string]int{}
 		for _, m := range chat(0, 0) {
-			tm := time.Unix(0, m.TS).UTC()
+			tm := m.TS.UTC()
 			count[[3]string{m.User, day[tm.Weekday()], fmt.Sprintf("%02d", tm.Hour())}]++
 		}
 		var want []string
@@ -191,7 +191,7 @@ func TestJobsOverDays(t *testing.T) {
 		since := time.Date(2026, 11, 18, 12, 0, 0, 0, time.UTC).UnixNano()
 		daily, weekly := map[string]map[string]bool{}, map[string]map[string]bool{}
 		for _, m := range chat(since, 0) {
-			tm := time.Unix(0, m.TS).UTC()
+			tm := m.TS.UTC()
 			y, w := tm.ISOWeek()
 			for _, kv := range []struct {
 				set map[string]map[string]bool
@@ -217,7 +217,7 @@ func TestJobsOverDays(t *testing.T) {
 	})
 
 	t.Run("response-time", func(t *testing.T) {
-		byRoom := map[string][]chatcore.Message{}
+		byRoom := map[string][]parley.Message{}
 		for _, m := range chat(0, 0) {
 			byRoom[m.Room] = append(byRoom[m.Room], m)
 		}
@@ -228,7 +228,7 @@ func TestJobsOverDays(t *testing.T) {
 				if ms[i].User == ms[i-1].User {
 					continue
 				}
-				w := float64(ms[i].TS-ms[runStart].TS) / 1e6
+				w := float64(ms[i].TS.Sub(ms[runStart].TS).Nanoseconds()) / 1e6
 				waits[room] = append(waits[room], w)
 				waits["*"] = append(waits["*"], w)
 				runStart = i
@@ -258,7 +258,7 @@ func TestJobsOverDays(t *testing.T) {
 
 	t.Run("search", func(t *testing.T) {
 		until := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC).UnixNano()
-		var hits []chatcore.Message
+		var hits []parley.Message
 		for _, m := range chat(0, until) {
 			if strings.Contains(m.Text, "pizza") {
 				hits = append(hits, m)

@@ -9,16 +9,16 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 
-	"github.com/parleychat/parley/transport"
+	"github.com/parleychat/parley"
 )
 
 // Value is what a job's Map emits and its Combine and Reduce fold: a count,
 // a list of numbers, a set of strings or one message, as the job needs.
 type Value struct {
-	N    int64              `cbor:"1,keyasint,omitempty"`
-	Nums []int64            `cbor:"2,keyasint,omitempty"`
-	Set  []string           `cbor:"3,keyasint,omitempty"`
-	Msg  *transport.Message `cbor:"4,keyasint,omitempty"`
+	N    int64           `cbor:"1,keyasint,omitempty"`
+	Nums []int64         `cbor:"2,keyasint,omitempty"`
+	Set  []string        `cbor:"3,keyasint,omitempty"`
+	Msg  *parley.Message `cbor:"4,keyasint,omitempty"`
 }
 
 // Record is one key and value of a job's intermediate or reduced data.

@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -76,11 +76,11 @@ func (w *worker) start(req transport.TaskRequest) error {
 	}
 	switch {
 	case req.Kind == transport.TaskMap && (req.Partitions < 1 || req.Partitions > maxPartitions):
-		return fmt.Errorf("task: %d partitions: %w", req.Partitions, chatcore.ErrInvalid)
+		return fmt.Errorf("task: %d partitions: %w", req.Partitions, parley.ErrInvalid)
 	case req.Kind == transport.TaskReduce && (req.Partition < 0 || req.Partition >= maxPartitions):
-		return fmt.Errorf("task: partition %d: %w", req.Partition, chatcore.ErrInvalid)
+		return fmt.Errorf("task: partition %d: %w", req.Partition, parley.ErrInvalid)
 	case req.Kind != transport.TaskMap && req.Kind != transport.TaskReduce:
-		return fmt.Errorf("task: kind %q: %w", req.Kind, chatcore.ErrInvalid)
+		return fmt.Errorf("task: kind %q: %w", req.Kind, parley.ErrInvalid)
 	}
 	w.mu.Lock()
 	wj := w.jobs[req.JobID]
@@ -150,7 +150,7 @@ func (w *worker) runMap(ctx context.Context, job *Job, p *Params, a *attempt) er
 	}
 	for _, r := range a.req.Ranges {
 		mapper := job.Map(p, r.Room)
-		err := w.e.node.ScanRoom(ctx, r.Room, r.From, r.To, func(m *chatcore.Message) error {
+		err := w.e.node.ScanRoom(ctx, r.Room, a.req.User, r.From, r.To, func(m *parley.Message) error {
 			a.scanned.Add(1)
 			if w.e.scanDelay > 0 {
 				select {
@@ -159,7 +159,7 @@ func (w *worker) runMap(ctx context.Context, job *Job, p *Params, a *attempt) er
 					return ctx.Err()
 				}
 			}
-			if m.Kind != "" || !p.inRange(m.TS) {
+			if m.Kind != "" || !p.inRange(m.TS.UnixNano()) {
 				return nil
 			}
 			mapper(m, emit)
@@ -230,16 +230,16 @@ func (w *worker) fetch(req transport.FetchRequest) (transport.FetchResponse, err
 	}
 	w.mu.Unlock()
 	if a == nil {
-		return transport.FetchResponse{}, fmt.Errorf("fetch: attempt %d of job %s: %w", req.Attempt, req.JobID, chatcore.ErrNotFound)
+		return transport.FetchResponse{}, fmt.Errorf("fetch: attempt %d of job %s: %w", req.Attempt, req.JobID, parley.ErrNotFound)
 	}
 	a.mu.Lock()
 	state := a.state
 	a.mu.Unlock()
 	if state != transport.TaskDone {
-		return transport.FetchResponse{}, fmt.Errorf("fetch: attempt %d is %s: %w", req.Attempt, state, chatcore.ErrInvalid)
+		return transport.FetchResponse{}, fmt.Errorf("fetch: attempt %d is %s: %w", req.Attempt, state, parley.ErrInvalid)
 	}
 	if req.Partition < 0 || req.Partition >= maxPartitions || req.Offset < 0 {
-		return transport.FetchResponse{}, fmt.Errorf("fetch: partition %d offset %d: %w", req.Partition, req.Offset, chatcore.ErrInvalid)
+		return transport.FetchResponse{}, fmt.Errorf("fetch: partition %d offset %d: %w", req.Partition, req.Offset, parley.ErrInvalid)
 	}
 	f, err := os.Open(partPath(a.dir, req.Partition))
 	if err != nil {

@@ -1,5 +1,7 @@
 package transport
 
+import "github.com/parleychat/parley"
+
 // Analytics operations (see package mapreduce). A client starts a job on
 // any node, which becomes the job's coordinator, and polls it for progress
 // and, once done, its result rows. The node-to-node operations (OpMR*) run
@@ -29,6 +31,12 @@ const (
 	// OpMRDrop stops attempts and deletes their output (DropRequest; no
 	// body). Node to node only.
 	OpMRDrop = "mr.drop"
+	// OpMRPoll and OpMRCancel forward a user's poll or cancel of a job to
+	// the job's coordinator, when the user's client has moved to another
+	// node (ForwardRequest; AnalyticsPollResponse, or no body). Node to
+	// node only.
+	OpMRPoll   = "mr.poll"
+	OpMRCancel = "mr.cancel"
 )
 
 // AnalyticsParams are a job's parameters. Times are Unix nanoseconds; zero
@@ -119,9 +127,17 @@ type AnalyticsPollResponse struct {
 // AnalyticsRow is one result row: a key and its value as JSON, or for the
 // search job a message.
 type AnalyticsRow struct {
-	Key   string   `cbor:"1,keyasint"`
-	Value []byte   `cbor:"2,keyasint"`
-	Msg   *Message `cbor:"3,keyasint,omitempty"`
+	Key   string          `cbor:"1,keyasint"`
+	Value []byte          `cbor:"2,keyasint"`
+	Msg   *parley.Message `cbor:"3,keyasint,omitempty"`
+}
+
+// ForwardRequest is a user's poll or cancel forwarded to the job's
+// coordinator.
+type ForwardRequest struct {
+	User  string `cbor:"1,keyasint"`
+	JobID string `cbor:"2,keyasint"`
+	From  int    `cbor:"3,keyasint,omitempty"`
 }
 
 // AnalyticsCancelRequest stops job JobID.
@@ -148,6 +164,9 @@ type TaskRequest struct {
 	Partitions int             `cbor:"7,keyasint,omitempty"`
 	Partition  int             `cbor:"8,keyasint,omitempty"`
 	Sources    []TaskSource    `cbor:"9,keyasint"`
+	// User is the job's user: a map attempt reads only rooms the user
+	// may read.
+	User string `cbor:"10,keyasint"`
 }
 
 // RoomRange is the seqs From..To of one room.

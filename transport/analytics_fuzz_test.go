@@ -1,6 +1,10 @@
 package transport
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/parleychat/parley"
+)
 
 // analyticsTargets are the analytics and node-to-node task bodies a peer
 // sends (analytics.go).
@@ -18,12 +22,13 @@ var analyticsTargets = []func() any{
 	func() any { return new(FetchRequest) },
 	func() any { return new(FetchResponse) },
 	func() any { return new(DropRequest) },
+	func() any { return new(ForwardRequest) },
 }
 
 // FuzzAnalyticsBodies decodes arbitrary bytes as every analytics body:
 // decoding never panics, and what decodes survives a round trip.
 func FuzzAnalyticsBodies(f *testing.F) {
-	msg := Message{Room: "general", Seq: 3, User: "ada", TS: 1, Text: "pizza"}
+	msg := parley.Message{Room: "general", Seq: 3, User: "ada", TS: parley.UnixTime(1), Text: "pizza"}
 	for _, v := range []any{
 		AnalyticsRequest{Job: "search", Params: AnalyticsParams{Rooms: []string{"general", "dm.ada.bob"}, Since: 1, Until: 2, Limit: 10, Query: "piz+a", By: "user"}},
 		AnalyticsPollRequest{JobID: "00112233445566778899aabb", From: 3},
@@ -35,7 +40,7 @@ func FuzzAnalyticsBodies(f *testing.F) {
 		FetchResponse{Data: []byte{0xa2, 1, 2}, Next: 3, EOF: true},
 		DropRequest{JobID: "j", Attempts: []uint64{1, 2}},
 	} {
-		b, err := Marshal(v)
+		b, err := parley.Marshal(v)
 		if err != nil {
 			f.Fatal(err)
 		}

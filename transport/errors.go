@@ -4,10 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
-)
 
-// ErrMalformed marks input that is not a valid Parley frame or message.
-var ErrMalformed = errors.New("malformed input")
+	"github.com/parleychat/parley"
+)
 
 // Code is a typed error code carried on the wire.
 type Code string
@@ -57,4 +56,42 @@ func CodeOf(err error) Code {
 		return e.Code
 	}
 	return ""
+}
+
+// codeErrors pairs each wire code with the domain's sentinel error it
+// stands for: the daemon sends a code for an error that wraps the sentinel,
+// and a client's errors.Is finds the sentinel again in the code.
+var codeErrors = []struct {
+	code Code
+	err  error
+}{
+	{CodeUnauthorized, parley.ErrUnauthorized},
+	{CodeForbidden, parley.ErrForbidden},
+	{CodeNotFound, parley.ErrNotFound},
+	{CodeTooLarge, parley.ErrTooLarge},
+	{CodeInvalid, parley.ErrInvalid},
+	{CodeUnavailable, parley.ErrUnavailable},
+}
+
+// Is reports whether target is the sentinel error of e's code, so that
+// errors.Is(err, parley.ErrForbidden) holds for a forbidden reply as it
+// does for the core's own error.
+func (e *Error) Is(target error) bool {
+	for _, ce := range codeErrors {
+		if ce.code == e.Code {
+			return ce.err == target
+		}
+	}
+	return false
+}
+
+// CodeFor returns the wire code of the first domain sentinel that err
+// wraps (parley.ErrTooLarge before parley.ErrInvalid), or CodeInternal.
+func CodeFor(err error) Code {
+	for _, ce := range codeErrors {
+		if errors.Is(err, ce.err) {
+			return ce.code
+		}
+	}
+	return CodeInternal
 }

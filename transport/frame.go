@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/parleychat/parley"
 )
 
 // DefaultMaxFrame is the largest frame a peer may send unless configured
@@ -34,7 +36,7 @@ func WriteFrame(w io.Writer, v any, max int) error {
 // that several frames can go out in one write. It refuses items over max
 // bytes and then returns dst unchanged.
 func AppendFrame(dst []byte, v any, max int) ([]byte, error) {
-	body, err := Marshal(v)
+	body, err := parley.Marshal(v)
 	if err != nil {
 		return dst, fmt.Errorf("frame: %w", err)
 	}
@@ -70,7 +72,7 @@ func (f *FrameReader) ReadRaw() ([]byte, error) {
 		return nil, fmt.Errorf("frame: %d bytes: %w", n, ErrFrameTooLarge)
 	}
 	if n == 0 {
-		return nil, fmt.Errorf("frame: empty frame: %w", ErrMalformed)
+		return nil, fmt.Errorf("frame: empty frame: %w", parley.ErrMalformed)
 	}
 	body := make([]byte, n)
 	if _, err := io.ReadFull(f.r, body); err != nil {
@@ -104,7 +106,7 @@ func readLength(r io.ByteReader) (uint64, error) {
 		}
 		x |= uint64(b&0x7f) << (7 * i)
 	}
-	return 0, fmt.Errorf("overflows 64 bits: %w", ErrMalformed)
+	return 0, fmt.Errorf("overflows 64 bits: %w", parley.ErrMalformed)
 }
 
 // Read reads the next frame and decodes it into v.
@@ -113,8 +115,8 @@ func (f *FrameReader) Read(v any) error {
 	if err != nil {
 		return err
 	}
-	if err := Unmarshal(body, v); err != nil {
-		return fmt.Errorf("frame: %w: %w", ErrMalformed, err)
+	if err := parley.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("frame: %w: %w", parley.ErrMalformed, err)
 	}
 	return nil
 }

@@ -2,13 +2,12 @@ package transport
 
 import (
 	"bytes"
-	"cmp"
 	"errors"
 	"io"
 	"reflect"
-	"strings"
 	"testing"
-	"time"
+
+	"github.com/parleychat/parley"
 )
 
 // fuzzMaxFrame is the frame limit of the fuzz target: small, so that the
@@ -34,7 +33,7 @@ var fuzzTargets = []func() any{
 	func() any { return new(StatusResponse) },
 	func() any { return new(AdmitRequest) },
 	func() any { return new(AdmitResponse) },
-	func() any { return new(MsgID) },
+	func() any { return new(parley.MsgID) },
 	func() any { return new(JoinRoomRequest) },
 	func() any { return new(LeaveRoomRequest) },
 	func() any { return new(RoomsRequest) },
@@ -73,10 +72,10 @@ func FuzzFrameReader(f *testing.F) {
 			if err == nil {
 				continue
 			}
-			if err != io.EOF && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrFrameTooLarge) && !errors.Is(err, ErrMalformed) {
+			if err != io.EOF && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, ErrFrameTooLarge) && !errors.Is(err, parley.ErrMalformed) {
 				t.Fatalf("unclassified error: %v", err)
 			}
-			if !errors.Is(err, ErrMalformed) {
+			if !errors.Is(err, parley.ErrMalformed) {
 				break
 			}
 		}
@@ -94,7 +93,7 @@ func FuzzFrameReader(f *testing.F) {
 				checkDecode(t, body, target)
 			}
 			var v any
-			_ = Unmarshal(body, &v)
+			_ = parley.Unmarshal(body, &v)
 		}
 	})
 }
@@ -103,57 +102,18 @@ func FuzzFrameReader(f *testing.F) {
 // survive an encode and decode unchanged.
 func checkDecode(t *testing.T, body []byte, target func() any) {
 	v := target()
-	if err := Unmarshal(body, v); err != nil {
+	if err := parley.Unmarshal(body, v); err != nil {
 		return
 	}
-	again, err := Marshal(v)
+	again, err := parley.Marshal(v)
 	if err != nil {
 		t.Fatalf("%T decoded but does not encode: %v", v, err)
 	}
 	w := target()
-	if err := Unmarshal(again, w); err != nil {
+	if err := parley.Unmarshal(again, w); err != nil {
 		t.Fatalf("%T re-encoded as %x does not decode: %v", v, again, err)
 	}
 	if !reflect.DeepEqual(v, w) {
 		t.Fatalf("%T changed in a round trip: %+v then %+v", v, v, w)
 	}
-}
-
-func FuzzMsgID(f *testing.F) {
-	for _, ms := range []int64{0, 1, 1740830400000, 1<<48 - 1} {
-		id := NewMsgID(time.UnixMilli(ms))
-		f.Add(id.String(), id[:])
-		f.Add(strings.ToLower(id.String()), append(id[:], id[:]...))
-	}
-	f.Add("", []byte{})
-	f.Add("8ZZZZZZZZZZZZZZZZZZZZZZZZZ", []byte{0xff})
-
-	f.Fuzz(func(t *testing.T, s string, raw []byte) {
-		if id, err := ParseMsgID(s); err == nil {
-			if got := id.String(); got != strings.ToUpper(s) {
-				t.Fatalf("ParseMsgID(%q).String() = %q", s, got)
-			}
-		} else if len(s) == 26 && strings.ToUpper(s) != s {
-			// Case never decides validity.
-			if _, err2 := ParseMsgID(strings.ToUpper(s)); err2 == nil {
-				t.Fatalf("%q refused but its upper case accepted", s)
-			}
-		}
-
-		var a, b MsgID
-		copy(a[:], raw)
-		if len(raw) > 16 {
-			copy(b[:], raw[16:])
-		}
-		for _, id := range []MsgID{a, b} {
-			got, err := ParseMsgID(id.String())
-			if err != nil || got != id {
-				t.Fatalf("%x: String %q parsed as %x, %v", id, id.String(), got, err)
-			}
-		}
-		// The text form sorts like the bytes.
-		if cmp.Compare(a.String(), b.String()) != bytes.Compare(a[:], b[:]) {
-			t.Fatalf("%x < %x differs from %s < %s", a, b, a, b)
-		}
-	})
 }

@@ -11,13 +11,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parleychat/parley"
 )
 
 // sampleMessages returns one filled-in value of every wire message type.
 func sampleMessages(t testing.TB) []any {
-	id := NewMsgID(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
-	msg := Message{Room: "general", Seq: 42, ID: id, User: "ada", TS: 1740830400000000000, Text: "hello, wörld"}
-	body, err := Marshal(SendRequest{Room: "general", ID: id, Text: "hi"})
+	id := parley.NewMsgID(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
+	msg := parley.Message{Room: "general", Seq: 42, ID: id, User: "ada", TS: parley.UnixTime(1740830400000000000), Text: "hello, wörld"}
+	body, err := parley.Marshal(SendRequest{Room: "general", ID: id, Text: "hi"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +35,7 @@ func sampleMessages(t testing.TB) []any {
 		&SendRequest{Room: "general", ID: id, Text: strings.Repeat("x", 1000)},
 		&SendResponse{Room: "general", Seq: 42, ID: id, TS: 1, Duplicate: true},
 		&HistoryRequest{Room: "general", From: 5, Limit: 100, Last: 3, MinSeq: 41},
-		&HistoryResponse{Messages: []Message{msg, msg}, LastSeq: 42},
+		&HistoryResponse{Messages: []parley.Message{msg, msg}, LastSeq: 42},
 		&SubscribeRequest{Room: "general", From: 1, Sub: 2},
 		&SubscribeResponse{From: 1},
 		&SubscribeHeader{Sub: 2},
@@ -46,9 +48,9 @@ func sampleMessages(t testing.TB) []any {
 		&AdmitRequest{Token: "join", Name: "pi-4", RaftAddr: "10.0.0.4:7001", ClientAddr: "10.0.0.4:7000", PublicKey: []byte{1, 2, 3}},
 		&AdmitResponse{NodeID: 4, ClusterID: "c1", CertPEM: []byte("cert"), CAPEM: []byte("ca")},
 		&Error{Code: CodeTooLarge, Message: "too big"},
-		&Message{Room: "general", Seq: 43, ID: id, User: "ada", TS: 1, Text: "ada joined", Kind: KindJoin},
+		&parley.Message{Room: "general", Seq: 43, ID: id, User: "ada", TS: parley.UnixTime(1), Text: "ada joined", Kind: parley.KindJoin},
 		&JoinRoomRequest{Room: "general"},
-		&LeaveRoomRequest{Room: DMRoom("bob", "ada")},
+		&LeaveRoomRequest{Room: parley.DMRoom("bob", "ada")},
 		&RoomsRequest{},
 		&RoomsResponse{Rooms: []RoomInfo{{Name: "general", Members: 3, LastSeq: 42, Joined: true}, {Name: "dm.ada.bob", Members: 2, LastSeq: 1, DM: true}}},
 		&WhoRequest{Room: "general"},
@@ -146,7 +148,7 @@ func TestFrameTooLarge(t *testing.T) {
 		t.Fatalf("declared 2^62: %v, want ErrFrameTooLarge", err)
 	}
 	// Exactly the limit is fine.
-	body, err := Marshal(strings.Repeat("a", max-2))
+	body, err := parley.Marshal(strings.Repeat("a", max-2))
 	if err != nil || len(body) != max {
 		t.Fatalf("body of %d bytes, %v", len(body), err)
 	}
@@ -162,15 +164,15 @@ func TestFrameTooLarge(t *testing.T) {
 	if buf.Len() != 0 {
 		t.Fatalf("WriteFrame wrote %d bytes of a refused frame", buf.Len())
 	}
-	if err := WriteFrame(&buf, Message{Text: strings.Repeat("m", DefaultMaxFrame)}, DefaultMaxFrame); !errors.Is(err, ErrFrameTooLarge) {
+	if err := WriteFrame(&buf, parley.Message{Text: strings.Repeat("m", DefaultMaxFrame)}, DefaultMaxFrame); !errors.Is(err, ErrFrameTooLarge) {
 		t.Fatalf("WriteFrame default max: %v, want ErrFrameTooLarge", err)
 	}
 }
 
 func TestFrameMalformed(t *testing.T) {
-	nested := bytes.Repeat([]byte{0x81}, maxNestedLevels+1) // [[[...
+	nested := bytes.Repeat([]byte{0x81}, parley.MaxNestedLevels+1) // [[[...
 	nested = append(nested, 0x01)
-	okHello, err := Marshal(Hello{Version: 1})
+	okHello, err := parley.Marshal(Hello{Version: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,18 +192,18 @@ func TestFrameMalformed(t *testing.T) {
 		"tag":                    {0xc1, 0x01},
 		"invalid utf-8":          {0xa1, 0x02, 0x62, 0xff, 0xfe},
 		"wrong type":             {0xa1, 0x01, 0x61, 'x'},
-		"too many array entries": append([]byte{0x9a, 0x00, 0x00, 0x10, 0x01}, make([]byte, maxArrayElements+1)...),
+		"too many array entries": append([]byte{0x9a, 0x00, 0x00, 0x10, 0x01}, make([]byte, parley.MaxArrayElements+1)...),
 	}
 	for name, body := range cases {
 		t.Run(name, func(t *testing.T) {
 			err := NewFrameReader(bytes.NewReader(frame(body)), DefaultMaxFrame).Read(new(Hello))
-			if !errors.Is(err, ErrMalformed) {
+			if !errors.Is(err, parley.ErrMalformed) {
 				t.Fatalf("%x: %v, want ErrMalformed", body, err)
 			}
 		})
 	}
 	t.Run("empty frame", func(t *testing.T) {
-		if _, err := NewFrameReader(bytes.NewReader([]byte{0}), 16).ReadRaw(); !errors.Is(err, ErrMalformed) {
+		if _, err := NewFrameReader(bytes.NewReader([]byte{0}), 16).ReadRaw(); !errors.Is(err, parley.ErrMalformed) {
 			t.Fatalf("%v, want ErrMalformed", err)
 		}
 	})
@@ -211,7 +213,7 @@ func TestFrameMalformed(t *testing.T) {
 			append(bytes.Repeat([]byte{0xff}, 9), 0x02),
 		} {
 			_, err := NewFrameReader(bytes.NewReader(in), 16).ReadRaw()
-			if !errors.Is(err, ErrMalformed) {
+			if !errors.Is(err, parley.ErrMalformed) {
 				t.Fatalf("%x: %v, want ErrMalformed", in, err)
 			}
 		}
@@ -268,7 +270,7 @@ func TestFrameReadError(t *testing.T) {
 	boom := errors.New("stream reset")
 	for _, data := range [][]byte{nil, {0x85}, {0x05, 0xa1}} {
 		_, err := NewFrameReader(&errReader{data: data, err: boom}, 16).ReadRaw()
-		if !errors.Is(err, boom) || errors.Is(err, ErrMalformed) {
+		if !errors.Is(err, boom) || errors.Is(err, parley.ErrMalformed) {
 			t.Errorf("%x: %v, want the read error", data, err)
 		}
 	}
@@ -304,26 +306,26 @@ func TestFrameTooLargeAllocatesNothing(t *testing.T) {
 }
 
 func TestDecodeLimitsAreExact(t *testing.T) {
-	// maxNestedLevels arrays around an integer.
-	nested := append(bytes.Repeat([]byte{0x81}, maxNestedLevels), 0x01)
+	// parley.MaxNestedLevels arrays around an integer.
+	nested := append(bytes.Repeat([]byte{0x81}, parley.MaxNestedLevels), 0x01)
 	var v any
-	if err := Unmarshal(nested, &v); err != nil {
-		t.Fatalf("%d levels: %v", maxNestedLevels, err)
+	if err := parley.Unmarshal(nested, &v); err != nil {
+		t.Fatalf("%d levels: %v", parley.MaxNestedLevels, err)
 	}
-	if err := Unmarshal(append([]byte{0x81}, nested...), &v); err == nil {
-		t.Fatalf("%d levels accepted", maxNestedLevels+1)
+	if err := parley.Unmarshal(append([]byte{0x81}, nested...), &v); err == nil {
+		t.Fatalf("%d levels accepted", parley.MaxNestedLevels+1)
 	}
-	arr, err := Marshal(make([]int, maxArrayElements))
+	arr, err := parley.Marshal(make([]int, parley.MaxArrayElements))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Unmarshal(arr, &v); err != nil {
-		t.Fatalf("%d elements: %v", maxArrayElements, err)
+	if err := parley.Unmarshal(arr, &v); err != nil {
+		t.Fatalf("%d elements: %v", parley.MaxArrayElements, err)
 	}
-	if arr, err = Marshal(make([]int, maxArrayElements+1)); err != nil {
+	if arr, err = parley.Marshal(make([]int, parley.MaxArrayElements+1)); err != nil {
 		t.Fatal(err)
 	}
-	if err := Unmarshal(arr, &v); err == nil {
-		t.Fatalf("%d elements accepted", maxArrayElements+1)
+	if err := parley.Unmarshal(arr, &v); err == nil {
+		t.Fatalf("%d elements accepted", parley.MaxArrayElements+1)
 	}
 }

@@ -3,29 +3,29 @@ package transport
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"io"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley/pki"
 	"github.com/quic-go/quic-go"
 )
 
 // testCA is a cluster CA made for one test.
 type testCA struct {
-	*CA
+	*pki.CA
 	keyPEM []byte
 }
 
 func newTestCA(t *testing.T, clusterID string) *testCA {
 	t.Helper()
-	certPEM, keyPEM, err := NewCA(clusterID)
+	certPEM, keyPEM, err := pki.NewCA(clusterID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := LoadCA(certPEM, keyPEM)
+	ca, err := pki.LoadCA(certPEM, keyPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func newTestCA(t *testing.T, clusterID string) *testCA {
 // node issues a fresh key and node certificate.
 func (ca *testCA) node(t *testing.T, name string) (certPEM, keyPEM []byte) {
 	t.Helper()
-	keyPEM, pub, err := NewKey()
+	keyPEM, pub, err := pki.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,13 +174,4 @@ func roundTrip(ctx context.Context, conn *quic.Conn) error {
 	str.Close()
 	var h Hello
 	return NewFrameReader(str, DefaultMaxFrame).Read(&h)
-}
-
-func parseCert(t *testing.T, certPEM []byte) *x509.Certificate {
-	t.Helper()
-	c, err := ParseCertPEM(certPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }

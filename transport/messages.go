@@ -1,6 +1,9 @@
 package transport
 
-import "github.com/fxamacker/cbor/v2"
+import (
+	"github.com/fxamacker/cbor/v2"
+	"github.com/parleychat/parley"
+)
 
 // ProtocolVersion is the version a client announces in Hello.
 const ProtocolVersion = 1
@@ -87,16 +90,16 @@ type Response struct {
 // SendRequest sends one message into a room. ID is made by the client; a
 // retried send with the same ID returns the original seq.
 type SendRequest struct {
-	Room string `cbor:"1,keyasint"`
-	ID   MsgID  `cbor:"2,keyasint"`
-	Text string `cbor:"3,keyasint"`
+	Room string       `cbor:"1,keyasint"`
+	ID   parley.MsgID `cbor:"2,keyasint"`
+	Text string       `cbor:"3,keyasint"`
 }
 
 // SendResponse reports where a sent message was committed.
 type SendResponse struct {
-	Room string `cbor:"1,keyasint"`
-	Seq  uint64 `cbor:"2,keyasint"`
-	ID   MsgID  `cbor:"3,keyasint"`
+	Room string       `cbor:"1,keyasint"`
+	Seq  uint64       `cbor:"2,keyasint"`
+	ID   parley.MsgID `cbor:"3,keyasint"`
 	// TS is the message's commit-time stamp, Unix nanoseconds.
 	TS int64 `cbor:"4,keyasint"`
 	// Duplicate is true when this ID had already been committed.
@@ -117,8 +120,8 @@ type HistoryRequest struct {
 
 // HistoryResponse holds messages in seq order, and the room's last seq.
 type HistoryResponse struct {
-	Messages []Message `cbor:"1,keyasint"`
-	LastSeq  uint64    `cbor:"2,keyasint"`
+	Messages []parley.Message `cbor:"1,keyasint"`
+	LastSeq  uint64           `cbor:"2,keyasint"`
 }
 
 // SubscribeRequest asks for a room's messages from seq From on (0 means from
@@ -146,31 +149,9 @@ type SubscribeHeader struct {
 // Event is one frame on a subscription stream: a message, or the error that
 // ends the subscription.
 type Event struct {
-	Msg   *Message `cbor:"1,keyasint,omitempty"`
-	Error *Error   `cbor:"2,keyasint,omitempty"`
+	Msg   *parley.Message `cbor:"1,keyasint,omitempty"`
+	Error *Error          `cbor:"2,keyasint,omitempty"`
 }
-
-// Message is one committed chat message, or a notice the room wrote
-// itself (see Kind).
-type Message struct {
-	Room string `cbor:"1,keyasint"`
-	Seq  uint64 `cbor:"2,keyasint"`
-	ID   MsgID  `cbor:"3,keyasint"`
-	User string `cbor:"4,keyasint"`
-	// TS is Unix nanoseconds, stamped by the node that proposed it.
-	TS   int64  `cbor:"5,keyasint"`
-	Text string `cbor:"6,keyasint"`
-	// Kind is "" for a chat message, KindJoin or KindLeave for the notice
-	// of User joining or leaving the room (Text is then "alice joined" or
-	// "alice left").
-	Kind string `cbor:"7,keyasint,omitempty"`
-}
-
-// Kinds of Message.
-const (
-	KindJoin  = "join"
-	KindLeave = "leave"
-)
 
 // StatusRequest asks for the cluster's state. It has no fields.
 type StatusRequest struct{}
@@ -242,7 +223,7 @@ type RoomInfo struct {
 	LastSeq uint64 `cbor:"3,keyasint"`
 	// Joined reports whether the asking user is a member.
 	Joined bool `cbor:"4,keyasint,omitempty"`
-	// DM marks a direct-message room (see DMRoom).
+	// DM marks a direct-message room (see parley.DMRoom).
 	DM bool `cbor:"5,keyasint,omitempty"`
 }
 

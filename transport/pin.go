@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/parleychat/parley/pki"
 )
 
 // Errors of CA pinning.
@@ -215,12 +217,12 @@ func ClientTLSConfig(addr string, pinnedCA *x509.Certificate, known *KnownCluste
 				}
 				return err
 			}
-			fp := Fingerprint(ca.Raw)
+			fp := pki.Fingerprint(ca.Raw)
 			switch {
 			case pinnedCA != nil:
 				if !ca.Equal(pinnedCA) {
 					return fmt.Errorf("pinned ca: %s presents CA %s, --ca is %s: %w",
-						addr, fp, Fingerprint(pinnedCA.Raw), ErrUnknownCA)
+						addr, fp, pki.Fingerprint(pinnedCA.Raw), ErrUnknownCA)
 				}
 			case known != nil:
 				return known.Add(addr, fp)
@@ -268,7 +270,7 @@ func FingerprintTLSConfig(caFingerprint string) *tls.Config {
 			if err != nil {
 				return fmt.Errorf("ca fingerprint: %w: %w", ErrUnknownCA, err)
 			}
-			if fp := Fingerprint(ca.Raw); !strings.HasPrefix(fp, want) {
+			if fp := pki.Fingerprint(ca.Raw); !strings.HasPrefix(fp, want) {
 				return fmt.Errorf("ca fingerprint: server presents %s, want %s: %w", fp, want, ErrUnknownCA)
 			}
 			return nil

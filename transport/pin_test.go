@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/parleychat/parley/pki"
 )
 
 func openKnown(t *testing.T) (*KnownClusters, string) {
@@ -59,7 +61,7 @@ func TestAcceptNewRecordsPin(t *testing.T) {
 	if err := roundTrip(t.Context(), conn); err != nil {
 		t.Fatal(err)
 	}
-	fp := Fingerprint(ca.Cert.Raw)
+	fp := pki.Fingerprint(ca.Cert.Raw)
 	if got, ok := known.Lookup(s.addr); !ok || got != fp {
 		t.Fatalf("Lookup = %q, %v; want %q", got, ok, fp)
 	}
@@ -136,7 +138,7 @@ func TestChangedCARefused(t *testing.T) {
 	if !bytes.Equal(before, after) {
 		t.Fatalf("known_clusters changed:\n%s\nto\n%s", before, after)
 	}
-	if got, _ := known.Lookup(addr); got != Fingerprint(ca1.Cert.Raw) {
+	if got, _ := known.Lookup(addr); got != pki.Fingerprint(ca1.Cert.Raw) {
 		t.Fatalf("pin changed in memory to %q", got)
 	}
 
@@ -152,7 +154,7 @@ func TestChangedCARefused(t *testing.T) {
 	if _, err := dial(t, addr, ClientTLSConfig(addr, nil, known)); err != nil {
 		t.Fatalf("Dial after removing the pin: %v", err)
 	}
-	if got, _ := known.Lookup(addr); got != Fingerprint(ca2.Cert.Raw) {
+	if got, _ := known.Lookup(addr); got != pki.Fingerprint(ca2.Cert.Raw) {
 		t.Fatalf("pin = %q, want the new CA", got)
 	}
 }
@@ -201,7 +203,7 @@ func TestFingerprintTLSConfig(t *testing.T) {
 	ca1 := newTestCA(t, "one")
 	ca2 := newTestCA(t, "two")
 	s := startEcho(t, "127.0.0.1:0", ca1.serverTLS(t, "n1"))
-	fp := Fingerprint(ca1.Cert.Raw)
+	fp := pki.Fingerprint(ca1.Cert.Raw)
 
 	var colons []string
 	for i := 0; i < 40; i += 2 {
@@ -216,7 +218,7 @@ func TestFingerprintTLSConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	other := Fingerprint(ca2.Cert.Raw)
+	other := pki.Fingerprint(ca2.Cert.Raw)
 	if _, err := dial(t, s.addr, FingerprintTLSConfig(other)); !errors.Is(err, ErrUnknownCA) {
 		t.Fatalf("other CA: %v, want ErrUnknownCA", err)
 	}
@@ -291,7 +293,7 @@ func TestKnownClustersConcurrentAdd(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			addr := fmt.Sprintf("10.0.0.%d:7000", i)
-			if err := k.Add(addr, Fingerprint([]byte(addr))); err != nil {
+			if err := k.Add(addr, pki.Fingerprint([]byte(addr))); err != nil {
 				t.Error(err)
 			}
 			k.Lookup(addr)
@@ -304,7 +306,7 @@ func TestKnownClustersConcurrentAdd(t *testing.T) {
 	}
 	for i := range n {
 		addr := fmt.Sprintf("10.0.0.%d:7000", i)
-		if got, _ := reopened.Lookup(addr); got != Fingerprint([]byte(addr)) {
+		if got, _ := reopened.Lookup(addr); got != pki.Fingerprint([]byte(addr)) {
 			t.Errorf("%s: %q", addr, got)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+
+	"github.com/parleychat/parley/pki"
 )
 
 // ServerTLSConfig makes the TLS 1.3 configuration of a node's QUIC listener.
@@ -58,7 +60,7 @@ func NodeClientTLSConfig(certPEM, keyPEM, caPEM []byte) (*tls.Config, error) {
 // signed by the CA for usage, and appends the CA to the presented chain if
 // certPEM does not already end with it.
 func nodeCertificate(certPEM, keyPEM, caPEM []byte, usage x509.ExtKeyUsage) (tls.Certificate, *x509.Certificate, error) {
-	ca, err := ParseCertPEM(caPEM)
+	ca, err := pki.ParseCertPEM(caPEM)
 	if err != nil {
 		return tls.Certificate{}, nil, fmt.Errorf("ca: %w", err)
 	}

@@ -4,8 +4,6 @@ package chatcoretest
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,7 +14,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/chatcore"
-	"github.com/parleychat/parley/transport"
+	"github.com/parleychat/parley/placement"
 )
 
 // Cluster is a set of in-process nodes of one cluster.
@@ -25,7 +23,6 @@ type Cluster struct {
 	Nodes  []*chatcore.Node
 	Cfgs   []chatcore.Config
 	Shards int
-	ca     *transport.CA
 }
 
 // Options tune StartCluster.
@@ -35,9 +32,10 @@ type Options struct {
 	Shards int
 }
 
-// StartCluster starts n nodes on 127.0.0.1, bootstraps the first, joins the
-// others, and waits until every shard has min(n, 3) voters on every node's
-// view. Nodes are closed when the test ends.
+// StartCluster starts n nodes on 127.0.0.1, creates the cluster on the
+// first (chatcore.Start), joins the others through it (chatcore.Join), and
+// waits until every shard has min(n, 3) voters on every node's view. Nodes
+// are closed when the test ends.
 func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
 	t.Helper()
 	o := Options{Shards: 4}
@@ -46,16 +44,7 @@ func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	clusterID := fmt.Sprintf("test-%x", randBytes(t, 6))
-	caPEM, caKeyPEM, err := transport.NewCA(clusterID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := transport.LoadCA(caPEM, caKeyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &Cluster{t: t, Shards: o.Shards, ca: ca}
+	c := &Cluster{t: t, Shards: o.Shards}
 	t.Cleanup(c.Close)
 	base := t.TempDir()
 	for i := 0; i < n; i++ {
@@ -67,31 +56,13 @@ func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
 			Profile:    chatcore.ProfileSmall,
 			Logger:     testLogger(),
 		}
-		keyPEM, pub, err := transport.NewKey()
-		if err != nil {
-			t.Fatal(err)
-		}
-		certPEM, err := ca.IssueNodeCert(pub, cfg.Name, []string{"127.0.0.1"})
-		if err != nil {
-			t.Fatal(err)
-		}
 		var node *chatcore.Node
+		var err error
 		if i == 0 {
-			token := randBytes(t, 16)
-			sum := sha256.Sum256(token)
-			node, err = chatcore.Bootstrap(ctx, cfg, chatcore.BootstrapParams{
-				ClusterID: clusterID, Shards: o.Shards,
-				CACertPEM: caPEM, CAKeyPEM: caKeyPEM, NodeCertPEM: certPEM, NodeKeyPEM: keyPEM,
-				TokenHash: sum[:], Secret: randBytes(t, 32),
-			})
+			cfg.Shards = o.Shards
+			node, err = chatcore.Start(ctx, cfg)
 		} else {
-			var id uint64
-			id, err = c.Nodes[0].Admit(ctx, chatcore.NodeRecord{Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr})
-			if err == nil {
-				node, err = chatcore.Join(ctx, cfg, chatcore.JoinParams{
-					NodeID: id, ClusterID: clusterID, CACertPEM: caPEM, NodeCertPEM: certPEM, NodeKeyPEM: keyPEM,
-				})
-			}
+			node, err = chatcore.Join(ctx, cfg, c.Nodes[0])
 		}
 		if err != nil {
 			t.Fatalf("start node %d: %v", i+1, err)
@@ -107,7 +78,7 @@ func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
 // min(len(Nodes), 3) voters (5 for the registry) and a leader.
 func (c *Cluster) WaitFormed(timeout time.Duration) {
 	c.t.Helper()
-	want := min(len(c.Nodes), chatcore.DefaultReplication)
+	want := min(len(c.Nodes), placement.DefaultReplication)
 	WaitFor(c.t, timeout, func() error {
 		for i, node := range c.Nodes {
 			if node == nil {
@@ -122,7 +93,7 @@ func (c *Cluster) WaitFormed(timeout time.Duration) {
 			}
 			for _, s := range st.Shards {
 				w := want
-				if s.ID == chatcore.RegistryShard {
+				if s.ID == placement.RegistryShard {
 					w = min(len(c.Nodes), 5)
 				}
 				if len(s.Replicas) != w || s.Leader == 0 {
@@ -190,14 +161,6 @@ func FreeAddr(t testing.TB) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
-}
-
-func randBytes(t testing.TB, n int) []byte {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func testLogger() *slog.Logger {

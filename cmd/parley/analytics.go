@@ -238,7 +238,7 @@ func (p *printer) rowsCSV(rows []transport.AnalyticsRow) error {
 	}
 	for _, r := range rows {
 		if m := r.Msg; m != nil {
-			w.Write([]string{m.Room, strconv.FormatUint(m.Seq, 10), m.ID.String(), m.User, time.Unix(0, m.TS).UTC().Format(time.RFC3339Nano), m.Text})
+			w.Write([]string{m.Room, strconv.FormatUint(m.Seq, 10), m.ID.String(), m.User, m.TS.UTC().Format(time.RFC3339Nano), m.Text})
 			continue
 		}
 		w.Write([]string{r.Key, string(r.Value)})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/parleychat/parley/chatcore/chatcoretest"
 	"github.com/parleychat/parley/daemon/daemontest"
+	"github.com/parleychat/parley/pki"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -165,7 +166,7 @@ func TestCommandsOnCluster(t *testing.T) {
 	if code := te.run("status", "--ca", ca); code != 1 || !strings.HasPrefix(te.errOut.String(), "parley: unauthorized: ") {
 		t.Fatalf("wrong password: exit %d, stderr %q", code, te.errOut.String())
 	}
-	otherCA, _, err := transport.NewCA("stranger")
+	otherCA, _, err := pki.NewCA("stranger")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/transport"
 )
@@ -27,9 +28,9 @@ func newPrinter(w io.Writer, asJSON bool) *printer {
 
 // sentJSON is the JSON line of an acknowledged send.
 type sentJSON struct {
-	Room string          `json:"room"`
-	Seq  uint64          `json:"seq"`
-	ID   transport.MsgID `json:"id"`
+	Room string       `json:"room"`
+	Seq  uint64       `json:"seq"`
+	ID   parley.MsgID `json:"id"`
 }
 
 // sent prints an acknowledged send: "sent general#12 01JD...".
@@ -43,12 +44,12 @@ func (p *printer) sent(r client.SendResult) error {
 
 // messageJSON is the JSON line of a message.
 type messageJSON struct {
-	Room string          `json:"room"`
-	Seq  uint64          `json:"seq"`
-	ID   transport.MsgID `json:"id"`
-	User string          `json:"user"`
-	TS   string          `json:"ts"`
-	Text string          `json:"text"`
+	Room string       `json:"room"`
+	Seq  uint64       `json:"seq"`
+	ID   parley.MsgID `json:"id"`
+	User string       `json:"user"`
+	TS   string       `json:"ts"`
+	Text string       `json:"text"`
 	// Kind is only there for a notice: "join" or "leave".
 	Kind string `json:"kind,omitempty"`
 }
@@ -58,7 +59,7 @@ type messageJSON struct {
 // line with ts in RFC 3339 UTC with nanoseconds and, for a notice only,
 // its kind.
 // messages prints msgs in order, as message prints each.
-func (p *printer) messages(msgs []transport.Message) error {
+func (p *printer) messages(msgs []parley.Message) error {
 	for _, m := range msgs {
 		if err := p.message(m); err != nil {
 			return err
@@ -67,8 +68,8 @@ func (p *printer) messages(msgs []transport.Message) error {
 	return nil
 }
 
-func (p *printer) message(m transport.Message) error {
-	ts := time.Unix(0, m.TS)
+func (p *printer) message(m parley.Message) error {
+	ts := m.TS
 	if p.json {
 		return p.writeJSON(messageJSON{
 			Room: m.Room,

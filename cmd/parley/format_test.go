@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/transport"
 )
 
 var (
-	testID = func() transport.MsgID {
-		id, err := transport.ParseMsgID("01JD5Z7Q8W4M3N2P1R0S9T8V7X")
+	testID = func() parley.MsgID {
+		id, err := parley.ParseMsgID("01JD5Z7Q8W4M3N2P1R0S9T8V7X")
 		if err != nil {
 			panic(err)
 		}
@@ -70,7 +71,7 @@ func TestSentJSON(t *testing.T) {
 
 func TestMessagePlain(t *testing.T) {
 	p, b := testPrinter(false)
-	p.message(transport.Message{Room: "general", Seq: 12, ID: testID, User: "alice", TS: testTS.UnixNano(), Text: "hi"})
+	p.message(parley.Message{Room: "general", Seq: 12, ID: testID, User: "alice", TS: testTS, Text: "hi"})
 	if want := "[15:04:05] general#12 <alice> hi\n"; b.String() != want {
 		t.Fatalf("got %q, want %q", b.String(), want)
 	}
@@ -79,7 +80,7 @@ func TestMessagePlain(t *testing.T) {
 func TestMessagePlainLocalTime(t *testing.T) {
 	p, b := testPrinter(false)
 	p.loc = time.FixedZone("CET", 3600)
-	p.message(transport.Message{Room: "general", Seq: 1, User: "alice", TS: testTS.UnixNano(), Text: "hi"})
+	p.message(parley.Message{Room: "general", Seq: 1, User: "alice", TS: testTS, Text: "hi"})
 	if !strings.HasPrefix(b.String(), "[16:04:05] ") {
 		t.Fatalf("got %q, want the time in the local zone", b.String())
 	}
@@ -87,7 +88,7 @@ func TestMessagePlainLocalTime(t *testing.T) {
 
 func TestMessagePlainEscapesControls(t *testing.T) {
 	p, b := testPrinter(false)
-	p.message(transport.Message{Room: "general", Seq: 1, User: "mal\x1b[2J", TS: testTS.UnixNano(), Text: "two\nlines\tand \u202eevil\u0007"})
+	p.message(parley.Message{Room: "general", Seq: 1, User: "mal\x1b[2J", TS: testTS, Text: "two\nlines\tand \u202eevil\u0007"})
 	want := `[15:04:05] general#1 <mal\x1b[2J> two\nlines` + "\t" + `and \u202eevil\a` + "\n"
 	if b.String() != want {
 		t.Fatalf("got %q, want %q", b.String(), want)
@@ -96,7 +97,7 @@ func TestMessagePlainEscapesControls(t *testing.T) {
 
 func TestMessageJSON(t *testing.T) {
 	p, b := testPrinter(true)
-	p.message(transport.Message{Room: "general", Seq: 12, ID: testID, User: "alice", TS: testTS.UnixNano(), Text: "<hi> & \"bye\"\n"})
+	p.message(parley.Message{Room: "general", Seq: 12, ID: testID, User: "alice", TS: testTS, Text: "<hi> & \"bye\"\n"})
 	line := b.String()
 	if keys := jsonKeys(t, line); !slices.Equal(keys, []string{"room", "seq", "id", "user", "ts", "text"}) {
 		t.Fatalf("keys %q", keys)

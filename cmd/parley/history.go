@@ -3,8 +3,8 @@ package main
 import (
 	"context"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/client"
-	"github.com/parleychat/parley/transport"
 )
 
 // runHistory implements "parley history --room R [--last N]": the room's
@@ -25,7 +25,7 @@ func runHistory(ctx context.Context, e *env, args []string) error {
 	if f.NArg() > 0 {
 		return usagef("unexpected argument %q", f.Arg(0))
 	}
-	history := func(ctx context.Context, c *client.Client) ([]transport.Message, error) {
+	history := func(ctx context.Context, c *client.Client) ([]parley.Message, error) {
 		return c.History(ctx, *room, client.HistoryOptions{Last: *last})
 	}
 	return query(ctx, e, f, history, (*printer).messages)

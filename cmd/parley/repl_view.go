@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parleychat/parley/transport"
+	"github.com/parleychat/parley"
 )
 
 // view decides which messages reach the screen and how they look: the
@@ -80,7 +80,7 @@ func (v *view) lastPrinted(room string) uint64 {
 
 // show prints m if it belongs to the current room or a direct-message
 // room and has not been shown yet, and marks it seen.
-func (v *view) show(m transport.Message) {
+func (v *view) show(m parley.Message) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	peer, dm := v.dms[m.Room]
@@ -103,13 +103,13 @@ func (v *view) show(m transport.Message) {
 // notice "[15:04:05] * alice joined" (dimmed), or, in a direct-message
 // room with peer, "[15:04:05] [dm bob] <alice> hi". Names get their colour
 // and text from the network is made safe to print.
-func formatChat(mode colorMode, loc *time.Location, m transport.Message, peer string) string {
-	ts := "[" + time.Unix(0, m.TS).In(loc).Format("15:04:05") + "] "
+func formatChat(mode colorMode, loc *time.Location, m parley.Message, peer string) string {
+	ts := "[" + m.TS.In(loc).Format("15:04:05") + "] "
 	user := clean(m.User)
 	switch m.Kind {
-	case transport.KindJoin:
+	case parley.KindJoin:
 		return paint(mode, sgrDim, ts+"* "+user+" joined")
-	case transport.KindLeave:
+	case parley.KindLeave:
 		return paint(mode, sgrDim, ts+"* "+user+" left")
 	}
 	var b strings.Builder
@@ -128,7 +128,7 @@ func formatChat(mode colorMode, loc *time.Location, m transport.Message, peer st
 // dmPeer returns the user other than me in the direct-message room room,
 // or "" if room is not a direct-message room of me's.
 func dmPeer(room, me string) string {
-	a, b, ok := transport.DMParticipants(room)
+	a, b, ok := parley.DMParticipants(room)
 	switch {
 	case !ok:
 		return ""

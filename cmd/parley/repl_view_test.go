@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -19,8 +20,8 @@ func testView(t *testing.T) (*view, *strings.Builder) {
 	return v, &out
 }
 
-func msg(room string, seq uint64, user, text string) transport.Message {
-	return transport.Message{Room: room, Seq: seq, User: user, Text: text, TS: time.Date(2025, 1, 2, 15, 4, 5, 0, time.UTC).UnixNano()}
+func msg(room string, seq uint64, user, text string) parley.Message {
+	return parley.Message{Room: room, Seq: seq, User: user, Text: text, TS: time.Date(2025, 1, 2, 15, 4, 5, 0, time.UTC)}
 }
 
 func TestViewShowsEachMessageOnce(t *testing.T) {
@@ -65,11 +66,11 @@ func TestFormatChat(t *testing.T) {
 		t.Errorf("dm: %q", got)
 	}
 	join := msg("general", 4, "alice", "alice joined")
-	join.Kind = transport.KindJoin
+	join.Kind = parley.KindJoin
 	if got := formatChat(colorNone, time.UTC, join, ""); got != "[15:04:05] * alice joined" {
 		t.Errorf("join: %q", got)
 	}
-	join.Kind = transport.KindLeave
+	join.Kind = parley.KindLeave
 	if got := formatChat(colorBasic, time.UTC, join, ""); got != "\x1b[2m[15:04:05] * alice left\x1b[0m" {
 		t.Errorf("leave: %q", got)
 	}
@@ -85,7 +86,7 @@ func TestDMPeer(t *testing.T) {
 		{"dm.alice.bob", "carol", ""},
 		{"dm.bob.alice", "alice", ""}, // not sorted: not a DM room
 		{"general", "alice", ""},
-		{transport.DMRoom("zoe", "al-1"), "zoe", "al-1"},
+		{parley.DMRoom("zoe", "al-1"), "zoe", "al-1"},
 	}
 	for _, c := range cases {
 		if got := dmPeer(c.room, c.me); got != c.want {

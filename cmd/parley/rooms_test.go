@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore/chatcoretest"
 	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/daemon/daemontest"
@@ -59,7 +60,7 @@ func TestPrintMembers(t *testing.T) {
 }
 
 func TestPrintNotice(t *testing.T) {
-	m := transport.Message{Room: "general", Seq: 13, ID: testID, User: "alice", TS: testTS.UnixNano(), Text: "alice joined", Kind: transport.KindJoin}
+	m := parley.Message{Room: "general", Seq: 13, ID: testID, User: "alice", TS: testTS, Text: "alice joined", Kind: parley.KindJoin}
 	p, b := testPrinter(false)
 	if err := p.message(m); err != nil {
 		t.Fatal(err)

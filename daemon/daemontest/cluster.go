@@ -18,6 +18,7 @@ import (
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/chatcore/chatcoretest"
 	"github.com/parleychat/parley/daemon"
+	"github.com/parleychat/parley/placement"
 )
 
 // Timeouts of the cluster's lifecycle steps.
@@ -153,8 +154,8 @@ func (c *Cluster) WaitFormed(timeout time.Duration) {
 				return fmt.Errorf("server %d sees %d shards, want %d", i, len(st.Shards), c.shards+1)
 			}
 			for _, s := range st.Shards {
-				want := min(n, chatcore.DefaultReplication)
-				if s.ID == chatcore.RegistryShard {
+				want := min(n, placement.DefaultReplication)
+				if s.ID == placement.RegistryShard {
 					want = min(n, 5)
 				}
 				if len(s.Replicas) != want || s.Leader == 0 {

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/daemon/daemontest"
-	"github.com/parleychat/parley/transport"
 )
 
 // TestClusterStopRestart: three servers form one cluster; a stopped server
@@ -31,7 +31,7 @@ func TestClusterStopRestart(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	res, err := c.Server(0).Node().Send(ctx, chatcore.SendParams{Room: "general", User: "alice", ID: transport.NewMsgID(time.Now()), Text: "kept"})
+	res, err := c.Server(0).Node().Send(ctx, chatcore.SendParams{Room: "general", User: "alice", ID: parley.NewMsgID(time.Now()), Text: "kept"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func TestClusterStopRestart(t *testing.T) {
 	if got := c.Addrs(); got[0] != addrs[0] || got[2] != addrs[2] || c.Server(1).ClientAddr() != got[1] {
 		t.Fatalf("addresses after restart %v, were %v", got, addrs)
 	}
-	msgs, last, err := c.Server(1).Node().History(ctx, "general", chatcore.HistoryQuery{})
+	msgs, last, err := c.Server(1).Node().History(ctx, "general", "alice", chatcore.HistoryQuery{})
 	if err != nil || last != res.Seq || len(msgs) != 1 || msgs[0].Text != "kept" {
 		t.Fatalf("restarted server's history: %v, last %d, %v", msgs, last, err)
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parleychat/parley/transport"
+	"github.com/parleychat/parley"
 )
 
 // command is what a user writes in the room to get an answer.
@@ -26,7 +26,7 @@ func newStats(me string, started time.Time) *stats {
 
 // observe counts m and reports whether it asks for the stats. Notices
 // (joins, leaves) and the bot's own messages are not counted.
-func (s *stats) observe(m transport.Message) bool {
+func (s *stats) observe(m parley.Message) bool {
 	if m.Kind != "" || m.User == s.me {
 		return false
 	}

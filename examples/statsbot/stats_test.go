@@ -4,21 +4,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parleychat/parley/transport"
+	"github.com/parleychat/parley"
 )
 
 func TestStats(t *testing.T) {
 	start := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	s := newStats("statsbot", start)
 	msgs := []struct {
-		m   transport.Message
+		m   parley.Message
 		ask bool
 	}{
-		{transport.Message{User: "alice", Text: "alice joined", Kind: transport.KindJoin}, false},
-		{transport.Message{User: "alice", Text: "hi"}, false},
-		{transport.Message{User: "bob", Text: "  !stats \n"}, true},
-		{transport.Message{User: "statsbot", Text: "!stats"}, false},
-		{transport.Message{User: "alice", Text: "!stats please"}, false},
+		{parley.Message{User: "alice", Text: "alice joined", Kind: parley.KindJoin}, false},
+		{parley.Message{User: "alice", Text: "hi"}, false},
+		{parley.Message{User: "bob", Text: "  !stats \n"}, true},
+		{parley.Message{User: "statsbot", Text: "!stats"}, false},
+		{parley.Message{User: "alice", Text: "!stats please"}, false},
 	}
 	for i, c := range msgs {
 		if got := s.observe(c.m); got != c.ask {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/transport"
 )
@@ -99,8 +100,8 @@ func (p *Probes) StatusOn(ctx context.Context, n *Node) (transport.StatusRespons
 
 // HistoryOn returns room's whole history from node n's own replica. The
 // SDK's History is linearizable and served by the node it asks.
-func (p *Probes) HistoryOn(ctx context.Context, n *Node, room string) ([]transport.Message, error) {
-	var msgs []transport.Message
+func (p *Probes) HistoryOn(ctx context.Context, n *Node, room string) ([]parley.Message, error) {
+	var msgs []parley.Message
 	err := p.On(ctx, n, func(cl *client.Client) error {
 		var err error
 		msgs, err = cl.History(ctx, room, client.HistoryOptions{From: 1, Limit: 1 << 30})

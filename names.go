@@ -1,4 +1,4 @@
-package chatcore
+package parley
 
 import (
 	"fmt"
@@ -22,7 +22,7 @@ const (
 // valid, different user names with a < b (see CheckAccess).
 func ValidateRoom(name string) error {
 	if IsDMRoom(name) {
-		if _, _, ok := dmParticipants(name); !ok {
+		if _, _, ok := DMParticipants(name); !ok {
 			return fmt.Errorf("room name: %q is not dm.<user>.<user> with two different users in order: %w", name, ErrInvalid)
 		}
 		return nil

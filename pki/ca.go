@@ -1,4 +1,4 @@
-package transport
+package pki
 
 import (
 	"crypto"
@@ -17,6 +17,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/parleychat/parley"
 )
 
 // Certificate lifetimes. NotBefore is backdated to tolerate clock skew
@@ -119,13 +121,13 @@ func NewKey() (keyPEM, pubDER []byte, err error) {
 func (ca *CA) IssueNodeCert(pubDER []byte, nodeName string, hosts []string) (certPEM []byte, err error) {
 	pub, err := x509.ParsePKIXPublicKey(pubDER)
 	if err != nil {
-		return nil, fmt.Errorf("issue node cert: public key: %w: %w", ErrMalformed, err)
+		return nil, fmt.Errorf("issue node cert: public key: %w: %w", parley.ErrMalformed, err)
 	}
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
 	case ed25519.PublicKey:
 	default:
-		return nil, fmt.Errorf("issue node cert: public key: unsupported type %T: %w", k, ErrMalformed)
+		return nil, fmt.Errorf("issue node cert: public key: unsupported type %T: %w", k, parley.ErrMalformed)
 	}
 	if nodeName == "" {
 		return nil, errors.New("issue node cert: empty node name")

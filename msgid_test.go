@@ -1,4 +1,4 @@
-package transport
+package parley
 
 import (
 	"bytes"
@@ -118,8 +118,12 @@ func TestMsgIDCBOR(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var req SendRequest
+	var req struct {
+		Room string `cbor:"1,keyasint"`
+		ID   MsgID  `cbor:"2,keyasint"`
+		Text string `cbor:"3,keyasint"`
+	}
 	if err := Unmarshal(b, &req); !errors.Is(err, ErrMalformed) {
-		t.Errorf("short id in SendRequest: %v, want ErrMalformed", err)
+		t.Errorf("short id in a request: %v, want ErrMalformed", err)
 	}
 }

@@ -1,4 +1,4 @@
-package transport
+package parley
 
 import (
 	"crypto/rand"
@@ -52,14 +52,18 @@ func (id MsgID) MarshalText() ([]byte, error) { return []byte(id.String()), nil 
 
 // UnmarshalCBOR implements cbor.Unmarshaler: an id must be a byte string of
 // exactly 16 bytes. (Without it a shorter or longer byte string would be
-// silently zero-padded or truncated into the array.)
+// silently zero-padded or truncated into the array.) The item is read in
+// place: a 16-byte string is the header 0x50 (or its long form 0x58 0x10)
+// and the bytes, so no second decoder pass is needed.
 func (id *MsgID) UnmarshalCBOR(data []byte) error {
 	var b []byte
-	if err := decMode.Unmarshal(data, &b); err != nil {
-		return fmt.Errorf("msgid: %w", err)
-	}
-	if len(b) != len(id) {
-		return fmt.Errorf("msgid: %d bytes, want %d: %w", len(b), len(id), ErrMalformed)
+	switch {
+	case len(data) == 1+len(id) && data[0] == 0x40|byte(len(id)):
+		b = data[1:]
+	case len(data) == 2+len(id) && data[0] == 0x58 && data[1] == byte(len(id)):
+		b = data[2:]
+	default:
+		return fmt.Errorf("msgid: not a %d-byte string: %w", len(id), ErrMalformed)
 	}
 	copy(id[:], b)
 	return nil

@@ -1,4 +1,4 @@
-package transport
+package parley
 
 import (
 	"fmt"
@@ -6,13 +6,18 @@ import (
 	"github.com/fxamacker/cbor/v2"
 )
 
-// Decoding limits for every CBOR item that arrives from the network. They are
-// far above what any legitimate Parley message needs and far below what would
-// let a peer make a node allocate without bound.
+// Parley's values travel as CBOR: deterministic on the way out, and decoded
+// with limits on the way in. Decoding limits for every CBOR item that
+// arrives from the network are far above what any legitimate Parley message
+// needs and far below what would let a peer make a node allocate without
+// bound.
 const (
-	maxNestedLevels  = 16
-	maxArrayElements = 4096
-	maxMapPairs      = 256
+	// MaxNestedLevels bounds how deeply arrays and maps may nest.
+	MaxNestedLevels = 16
+	// MaxArrayElements bounds the length of one array.
+	MaxArrayElements = 4096
+	// MaxMapPairs bounds the size of one map.
+	MaxMapPairs = 256
 )
 
 var (
@@ -24,19 +29,19 @@ func init() {
 	var err error
 	encMode, err = cbor.CoreDetEncOptions().EncMode()
 	if err != nil {
-		panic(fmt.Sprintf("transport: cbor encoder: %v", err))
+		panic(fmt.Sprintf("parley: cbor encoder: %v", err))
 	}
 	decMode, err = cbor.DecOptions{
-		MaxNestedLevels:  maxNestedLevels,
-		MaxArrayElements: maxArrayElements,
-		MaxMapPairs:      maxMapPairs,
+		MaxNestedLevels:  MaxNestedLevels,
+		MaxArrayElements: MaxArrayElements,
+		MaxMapPairs:      MaxMapPairs,
 		IndefLength:      cbor.IndefLengthForbidden,
 		DupMapKey:        cbor.DupMapKeyEnforcedAPF,
 		TagsMd:           cbor.TagsForbidden,
 		UTF8:             cbor.UTF8RejectInvalid,
 	}.DecMode()
 	if err != nil {
-		panic(fmt.Sprintf("transport: cbor decoder: %v", err))
+		panic(fmt.Sprintf("parley: cbor decoder: %v", err))
 	}
 }
 

@@ -1,8 +1,6 @@
-package chatcore
+package placement
 
 import (
-	"encoding/binary"
-	"hash/fnv"
 	"sort"
 	"strconv"
 )
@@ -13,6 +11,7 @@ const ringVnodes = 64
 
 // Ring maps room names to room shards by consistent hashing with virtual
 // nodes, so growing the shard count moves only about 1/S of the rooms.
+// A Ring is immutable once built and safe for concurrent use.
 type Ring struct {
 	points []ringPoint
 }
@@ -48,54 +47,4 @@ func (r *Ring) Shard(room string) uint64 {
 		i = 0
 	}
 	return r.points[i].shard
-}
-
-// Rendezvous returns the n nodes with the highest random weight for shard
-// (highest-random-weight hashing), best first. A node joining or leaving
-// moves only the replicas that must move.
-func Rendezvous(shard uint64, nodes []uint64, n int) []uint64 {
-	type scored struct {
-		node  uint64
-		score uint64
-	}
-	all := make([]scored, len(nodes))
-	var buf [16]byte
-	for i, node := range nodes {
-		binary.BigEndian.PutUint64(buf[:8], shard)
-		binary.BigEndian.PutUint64(buf[8:], node)
-		all[i] = scored{node: node, score: mix64(hashBytes(buf[:]))}
-	}
-	sort.Slice(all, func(i, j int) bool {
-		if all[i].score != all[j].score {
-			return all[i].score > all[j].score
-		}
-		return all[i].node < all[j].node
-	})
-	if n > len(all) {
-		n = len(all)
-	}
-	out := make([]uint64, n)
-	for i := range out {
-		out[i] = all[i].node
-	}
-	return out
-}
-
-func hash64(s string) uint64 { return mix64(hashBytes([]byte(s))) }
-
-func hashBytes(b []byte) uint64 {
-	h := fnv.New64a()
-	h.Write(b)
-	return h.Sum64()
-}
-
-// mix64 is a 64-bit finaliser (from SplitMix64) that spreads FNV's weak low
-// bits over the whole word.
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
 }

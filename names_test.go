@@ -1,27 +1,26 @@
-package chatcore_test
+package parley_test
 
 import (
 	"errors"
 	"strings"
 	"testing"
 
-	"github.com/parleychat/parley/chatcore"
-	"github.com/parleychat/parley/transport"
+	"github.com/parleychat/parley"
 )
 
 func TestUserNamesHaveNoDots(t *testing.T) {
-	for _, ok := range []string{"alice", "a", "0x", "bob_2", "carol-b", strings.Repeat("z", chatcore.MaxUserName)} {
-		if err := chatcore.ValidateUser(ok); err != nil {
+	for _, ok := range []string{"alice", "a", "0x", "bob_2", "carol-b", strings.Repeat("z", parley.MaxUserName)} {
+		if err := parley.ValidateUser(ok); err != nil {
 			t.Errorf("ValidateUser(%q): %v", ok, err)
 		}
 	}
-	for _, bad := range []string{"", "a.b", "alice.", "-a", "_a", "Alice", "a b", strings.Repeat("z", chatcore.MaxUserName+1)} {
-		if err := chatcore.ValidateUser(bad); !errors.Is(err, chatcore.ErrInvalid) {
+	for _, bad := range []string{"", "a.b", "alice.", "-a", "_a", "Alice", "a b", strings.Repeat("z", parley.MaxUserName+1)} {
+		if err := parley.ValidateUser(bad); !errors.Is(err, parley.ErrInvalid) {
 			t.Errorf("ValidateUser(%q): %v, want ErrInvalid", bad, err)
 		}
 	}
 	// Room and node names keep their dots.
-	if chatcore.ValidateRoom("team.ops") != nil || chatcore.ValidateNodeName("pi-1.lan") != nil {
+	if parley.ValidateRoom("team.ops") != nil || parley.ValidateNodeName("pi-1.lan") != nil {
 		t.Fatal("a dotted room or node name is refused")
 	}
 }
@@ -37,32 +36,32 @@ var dmNames = []string{
 
 func TestDMRoomNames(t *testing.T) {
 	for _, room := range dmNames {
-		a, b, dm := transport.DMParticipants(room)
-		err := chatcore.ValidateRoom(room)
+		a, b, dm := parley.DMParticipants(room)
+		err := parley.ValidateRoom(room)
 		switch {
 		case dm && err != nil:
-			t.Errorf("%q: transport says the DM of %s and %s, ValidateRoom refuses it: %v", room, a, b, err)
-		case !dm && chatcore.IsDMRoom(room) && !errors.Is(err, chatcore.ErrInvalid):
-			t.Errorf("%q: not a DM name for transport, ValidateRoom says %v", room, err)
-		case !dm && !chatcore.IsDMRoom(room) && err != nil:
+			t.Errorf("%q: DMParticipants says the DM of %s and %s, ValidateRoom refuses it: %v", room, a, b, err)
+		case !dm && parley.IsDMRoom(room) && !errors.Is(err, parley.ErrInvalid):
+			t.Errorf("%q: not a DM name for DMParticipants, ValidateRoom says %v", room, err)
+		case !dm && !parley.IsDMRoom(room) && err != nil:
 			t.Errorf("%q: a public room name refused: %v", room, err)
 		}
 		if !dm {
 			continue
 		}
-		if got := transport.DMRoom(b, a); got != room {
+		if got := parley.DMRoom(b, a); got != room {
 			t.Errorf("DMRoom(%q, %q) = %q, want %q", b, a, got, room)
 		}
 		for _, u := range []string{a, b} {
-			if err := chatcore.CheckAccess(room, u); err != nil {
+			if err := parley.CheckAccess(room, u); err != nil {
 				t.Errorf("CheckAccess(%q, %q): %v", room, u, err)
 			}
 		}
-		if err := chatcore.CheckAccess(room, "mallory"); !errors.Is(err, chatcore.ErrForbidden) {
+		if err := parley.CheckAccess(room, "mallory"); !errors.Is(err, parley.ErrForbidden) {
 			t.Errorf("CheckAccess(%q, mallory): %v, want ErrForbidden", room, err)
 		}
 	}
-	if err := chatcore.CheckAccess("general", "mallory"); err != nil {
+	if err := parley.CheckAccess("general", "mallory"); err != nil {
 		t.Errorf("a public room is closed: %v", err)
 	}
 }
