@@ -44,6 +44,9 @@ type Config struct {
 	// AnalyticsScanDelay slows every message an analytics map task reads;
 	// tests use it to catch a job while it runs. Zero in production.
 	AnalyticsScanDelay time.Duration
+	// AnalyticsBackupAfter is the least time an analytics task runs
+	// before a straggler gets a backup (default 1 s); tests raise it.
+	AnalyticsBackupAfter time.Duration
 	// AnalyticsMemBytes bounds about how much one analytics map task holds
 	// before it spills to disk (default mapreduce.DefaultMemBytes).
 	AnalyticsMemBytes int

@@ -94,7 +94,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.peers = newPeers(s)
 	s.analytics, err = mapreduce.New(mapreduce.Config{
 		Node: node, Caller: s.peers, Dir: filepath.Join(cfg.DataDir, "analytics"), Logger: cfg.Logger,
-		ScanDelay: cfg.AnalyticsScanDelay, MemBytes: cfg.AnalyticsMemBytes,
+		ScanDelay: cfg.AnalyticsScanDelay, MemBytes: cfg.AnalyticsMemBytes, BackupAfter: cfg.AnalyticsBackupAfter,
 	})
 	if err != nil {
 		node.Close()

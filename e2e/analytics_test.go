@@ -160,6 +160,9 @@ func TestAnalyticsSurvivesKill(t *testing.T) {
 	if r.res.Resubmitted {
 		t.Errorf("the job was resubmitted, but its coordinator lived")
 	}
+	if r.res.Progress.Reruns == 0 {
+		t.Errorf("no task ran again after %s died: %+v", victim, r.res.Progress)
+	}
 
 	// The coordinator dies: the SDK submits the job to another node.
 	c.Restart(t, victim)

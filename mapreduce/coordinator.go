@@ -553,7 +553,7 @@ func (j *jobRun) schedule(ctx context.Context) error {
 
 // backups gives a straggler a second attempt on another node: near the end
 // of a phase, a task that has run three times as long as the median
-// finished one (and at least a second).
+// finished one (and at least Config.BackupAfter).
 func (j *jobRun) backups(ctx context.Context, phase []*task) error {
 	var took []time.Duration
 	var running []*task
@@ -568,7 +568,7 @@ func (j *jobRun) backups(ctx context.Context, phase []*task) error {
 		return nil
 	}
 	slices.Sort(took)
-	limit := max(3*took[len(took)/2], time.Second)
+	limit := max(3*took[len(took)/2], j.e.backupAt)
 	for _, t := range running {
 		if t.backedUp || t.active() != 1 {
 			continue
@@ -744,6 +744,13 @@ func (j *jobRun) updateProgress() {
 			} else {
 				load[a.node].Reduces++
 			}
+		}
+		if t.kind == transport.TaskMap && t.done && !allDone(j.reduces) {
+			n := t.win.node
+			if load[n] == nil {
+				load[n] = &transport.NodeTasks{Node: n}
+			}
+			load[n].Outputs++
 		}
 	}
 	for _, l := range load {

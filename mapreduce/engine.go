@@ -24,6 +24,8 @@ const (
 	maxPartitions = 64
 	// keepDone is how long a finished job's result stays for its client.
 	keepDone = 5 * time.Minute
+	// DefaultBackupAfter is Config.BackupAfter's default.
+	DefaultBackupAfter = time.Second
 	// maxJobs bounds the jobs one node coordinates at once.
 	maxJobs = 16
 )
@@ -50,6 +52,9 @@ type Config struct {
 	// ScanDelay slows every scanned message down; for tests that must
 	// catch a job while it runs. Zero in production.
 	ScanDelay time.Duration
+	// BackupAfter is the least time an attempt runs before a straggler
+	// gets a backup attempt (default DefaultBackupAfter).
+	BackupAfter time.Duration
 	// Replicas lists the nodes that hold a replica of shard; nil means
 	// every node of the registry (today every node hosts every shard).
 	Replicas func(shard uint64) []uint64
@@ -63,6 +68,7 @@ type Engine struct {
 	log       *slog.Logger
 	memBytes  int
 	scanDelay time.Duration
+	backupAt  time.Duration
 	replicas  func(shard uint64) []uint64
 	worker    *worker
 
@@ -92,8 +98,11 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{
 		node: cfg.Node, caller: cfg.Caller, log: cfg.Logger, memBytes: cfg.MemBytes,
-		scanDelay: cfg.ScanDelay, replicas: cfg.Replicas,
+		scanDelay: cfg.ScanDelay, replicas: cfg.Replicas, backupAt: cfg.BackupAfter,
 		stop: make(chan struct{}), jobs: map[string]*jobRun{},
+	}
+	if e.backupAt <= 0 {
+		e.backupAt = DefaultBackupAfter
 	}
 	if e.replicas == nil {
 		e.replicas = e.everyNode

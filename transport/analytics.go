@@ -99,7 +99,8 @@ type AnalyticsProgress struct {
 	Messages uint64 `cbor:"4,keyasint"`
 	// Coordinator is the node that coordinates the job.
 	Coordinator uint64 `cbor:"5,keyasint,omitempty"`
-	// Running lists the nodes running the job's attempts right now.
+	// Running lists the nodes running the job's attempts or holding its
+	// map outputs right now.
 	Running []NodeTasks `cbor:"6,keyasint"`
 	// Backups counts the backup attempts started for stragglers, and
 	// Reruns the attempts started again after a failure or a lost node.
@@ -107,11 +108,13 @@ type AnalyticsProgress struct {
 	Reruns  int `cbor:"8,keyasint,omitempty"`
 }
 
-// NodeTasks counts one node's running attempts of a job.
+// NodeTasks counts one node's running attempts of a job, and the finished
+// map outputs it holds that reducers still need.
 type NodeTasks struct {
 	Node    uint64 `cbor:"1,keyasint"`
 	Maps    int    `cbor:"2,keyasint,omitempty"`
 	Reduces int    `cbor:"3,keyasint,omitempty"`
+	Outputs int    `cbor:"4,keyasint,omitempty"`
 }
 
 // AnalyticsPollResponse is a job's progress; when Done, Error or a page of
