@@ -126,14 +126,16 @@ func (e *Engine) everyNode(uint64) []uint64 {
 	return out
 }
 
-// Close cancels every job and stops the engine.
+// Close cancels every job and attempt and waits for them to stop; call it
+// before closing the node.
 func (e *Engine) Close() {
-	close(e.stop)
 	e.mu.Lock()
+	close(e.stop)
 	for _, j := range e.jobs {
 		j.cancel()
 	}
 	e.mu.Unlock()
+	e.worker.stopAll()
 	e.wg.Wait()
 }
 
@@ -188,6 +190,11 @@ func (e *Engine) Start(user string, req transport.AnalyticsRequest) (transport.A
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	select {
+	case <-e.stop:
+		return transport.AnalyticsStarted{}, fmt.Errorf("analytics: node closing: %w", parley.ErrUnavailable)
+	default:
+	}
 	running := 0
 	for _, j := range e.jobs {
 		if !j.isDone() {

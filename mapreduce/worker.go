@@ -83,6 +83,12 @@ func (w *worker) start(req transport.TaskRequest) error {
 		return fmt.Errorf("task: kind %q: %w", req.Kind, parley.ErrInvalid)
 	}
 	w.mu.Lock()
+	select {
+	case <-w.e.stop:
+		w.mu.Unlock()
+		return fmt.Errorf("task: node closing: %w", parley.ErrUnavailable)
+	default:
+	}
 	wj := w.jobs[req.JobID]
 	if wj == nil {
 		wj = &workerJob{dir: filepath.Join(w.dir, req.JobID), attempts: map[uint64]*attempt{}}
@@ -96,8 +102,12 @@ func (w *worker) start(req transport.TaskRequest) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	a := &attempt{req: req, dir: filepath.Join(wj.dir, strconv.FormatUint(req.Attempt, 10)), cancel: cancel, state: transport.TaskRunning}
 	wj.attempts[req.Attempt] = a
+	w.e.wg.Add(1)
 	w.mu.Unlock()
-	go w.run(ctx, job, p, a)
+	go func() {
+		defer w.e.wg.Done()
+		w.run(ctx, job, p, a)
+	}()
 	return nil
 }
 
@@ -300,6 +310,18 @@ func (a *attempt) running() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.state == transport.TaskRunning
+}
+
+// stopAll cancels every attempt, for Close: none may read the state db
+// after the node closes it.
+func (w *worker) stopAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, wj := range w.jobs {
+		for _, a := range wj.attempts {
+			a.cancel()
+		}
+	}
 }
 
 // sweep drops the jobs whose coordinator has not been heard from for
