@@ -38,9 +38,6 @@ func (n *Node) RoomCut(ctx context.Context, room, user string) (uint64, error) {
 	return meta.LastSeq, nil
 }
 
-// HostsShard reports whether this node runs a replica of shard.
-func (n *Node) HostsShard(shard uint64) bool { return n.isHosted(shard) }
-
 // ScanRoom calls fn, for user, with room's messages from seq from to seq to
 // (inclusive), in seq order, from the local replica. If the replica has
 // not yet applied seq to, ScanRoom first waits for it (a read barrier). An
