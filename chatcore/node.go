@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -53,6 +52,12 @@ type Config struct {
 	RaftListen string
 	// ClientAddr is the client (QUIC) address published in the registry.
 	ClientAddr string
+	// HTTPAddr is the HTTP address (web client) published in the registry,
+	// "" if the node serves none.
+	HTTPAddr string
+	// HTTPSAddr is the HTTPS address (web client over TLS) published in
+	// the registry, "" if the node serves none.
+	HTTPSAddr string
 	// Profile sizes memory use; used when the node is created.
 	Profile Profile
 	// Shards is the number of room shards of a new cluster, 0 for the
@@ -143,7 +148,7 @@ func bootstrap(ctx context.Context, cfg Config, p bootstrapParams) (*Node, error
 			CACertPEM: p.caCertPEM, CAKeyPEM: p.caKeyPEM,
 			TokenHash: p.tokenHash, Secret: p.secret, Created: now,
 		},
-		Node: &NodeRecord{ID: id.NodeID, Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr, Joined: now},
+		Node: &NodeRecord{ID: id.NodeID, Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr, HTTPAddr: cfg.HTTPAddr, HTTPSAddr: cfg.HTTPSAddr, Joined: now},
 	}
 	if _, err := n.proposeRegistry(ctx, init); err != nil {
 		n.Close()
@@ -189,6 +194,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	if err := validateConfig(&cfg); err != nil {
 		return nil, err
+	}
+	if err := secureDataDir(cfg.DataDir, cfg.Logger, true); err != nil {
+		return nil, fmt.Errorf("open: %w", err)
 	}
 	n, err := start(cfg, id)
 	if err != nil {
@@ -248,12 +256,12 @@ func sanitizeName(h string) string {
 
 func start(cfg Config, id identity) (*Node, error) {
 	installDragonboatLogger(cfg.Logger)
-	db, err := openStateDB(filepath.Join(cfg.DataDir, "state"), cfg.Profile)
+	db, err := openStateDB(DataLayout(cfg.DataDir).StateDB(), cfg.Profile)
 	if err != nil {
 		return nil, err
 	}
-	files := tlsFiles(cfg.DataDir)
-	raftDir := filepath.Join(cfg.DataDir, "raft")
+	files := DataLayout(cfg.DataDir).TLS()
+	raftDir := DataLayout(cfg.DataDir).Raft()
 	leaders := newLeaderWatch()
 	nhc := config.NodeHostConfig{
 		DeploymentID:      deploymentID(id.ClusterID),
@@ -276,6 +284,12 @@ func start(cfg Config, id identity) (*Node, error) {
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("nodehost: %w", err)
+	}
+	// The stores have just created their files with modes of their own.
+	if err := secureDataDir(cfg.DataDir, cfg.Logger, false); err != nil {
+		nh.Close()
+		db.Close()
+		return nil, err
 	}
 	n := &Node{
 		cfg: cfg, id: id,
@@ -406,7 +420,12 @@ func (n *Node) Close() error {
 	n.leaders.close()
 	n.wg.Wait()
 	n.nh.Close()
-	return n.db.Close()
+	err := n.db.Close()
+	// Leave nothing the stores created while running open to others.
+	if serr := secureDataDir(n.cfg.DataDir, n.log, false); serr != nil {
+		n.log.Warn("close", "err", serr)
+	}
+	return err
 }
 
 // NodeHost exposes the dragonboat NodeHost for tools and tests.

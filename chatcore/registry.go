@@ -42,6 +42,12 @@ type NodeRecord struct {
 	RaftAddr   string `cbor:"3,keyasint"`
 	ClientAddr string `cbor:"4,keyasint"`
 	Joined     int64  `cbor:"5,keyasint"`
+	// HTTPAddr is the node's advertised HTTP address (web client), "" if
+	// it serves none.
+	HTTPAddr string `cbor:"6,keyasint,omitempty"`
+	// HTTPSAddr is the node's advertised HTTPS address, "" if it serves
+	// none.
+	HTTPSAddr string `cbor:"7,keyasint,omitempty"`
 }
 
 // Account is a user account: an argon2id hash of its password, made by the
@@ -157,7 +163,7 @@ func (r *registryShard) apply(b *pebble.Batch, data []byte) (uint64, error) {
 		if err != nil || !found {
 			return regRejected, err
 		}
-		old.RaftAddr, old.ClientAddr = cmd.Node.RaftAddr, cmd.Node.ClientAddr
+		old.RaftAddr, old.ClientAddr, old.HTTPAddr, old.HTTPSAddr = cmd.Node.RaftAddr, cmd.Node.ClientAddr, cmd.Node.HTTPAddr, cmd.Node.HTTPSAddr
 		return regApplied, putCBOR(b, nodeKey(old.ID), old)
 	case regOpClaimAccount:
 		if cmd.Account == nil || parley.ValidateUser(cmd.Account.Name) != nil {

@@ -27,53 +27,53 @@ func (ss *session) handleAnalytics(ctx context.Context, req transport.Request) (
 		return en.JobList(), true, nil
 	case transport.OpAnalyticsStart:
 		var r transport.AnalyticsRequest
-		if err := decodeBody(req, &r); err != nil {
+		if err := ss.decodeBody(req, &r); err != nil {
 			return nil, true, err
 		}
 		body, err = en.Start(ss.user, r)
 		return body, true, err
 	case transport.OpAnalyticsPoll:
 		var r transport.AnalyticsPollRequest
-		if err := decodeBody(req, &r); err != nil {
+		if err := ss.decodeBody(req, &r); err != nil {
 			return nil, true, err
 		}
 		body, err = en.Poll(ctx, ss.user, r)
 		return body, true, err
 	case transport.OpAnalyticsCancel:
 		var r transport.AnalyticsCancelRequest
-		if err := decodeBody(req, &r); err != nil {
+		if err := ss.decodeBody(req, &r); err != nil {
 			return nil, true, err
 		}
 		return nil, true, en.Cancel(ctx, ss.user, r)
 	case transport.OpMRTask:
 		var r transport.TaskRequest
-		if err := decodeBody(req, &r); err != nil {
+		if err := ss.decodeBody(req, &r); err != nil {
 			return nil, true, err
 		}
 		return nil, true, en.Task(r)
 	case transport.OpMRStatus:
 		var r transport.TaskStatusRequest
-		if err := decodeBody(req, &r); err != nil {
+		if err := ss.decodeBody(req, &r); err != nil {
 			return nil, true, err
 		}
 		return en.Status(r), true, nil
 	case transport.OpMRFetch:
 		var r transport.FetchRequest
-		if err := decodeBody(req, &r); err != nil {
+		if err := ss.decodeBody(req, &r); err != nil {
 			return nil, true, err
 		}
 		body, err = en.Fetch(r)
 		return body, true, err
 	case transport.OpMRPoll, transport.OpMRCancel:
 		var r transport.ForwardRequest
-		if err := decodeBody(req, &r); err != nil {
+		if err := ss.decodeBody(req, &r); err != nil {
 			return nil, true, err
 		}
 		body, err = en.Forwarded(req.Op, r)
 		return body, true, err
 	case transport.OpMRDrop:
 		var r transport.DropRequest
-		if err := decodeBody(req, &r); err != nil {
+		if err := ss.decodeBody(req, &r); err != nil {
 			return nil, true, err
 		}
 		en.Drop(r)

@@ -25,6 +25,10 @@ type Config struct {
 	// HTTP is the address of the health endpoint, default ":7480"; "-"
 	// turns it off.
 	HTTP string
+	// HTTPS, if set, is the address of the same web endpoints over TLS,
+	// with the node's certificate (signed by the cluster CA, which
+	// "parley ca" prints for a browser to trust).
+	HTTPS string
 	// Advertise is the host other nodes and clients use to reach this node
 	// (default: the listen host if it is specific, else this machine's
 	// first non-loopback IPv4 address, else 127.0.0.1).
@@ -75,7 +79,7 @@ func (c *Config) setDefaults() error {
 		c.Name = chatcore.DefaultNodeName()
 	}
 	if (c.Join == "") != (c.Token == "") {
-		return fmt.Errorf("config: --join and --token go together: %w", parley.ErrInvalid)
+		return fmt.Errorf("config: --join and a join token (--token-file, $PARLEYD_TOKEN or --token) go together: %w", parley.ErrInvalid)
 	}
 	if c.Advertise == "" {
 		c.Advertise = defaultAdvertise(c.Listen)

@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/transport"
 )
@@ -37,43 +36,53 @@ func (ss *session) handle(ctx context.Context, req transport.Request) {
 	switch req.Op {
 	case transport.OpSend:
 		var r transport.SendRequest
-		if err = decodeBody(req, &r); err == nil {
+		if err = ss.decodeBody(req, &r); err == nil {
 			body, err = ss.send(ctx, r)
 		}
 	case transport.OpHistory:
 		var r transport.HistoryRequest
-		if err = decodeBody(req, &r); err == nil {
+		if err = ss.decodeBody(req, &r); err == nil {
 			body, err = ss.history(ctx, r)
 		}
 	case transport.OpSubscribe:
 		var r transport.SubscribeRequest
-		if err = decodeBody(req, &r); err == nil {
+		if err = ss.decodeBody(req, &r); err == nil {
 			body, err = ss.subscribe(r)
 		}
 	case transport.OpStatus:
 		body, err = ss.status(ctx)
 	case transport.OpJoin:
 		var r transport.JoinRoomRequest
-		if err = decodeBody(req, &r); err == nil {
+		if err = ss.decodeBody(req, &r); err == nil {
 			err = ss.joinRoom(ctx, r)
 		}
 	case transport.OpLeave:
 		var r transport.LeaveRoomRequest
-		if err = decodeBody(req, &r); err == nil {
+		if err = ss.decodeBody(req, &r); err == nil {
 			err = ss.leaveRoom(ctx, r)
+		}
+	case transport.OpRead:
+		var r transport.ReadRequest
+		if err = ss.decodeBody(req, &r); err == nil {
+			body, err = ss.markRead(ctx, r)
+		}
+	case transport.OpTyping:
+		var r transport.TypingRequest
+		if err = ss.decodeBody(req, &r); err == nil {
+			err = ss.typingNotice(r)
 		}
 	case transport.OpRooms:
 		body, err = ss.rooms()
 	case transport.OpWho:
 		var r transport.WhoRequest
-		if err = decodeBody(req, &r); err == nil {
+		if err = ss.decodeBody(req, &r); err == nil {
 			body, err = ss.who(ctx, r)
 		}
 	case transport.OpPresence:
 		body, err = ss.localPresence()
 	case transport.OpAdmit:
 		var r transport.AdmitRequest
-		if err = decodeBody(req, &r); err == nil {
+		if err = ss.decodeBody(req, &r); err == nil {
 			body, err = ss.join(ctx, r)
 		}
 	default:
@@ -86,8 +95,8 @@ func (ss *session) handle(ctx context.Context, req transport.Request) {
 	ss.respond(req.ID, body, nil)
 }
 
-func decodeBody(req transport.Request, v any) error {
-	if err := parley.Unmarshal(req.Body, v); err != nil {
+func (ss *session) decodeBody(req transport.Request, v any) error {
+	if err := ss.c.decode(req.Body, v); err != nil {
 		return transport.Errorf(transport.CodeInvalid, "%s: %v", req.Op, err)
 	}
 	return nil
@@ -117,7 +126,7 @@ func (ss *session) status(ctx context.Context) (transport.StatusResponse, error)
 	up := ss.srv.probeNodes(ctx, st.Nodes)
 	out := transport.StatusResponse{}
 	for _, n := range st.Nodes {
-		out.Nodes = append(out.Nodes, transport.NodeInfo{ID: n.ID, Name: n.Name, Addr: n.ClientAddr, Up: up[n.ID]})
+		out.Nodes = append(out.Nodes, transport.NodeInfo{ID: n.ID, Name: n.Name, Addr: n.ClientAddr, HTTP: n.HTTPAddr, HTTPS: n.HTTPSAddr, Up: up[n.ID]})
 	}
 	for _, s := range st.Shards {
 		out.Shards = append(out.Shards, transport.ShardStatus{ID: s.ID, Leader: s.Leader, Term: s.Term, Replicas: s.Replicas, NonVoting: s.NonVoting})
@@ -166,7 +175,8 @@ func (ss *session) join(ctx context.Context, r transport.AdmitRequest) (transpor
 		ss.log.Warn("join refused", "name", r.Name, "err", err)
 		return transport.AdmitResponse{}, err
 	}
-	adm, err := node.Admit(ctx, chatcore.AdmitRequest{Name: r.Name, RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr, PublicKey: r.PublicKey})
+	adm, err := node.Admit(ctx, chatcore.AdmitRequest{Name: r.Name, RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr,
+		HTTPAddr: r.HTTPAddr, HTTPSAddr: r.HTTPSAddr, PublicKey: r.PublicKey})
 	if err != nil {
 		return transport.AdmitResponse{}, err
 	}

@@ -2,7 +2,11 @@ package daemon
 
 import (
 	"context"
+	"maps"
+	"slices"
+	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -18,6 +22,15 @@ func (ss *session) leaveRoom(ctx context.Context, r transport.LeaveRoomRequest) 
 	return err
 }
 
+// markRead moves the session's user's read marker in a room.
+func (ss *session) markRead(ctx context.Context, r transport.ReadRequest) (transport.ReadResponse, error) {
+	seq, err := ss.srv.node.MarkRead(ctx, r.Room, ss.user, r.Seq)
+	if err != nil {
+		return transport.ReadResponse{}, err
+	}
+	return transport.ReadResponse{Seq: seq}, nil
+}
+
 // rooms lists the public rooms of the directory and the user's own
 // direct-message rooms; other users' direct-message rooms are left out (by
 // chatcore.Node.RoomSummaries).
@@ -28,7 +41,7 @@ func (ss *session) rooms() (transport.RoomsResponse, error) {
 	}
 	out := transport.RoomsResponse{Rooms: []transport.RoomInfo{}}
 	for _, s := range sums {
-		out.Rooms = append(out.Rooms, transport.RoomInfo{Name: s.Name, Members: s.Members, LastSeq: s.LastSeq, Joined: s.Joined, DM: s.DM})
+		out.Rooms = append(out.Rooms, transport.RoomInfo{Name: s.Name, Members: s.Members, LastSeq: s.LastSeq, Joined: s.Joined, DM: s.DM, Unread: s.Unread})
 	}
 	return out, nil
 }
@@ -39,10 +52,15 @@ func (ss *session) who(ctx context.Context, r transport.WhoRequest) (transport.W
 	if err != nil {
 		return transport.WhoResponse{}, err
 	}
-	online := ss.srv.view.get(ctx)
+	online, typing := ss.srv.view.get(ctx)
 	out := transport.WhoResponse{Members: make([]transport.Member, len(users))}
 	for i, u := range users {
 		out.Members[i] = transport.Member{User: u, Online: online[u]}
+	}
+	for _, u := range slices.Sorted(maps.Keys(typing[r.Room])) {
+		if u != ss.user {
+			out.Typing = append(out.Typing, u)
+		}
 	}
 	return out, nil
 }
@@ -52,5 +70,18 @@ func (ss *session) localPresence() (transport.PresenceResponse, error) {
 	if !ss.peerNode {
 		return transport.PresenceResponse{}, transport.Errorf(transport.CodeForbidden, "presence is asked by nodes only")
 	}
-	return transport.PresenceResponse{Users: ss.srv.presence.list()}, nil
+	return transport.PresenceResponse{Users: ss.srv.presence.list(), Typing: ss.srv.typing.list(time.Now())}, nil
+}
+
+// typingNotice records that the session's user is typing in a room, in
+// this node's memory only (see localTyping).
+func (ss *session) typingNotice(r transport.TypingRequest) error {
+	if err := parley.ValidateRoom(r.Room); err != nil {
+		return err
+	}
+	if err := parley.CheckAccess(r.Room, ss.user); err != nil {
+		return err
+	}
+	ss.srv.typing.add(r.Room, ss.user, time.Now())
+	return nil
 }

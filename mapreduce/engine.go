@@ -329,7 +329,7 @@ func (e *Engine) call(ctx context.Context, node uint64, op string, req, resp any
 
 // fetchAll copies one partition of an attempt's output on node to path.
 func (e *Engine) fetchAll(ctx context.Context, node uint64, req transport.FetchRequest, path string) error {
-	f, err := os.Create(path)
+	f, err := createFile(path)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ type runWriter struct {
 }
 
 func createRun(path string) (*runWriter, error) {
-	f, err := os.Create(path)
+	f, err := createFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("run: %w", err)
 	}
@@ -77,6 +77,12 @@ func (r *runWriter) close() error {
 		return fmt.Errorf("run: %w", err)
 	}
 	return nil
+}
+
+// createFile creates (or truncates) a file only its owner may read: the
+// files hold chat text, in the node's private data directory.
+func createFile(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 }
 
 // runReader reads the records of a run file in order.

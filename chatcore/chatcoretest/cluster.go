@@ -30,6 +30,9 @@ type Options struct {
 	// Shards is the number of room shards (default 4: enough to be
 	// multi-shard, few enough to start fast).
 	Shards int
+	// Dir, if set, holds the nodes' data directories n1, n2, …
+	// (default: a temporary directory of the test's).
+	Dir string
 }
 
 // StartCluster starts n nodes on 127.0.0.1, creates the cluster on the
@@ -42,11 +45,17 @@ func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
 	if len(opts) > 0 && opts[0].Shards > 0 {
 		o.Shards = opts[0].Shards
 	}
+	if len(opts) > 0 {
+		o.Dir = opts[0].Dir
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	c := &Cluster{t: t, Shards: o.Shards}
 	t.Cleanup(c.Close)
-	base := t.TempDir()
+	base := o.Dir
+	if base == "" {
+		base = t.TempDir()
+	}
 	for i := 0; i < n; i++ {
 		cfg := chatcore.Config{
 			DataDir:    filepath.Join(base, fmt.Sprintf("n%d", i+1)),

@@ -8,7 +8,7 @@
 // With no command (or only flags), parley is an interactive chat: see
 // repl.go.
 //
-// The commands are send, tail, history, status, rooms, who, analytics
+// The commands are send, tail, history, status, rooms, who, ca, analytics
 // and search; "parley help" lists
 // them and "parley help <command>" (or "parley <command> -h") shows a
 // command's flags. Flags must come before positional arguments: the first
@@ -50,6 +50,7 @@ var commands = []command{
 	{"status", "print the cluster's nodes and shards", runStatus},
 	{"rooms", "list the rooms with their members and last seq", runRooms},
 	{"who", "list a room's members, online or not", runWho},
+	{"ca", "print the cluster CA (PEM), for a browser to trust parleyd --https", runCA},
 	{"analytics", "run an analytics job over the history ('analytics list' names them)", runAnalytics},
 	{"search", "find messages matching a regular expression, newest first", runSearch},
 	{"repl", "chat interactively (what plain 'parley' runs)", runREPL},

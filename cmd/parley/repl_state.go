@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/parleychat/parley/internal/atomicfile"
 )
 
 // seenFile is the name of the REPL's state file in its config directory:
@@ -79,6 +81,13 @@ func (s *seenState) get(room string) uint64 {
 	return s.rooms[room]
 }
 
+// all returns every room's last seen seq.
+func (s *seenState) all() map[string]uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.rooms)
+}
+
 // mark records that seq of room was seen; seqs only move forward.
 func (s *seenState) mark(room string, seq uint64) {
 	s.mu.Lock()
@@ -121,7 +130,7 @@ func (s *seenState) save() error {
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err == nil {
-		err = writeFileAtomic(s.path, append(b, '\n'))
+		err = atomicfile.Write(s.path, append(b, '\n'), 0o600)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -142,46 +151,6 @@ func unread(lastSeq, seen uint64) uint64 {
 		return 0
 	}
 	return lastSeq - seen
-}
-
-// writeFileAtomic replaces the file at path with data, mode 0600: it writes
-// a temporary file in the same directory (made 0700 if missing), syncs
-// it, and renames it over path, so a reader sees the old file or the new
-// one, never a part.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("config dir: %w", err)
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("temp file: %w", err)
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return fmt.Errorf("temp file: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("temp file: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("temp file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("temp file: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename: %w", err)
-	}
-	ok = true
-	return nil
 }
 
 // replConfigDir returns the REPL's config directory, parley/ under the
