@@ -24,12 +24,13 @@ const (
 	ScenarioReconnect  = "reconnect"
 	ScenarioFailover   = "failover"
 	ScenarioMemory     = "memory"
+	ScenarioAnalytics  = "analytics"
 )
 
 // AllScenarios lists every scenario in running order.
 var AllScenarios = []string{
 	ScenarioRaw, ScenarioJetStream, ScenarioThroughput, ScenarioLatency,
-	ScenarioFanout, ScenarioReconnect, ScenarioFailover, ScenarioMemory,
+	ScenarioFanout, ScenarioReconnect, ScenarioFailover, ScenarioAnalytics, ScenarioMemory,
 }
 
 // Options configures Run.
@@ -70,6 +71,7 @@ type Options struct {
 	Failover   FailoverParams
 	Reconnect  ReconnectParams
 	Memory     MemoryParams
+	Analytics  AnalyticsParams
 }
 
 // DefaultOptions returns the parameters of a full run, or of a quick one
@@ -83,6 +85,7 @@ func DefaultOptions(quick bool) Options {
 		Failover:   FailoverParams{Rate: 1000, Rooms: 16, Senders: 12, Workers: 64, Payload: 128, Before: 10 * time.Second, After: 20 * time.Second},
 		Reconnect:  ReconnectParams{Rate: 200, Payload: 128, Before: 5 * time.Second, After: 10 * time.Second},
 		Memory:     MemoryParams{Profiles: []string{"small", "default"}, Idle: 10 * time.Second},
+		Analytics:  AnalyticsParams{Messages: 1_000_000, Rooms: 64, Senders: 64, Query: `pizza.*(coffee|tea)`},
 	}
 	if quick {
 		o.Throughput.Warmup, o.Throughput.Duration = time.Second, 3*time.Second
@@ -91,6 +94,7 @@ func DefaultOptions(quick bool) Options {
 		o.Failover.Before, o.Failover.After = 3*time.Second, 5*time.Second
 		o.Reconnect.Before, o.Reconnect.After = 2*time.Second, 4*time.Second
 		o.Memory.Idle = 3 * time.Second
+		o.Analytics.Messages, o.Analytics.Senders = 20_000, 32
 	}
 	o.Memory.Load = o.Throughput
 	return o
@@ -259,6 +263,16 @@ func (r *runner) run(ctx context.Context, s string) error {
 		res, err := RunFailover(ctx, c, r.o.Failover)
 		if res.Offered > 0 {
 			r.rep.Failover = &res // partial results help explain a failure
+		}
+		return err
+	case ScenarioAnalytics:
+		c, err := r.parley(ctx)
+		if err != nil {
+			return err
+		}
+		res, err := RunAnalytics(ctx, c, r.o.WorkDir, r.o.Analytics)
+		if len(res.Jobs) > 0 || res.LoadS > 0 {
+			r.rep.Analytics = &res
 		}
 		return err
 	case ScenarioMemory:

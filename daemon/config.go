@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"time"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
@@ -49,6 +50,15 @@ type Config struct {
 	DNSDomain string
 	// Logger receives the server's logs.
 	Logger *slog.Logger
+	// AnalyticsScanDelay slows every message an analytics map task reads;
+	// tests use it to catch a job while it runs. Zero in production.
+	AnalyticsScanDelay time.Duration
+	// AnalyticsBackupAfter is the least time an analytics task runs
+	// before a straggler gets a backup (default 1 s); tests raise it.
+	AnalyticsBackupAfter time.Duration
+	// AnalyticsMemBytes bounds about how much one analytics map task holds
+	// before it spills to disk (default mapreduce.DefaultMemBytes).
+	AnalyticsMemBytes int
 }
 
 func (c *Config) setDefaults() error {

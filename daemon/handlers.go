@@ -13,8 +13,20 @@ import (
 func (ss *session) handle(ctx context.Context, req transport.Request) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	if ss.user == "" && req.Op != transport.OpAdmit && !(ss.peerNode && req.Op == transport.OpPresence) {
+	if nodeOps[req.Op] && !(ss.peerNode && ss.user == "") {
+		ss.respond(req.ID, nil, transport.Errorf(transport.CodeForbidden, "%s is for nodes of the cluster only", req.Op))
+		return
+	}
+	if ss.user == "" && req.Op != transport.OpAdmit && !(ss.peerNode && (req.Op == transport.OpPresence || nodeOps[req.Op])) {
 		ss.respond(req.ID, nil, transport.Errorf(transport.CodeUnauthorized, "log in first: %s needs a user", req.Op))
+		return
+	}
+	if body, ok, err := ss.handleAnalytics(ctx, req); ok {
+		if err != nil {
+			ss.respond(req.ID, nil, wireError(err))
+			return
+		}
+		ss.respond(req.ID, body, nil)
 		return
 	}
 	var (

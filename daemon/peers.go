@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/transport"
 )
@@ -66,6 +67,30 @@ func (p *peers) presence(ctx context.Context, n chatcore.NodeRecord) (transport.
 		return resp, fmt.Errorf("presence of node %d: %w", n.ID, err)
 	}
 	return resp, nil
+}
+
+// Call makes one request of the node with id node (mapreduce.Caller): it
+// finds the node's client address in the registry and asks over the node's
+// reusable connection. resp may be nil for a response without a body.
+func (p *peers) Call(ctx context.Context, node uint64, op string, req, resp any) error {
+	recs, err := p.srv.node.Nodes()
+	if err != nil {
+		return fmt.Errorf("peers: %w", err)
+	}
+	for _, n := range recs {
+		if n.ID != node {
+			continue
+		}
+		pc, err := p.conn(n.ID)
+		if err != nil {
+			return err
+		}
+		if err := pc.call(ctx, n.ClientAddr, op, req, resp); err != nil {
+			return fmt.Errorf("%s on node %d: %w", op, n.ID, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("peers: node %d: %w", node, parley.ErrNotFound)
 }
 
 // close closes every connection; later calls fail.

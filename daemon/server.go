@@ -15,6 +15,7 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/mapreduce"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -53,6 +54,10 @@ type Server struct {
 	caughtUp atomic.Bool
 	// dns is the DNS service, nil unless Config.DNS is set.
 	dns *dnsService
+
+	// analytics coordinates this node's analytics jobs and runs the tasks
+	// of any node's.
+	analytics *mapreduce.Engine
 }
 
 type tlsMaterial struct {
@@ -132,10 +137,20 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	m.reg.MustRegister(newServerCollector(s))
 	s.view = &presenceView{srv: s}
 	s.peers = newPeers(s)
+	s.analytics, err = mapreduce.New(mapreduce.Config{
+		Node: node, Caller: s.peers, Dir: chatcore.DataLayout(cfg.DataDir).Analytics(), Logger: cfg.Logger,
+		ScanDelay: cfg.AnalyticsScanDelay, MemBytes: cfg.AnalyticsMemBytes, BackupAfter: cfg.AnalyticsBackupAfter,
+	})
+	if err != nil {
+		closeListeners()
+		node.Close()
+		return nil, err
+	}
 	if err := s.listen(udp, hl); err != nil {
 		if tl != nil {
 			tl.Close()
 		}
+		s.analytics.Close()
 		node.Close()
 		return nil, err
 	}
@@ -263,6 +278,9 @@ func (s *Server) Close() error {
 	}
 	if s.httpSrv != nil {
 		s.httpSrv.Close()
+	}
+	if s.analytics != nil {
+		s.analytics.Close()
 	}
 	if s.httpsSrv != nil {
 		s.httpsSrv.Close()

@@ -201,12 +201,14 @@ class Composer extends Component {
 function RoomView() {
   const room = S.rooms.get(S.current);
   if (!room) return html`<section class="room empty"><p>Pick a room, or join one on the left.</p></section>`;
-  const online = S.who.filter((m) => m.Online);
+  // S.who is null until the room's first who answer: show no count rather
+  // than a wrong "0 online".
+  const online = (S.who || []).filter((m) => m.Online);
   return html`<section class="room">
     <header class="room-head">
       <button class="menu" onClick=${() => ((S.menuOpen = !S.menuOpen), st.changed())} aria-label="rooms">☰</button>
       <h1>${roomLabel(room)}</h1>
-      <span class="who" data-testid="online">${online.length} online${online.length ? ": " : ""}${online.map((m) => m.User).join(", ")}</span>
+      <span class="who" data-testid="online">${S.who && `${online.length} online${online.length ? ": " : ""}${online.map((m) => m.User).join(", ")}`}</span>
       ${room.joined && html`<button class="link leave" onClick=${() => st.leaveRoom(room.name)}>Leave</button>`}
     </header>
     <${Messages} room=${room} />

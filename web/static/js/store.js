@@ -17,7 +17,7 @@ export const S = {
   rooms: new Map(), // name -> room
   current: "",
   view: "room", // room | cluster
-  who: [],
+  who: null, // the current room's members, null until they are known
   typing: [], // users typing in the current room
   status: null,
   switcher: null, // {q} while open
@@ -411,7 +411,7 @@ export function route() {
     S.view = "room";
     if (S.current !== name) {
       S.current = name;
-      S.who = [];
+      S.who = null;
       S.typing = [];
       atBottom.value = true;
       const room = S.rooms.get(name);
