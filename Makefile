@@ -7,6 +7,8 @@
 #   make build   bin/parleyd and bin/parley
 #   make bench   the benchmark suite, full run (minutes; see README "Performance")
 #   make bench-quick  every benchmark scenario for a few seconds (part of test)
+#   make soak    the fault suite (faults/) for SOAK (default 5m) of faults;
+#                needs root, like make test
 
 GO          ?= go
 BIN         := bin
@@ -14,8 +16,9 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 15s
 
 BENCHFLAGS  ?=
+SOAK        ?= 5m
 
-.PHONY: all build run test lint unit fuzz arm64 arm64-smoke bench bench-build bench-quick clean
+.PHONY: all build run test lint unit fuzz arm64 arm64-smoke bench bench-build bench-quick soak clean
 
 all: build
 
@@ -69,6 +72,12 @@ bench: bench-build
 # or the failover scenario loses or duplicates a message, never on speed.
 bench-quick: bench-build
 	$(BIN)/parley-bench --quick --out $(BIN)/bench-quick.json $(BENCHFLAGS)
+
+# The fault suite for longer: kill -9, SIGSTOP, restarts, partitions,
+# packet loss and delay for $(SOAK) while clients send, read and subscribe,
+# then porcupine checks the history. `make test` runs it for 40 s (unit).
+soak:
+	PARLEY_FAULTS_DURATION=$(SOAK) $(GO) test -count=1 -v -timeout 0 -run '^TestFaults$$' ./faults/
 
 clean:
 	rm -rf $(BIN)
