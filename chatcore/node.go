@@ -13,6 +13,7 @@ import (
 	"github.com/lni/dragonboat/v4"
 	"github.com/lni/dragonboat/v4/config"
 	sm "github.com/lni/dragonboat/v4/statemachine"
+	"github.com/lni/vfs"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/placement"
 )
@@ -66,6 +67,12 @@ type Config struct {
 	Shards int
 	// Logger receives the node's logs (default slog.Default()).
 	Logger *slog.Logger
+	// FS is the file system the node keeps every file on: identity, TLS
+	// material, Raft log and state db. It is for tests and experts; nil
+	// means the OS's disk. Tests use vfs.NewStrictMem, which keeps only
+	// what was fsynced, to cut a node's power (ResetToSyncedState) and
+	// reopen it from what survived.
+	FS vfs.FS
 }
 
 // bootstrapParams is what a new cluster starts with (see newCluster).
@@ -119,6 +126,8 @@ type Node struct {
 
 	stop chan struct{}
 	wg   sync.WaitGroup
+	// cleanup removes what the node made outside its file system.
+	cleanup func()
 }
 
 // bootstrap creates a new cluster with this node as its first member (see
@@ -128,7 +137,7 @@ func bootstrap(ctx context.Context, cfg Config, p bootstrapParams) (*Node, error
 		p.shards = cfg.Profile.DefaultShards()
 	}
 	id := identity{NodeID: 1, ClusterID: p.clusterID, Profile: cfg.Profile.Name, Bootstrapped: true}
-	if err := writeIdentity(cfg.DataDir, id, p.caCertPEM, p.nodeCertPEM, p.nodeKeyPEM); err != nil {
+	if err := writeIdentity(fsOrDisk(cfg.FS), cfg.DataDir, id, p.caCertPEM, p.nodeCertPEM, p.nodeKeyPEM); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	n, err := start(cfg, id)
@@ -167,7 +176,7 @@ func bootstrap(ctx context.Context, cfg Config, p bootstrapParams) (*Node, error
 // join starts a node that the cluster has admitted (see Join).
 func join(ctx context.Context, cfg Config, p joinParams) (*Node, error) {
 	id := identity{NodeID: p.nodeID, ClusterID: p.clusterID, Profile: cfg.Profile.Name}
-	if err := writeIdentity(cfg.DataDir, id, p.caCertPEM, p.nodeCertPEM, p.nodeKeyPEM); err != nil {
+	if err := writeIdentity(fsOrDisk(cfg.FS), cfg.DataDir, id, p.caCertPEM, p.nodeCertPEM, p.nodeKeyPEM); err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
 	n, err := start(cfg, id)
@@ -185,7 +194,7 @@ func join(ctx context.Context, cfg Config, p joinParams) (*Node, error) {
 // Open restarts the node in its data dir, and fails with an error wrapping
 // parley.ErrNotFound if the dir holds none (Start creates one instead).
 func Open(ctx context.Context, cfg Config) (*Node, error) {
-	id, err := loadIdentity(cfg.DataDir)
+	id, err := loadIdentity(fsOrDisk(cfg.FS), cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +204,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err := validateConfig(&cfg); err != nil {
 		return nil, err
 	}
-	if err := secureDataDir(cfg.DataDir, cfg.Logger, true); err != nil {
+	if err := prepareDataDir(cfg, true); err != nil {
 		return nil, fmt.Errorf("open: %w", err)
 	}
 	n, err := start(cfg, id)
@@ -256,11 +265,16 @@ func sanitizeName(h string) string {
 
 func start(cfg Config, id identity) (*Node, error) {
 	installDragonboatLogger(cfg.Logger)
-	db, err := openStateDB(DataLayout(cfg.DataDir).StateDB(), cfg.Profile)
+	fsys := fsOrDisk(cfg.FS)
+	db, err := openStateDB(fsys, DataLayout(cfg.DataDir).StateDB(), cfg.Profile)
 	if err != nil {
 		return nil, err
 	}
-	files := DataLayout(cfg.DataDir).TLS()
+	files, cleanupTLS, err := raftTLS(fsys, cfg.DataDir)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	raftDir := DataLayout(cfg.DataDir).Raft()
 	leaders := newLeaderWatch()
 	nhc := config.NodeHostConfig{
@@ -278,18 +292,23 @@ func start(cfg Config, id identity) (*Node, error) {
 		Expert: config.ExpertConfig{
 			LogDB:  cfg.Profile.LogDBConfig(),
 			Engine: cfg.Profile.EngineConfig(),
+			FS:     fsys,
 		},
 	}
 	nh, err := dragonboat.NewNodeHost(nhc)
 	if err != nil {
+		cleanupTLS()
 		db.Close()
 		return nil, fmt.Errorf("nodehost: %w", err)
 	}
 	// The stores have just created their files with modes of their own.
-	if err := secureDataDir(cfg.DataDir, cfg.Logger, false); err != nil {
-		nh.Close()
-		db.Close()
-		return nil, err
+	if onDisk(cfg.FS) {
+		if err := secureDataDir(cfg.DataDir, cfg.Logger, false); err != nil {
+			nh.Close()
+			cleanupTLS()
+			db.Close()
+			return nil, err
+		}
 	}
 	n := &Node{
 		cfg: cfg, id: id,
@@ -302,6 +321,7 @@ func start(cfg Config, id identity) (*Node, error) {
 		leaders: leaders,
 		settled: make(map[uint64]string),
 		stop:    make(chan struct{}),
+		cleanup: cleanupTLS,
 	}
 	return n, nil
 }
@@ -420,8 +440,12 @@ func (n *Node) Close() error {
 	n.leaders.close()
 	n.wg.Wait()
 	n.nh.Close()
+	n.cleanup()
 	err := n.db.Close()
 	// Leave nothing the stores created while running open to others.
+	if !onDisk(n.cfg.FS) {
+		return err
+	}
 	if serr := secureDataDir(n.cfg.DataDir, n.log, false); serr != nil {
 		n.log.Warn("close", "err", serr)
 	}
