@@ -73,6 +73,10 @@ type Config struct {
 	// what was fsynced, to cut a node's power (ResetToSyncedState) and
 	// reopen it from what survived.
 	FS vfs.FS
+	// RaftTransport, if set, replaces dragonboat's transport between
+	// nodes, TCP with mutual TLS. It is for tests, such as an in-process
+	// transport a test can cut at the instant it cuts a node's power.
+	RaftTransport config.TransportFactory
 }
 
 // bootstrapParams is what a new cluster starts with (see newCluster).
@@ -290,9 +294,10 @@ func start(cfg Config, id identity) (*Node, error) {
 		KeyFile:           files.Key,
 		RaftEventListener: leaders,
 		Expert: config.ExpertConfig{
-			LogDB:  cfg.Profile.LogDBConfig(),
-			Engine: cfg.Profile.EngineConfig(),
-			FS:     fsys,
+			LogDB:            cfg.Profile.LogDBConfig(),
+			Engine:           cfg.Profile.EngineConfig(),
+			FS:               fsys,
+			TransportFactory: cfg.RaftTransport,
 		},
 	}
 	nh, err := dragonboat.NewNodeHost(nhc)

@@ -10,9 +10,14 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/lni/dragonboat/v4/config"
+	chantransport "github.com/lni/dragonboat/v4/plugin/chan"
+	"github.com/lni/dragonboat/v4/raftio"
+	raftpb "github.com/lni/dragonboat/v4/raftpb"
 	"github.com/lni/vfs"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/placement"
@@ -26,6 +31,7 @@ type powerCluster struct {
 	t      *testing.T
 	shards int
 	fss    []*vfs.MemFS
+	links  []*cuttableTransport
 	cfgs   []Config
 
 	mu    sync.Mutex
@@ -48,9 +54,11 @@ func startPowerCluster(t *testing.T, size int) *powerCluster {
 			RaftAddr:   powerFreeAddr(t),
 			ClientAddr: fmt.Sprintf("127.0.0.1:%d", 18400+i),
 			Profile:    ProfileSmall,
-			Logger:     slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+			Logger:     powerLogger(),
 			FS:         fs,
 		}
+		c.links = append(c.links, &cuttableTransport{})
+		cfg.RaftTransport = c.links[i]
 		var n *Node
 		var err error
 		if i == 0 {
@@ -75,6 +83,15 @@ func startPowerCluster(t *testing.T, size int) *powerCluster {
 	return c
 }
 
+// powerLogger logs errors only, or everything with PARLEY_TEST_DEBUG set.
+func powerLogger() *slog.Logger {
+	level := slog.LevelError
+	if os.Getenv("PARLEY_TEST_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
 func powerFreeAddr(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -82,6 +99,79 @@ func powerFreeAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// cuttableTransport is dragonboat's in-process transport (plugin/chan)
+// with a switch: while down, the node sends and receives no Raft message.
+type cuttableTransport struct {
+	down atomic.Bool
+}
+
+func (f *cuttableTransport) Create(nhc config.NodeHostConfig, h raftio.MessageHandler, ch raftio.ChunkHandler) raftio.ITransport {
+	in := func(b raftpb.MessageBatch) {
+		if !f.down.Load() {
+			h(b)
+		}
+	}
+	inChunk := func(c raftpb.Chunk) bool { return !f.down.Load() && ch(c) }
+	return &cuttableLinks{ITransport: chantransport.NewChanTransport(nhc, in, inChunk), f: f}
+}
+
+func (f *cuttableTransport) Validate(addr string) bool { return addr != "" }
+
+// errPowerCut is what a node without power gets for a send.
+var errPowerCut = errors.New("power cut")
+
+// cuttableLinks are a node's connections, silent while its transport is down.
+type cuttableLinks struct {
+	raftio.ITransport
+	f *cuttableTransport
+}
+
+func (l *cuttableLinks) GetConnection(ctx context.Context, target string) (raftio.IConnection, error) {
+	if l.f.down.Load() {
+		return nil, errPowerCut
+	}
+	c, err := l.ITransport.GetConnection(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	return cuttableConn{c, l.f}, nil
+}
+
+func (l *cuttableLinks) GetSnapshotConnection(ctx context.Context, target string) (raftio.ISnapshotConnection, error) {
+	if l.f.down.Load() {
+		return nil, errPowerCut
+	}
+	c, err := l.ITransport.GetSnapshotConnection(ctx, target)
+	if err != nil {
+		return nil, err
+	}
+	return cuttableSnapConn{c, l.f}, nil
+}
+
+type cuttableConn struct {
+	raftio.IConnection
+	f *cuttableTransport
+}
+
+func (c cuttableConn) SendMessageBatch(b raftpb.MessageBatch) error {
+	if c.f.down.Load() {
+		return errPowerCut
+	}
+	return c.IConnection.SendMessageBatch(b)
+}
+
+type cuttableSnapConn struct {
+	raftio.ISnapshotConnection
+	f *cuttableTransport
+}
+
+func (c cuttableSnapConn) SendChunk(ch raftpb.Chunk) error {
+	if c.f.down.Load() {
+		return errPowerCut
+	}
+	return c.ISnapshotConnection.SendChunk(ch)
 }
 
 // node returns node i, nil while it is down.
@@ -112,6 +202,10 @@ func (c *powerCluster) cutPower(idx ...int) {
 	c.mu.Lock()
 	var down []*Node
 	for _, i := range idx {
+		// A machine without power says nothing more: its Raft messages
+		// stop at the same instant as its disk, so no peer hears an
+		// acknowledgement of an entry the disk never kept.
+		c.links[i].down.Store(true)
 		c.fss[i].SetIgnoreSyncs(true)
 		down = append(down, c.nodes[i])
 		c.nodes[i] = nil
@@ -123,6 +217,7 @@ func (c *powerCluster) cutPower(idx ...int) {
 	for _, i := range idx {
 		c.fss[i].ResetToSyncedState()
 		c.fss[i].SetIgnoreSyncs(false)
+		c.links[i].down.Store(false)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
