@@ -260,7 +260,7 @@ func (c *powerCluster) waitFormed() {
 			}
 			for _, s := range st.Shards {
 				if len(s.Replicas) != len(c.nodes) || s.Leader == 0 {
-					return fmt.Errorf("%s: shard %d: voters %v, leader %d", c.cfgs[i].Name, s.ID, s.Replicas, s.Leader)
+					return fmt.Errorf("%s: shard %d: voters %v, leader %d, term %d", c.cfgs[i].Name, s.ID, s.Replicas, s.Leader, s.Term)
 				}
 			}
 		}
