@@ -47,7 +47,7 @@ type Cluster struct {
 
 	dir          string
 	raftProxies  []*TCPProxy
-	clientProxys []*UDPProxy
+	clientProxies []*UDPProxy
 }
 
 // StartCluster starts size nodes of the parleyd binary under dir: n1
@@ -125,13 +125,13 @@ func (c *Cluster) startProxies(size int) error {
 		if err != nil {
 			return fmt.Errorf("client proxy %d: %w", i, err)
 		}
-		c.clientProxys = append(c.clientProxys, p)
+		c.clientProxies = append(c.clientProxies, p)
 	}
 	return nil
 }
 
 // ClientProxy returns the address of the delaying proxy to node i (1-based).
-func (c *Cluster) ClientProxy(i int) string { return c.clientProxys[i-1].Addr() }
+func (c *Cluster) ClientProxy(i int) string { return c.clientProxies[i-1].Addr() }
 
 func addr(ip string, port int) string { return ip + ":" + strconv.Itoa(port) }
 
@@ -206,7 +206,7 @@ func (c *Cluster) Close() {
 	for _, p := range c.raftProxies {
 		p.Close()
 	}
-	for _, p := range c.clientProxys {
+	for _, p := range c.clientProxies {
 		p.Close()
 	}
 	c.Net.Close()
