@@ -45,8 +45,8 @@ type Cluster struct {
 	// Probes are clients that each stay on one node, for per-node views.
 	Probes *proccluster.Probes
 
-	dir          string
-	raftProxies  []*TCPProxy
+	dir           string
+	raftProxies   []*TCPProxy
 	clientProxies []*UDPProxy
 }
 
