@@ -9,6 +9,8 @@
 #   make bench-quick  every benchmark scenario for a few seconds (part of test)
 #   make release dist/parley-VERSION-linux-{amd64,arm64}.tar.gz: the binaries,
 #                the systemd unit, its user and config files, and the README
+#   make soak    the fault suite (faults/) for SOAK (default 5m) of faults;
+#                needs root, like make test
 
 GO          ?= go
 BIN         := bin
@@ -16,6 +18,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 15s
 
 BENCHFLAGS  ?=
+SOAK        ?= 5m
 
 # What "parley version" and "parleyd version" print (internal/buildinfo).
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
@@ -23,7 +26,7 @@ COMMIT      ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown
 LDFLAGS     := -X github.com/parleychat/parley/internal/buildinfo.version=$(VERSION) \
                -X github.com/parleychat/parley/internal/buildinfo.commit=$(COMMIT)
 
-.PHONY: all build run test lint unit fuzz arm64 arm64-smoke bench bench-build bench-quick release clean
+.PHONY: all build run test lint unit fuzz arm64 arm64-smoke bench bench-build bench-quick soak release clean
 
 all: build
 
@@ -78,6 +81,12 @@ bench: bench-build
 # or the failover scenario loses or duplicates a message, never on speed.
 bench-quick: bench-build
 	$(BIN)/parley-bench --quick --out $(BIN)/bench-quick.json $(BENCHFLAGS)
+
+# The fault suite for longer: kill -9, SIGSTOP, restarts, partitions,
+# packet loss and delay for $(SOAK) while clients send, read and subscribe,
+# then porcupine checks the history. `make test` runs it for 40 s (unit).
+soak:
+	PARLEY_FAULTS_DURATION=$(SOAK) $(GO) test -count=1 -v -timeout 0 -run '^TestFaults$$' ./faults/
 
 DIST        := dist
 RELEASE_ARCHES := amd64 arm64
