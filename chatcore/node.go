@@ -80,6 +80,13 @@ type Config struct {
 	// nodes, TCP with mutual TLS. It is for tests, such as an in-process
 	// transport a test can cut at the instant it cuts a node's power.
 	RaftTransport config.TransportFactory
+	// PasswordChecks bounds the argon2id hashes the node computes at once
+	// (default DefaultPasswordChecks); logins beyond it wait their turn.
+	PasswordChecks int
+	// Argon is the argon2id profile ("small" or "default") of a new
+	// cluster's password hashes; used when Start creates the cluster, then
+	// kept in the registry's cluster settings.
+	Argon string
 }
 
 // bootstrapParams is what a new cluster starts with (see newCluster).
@@ -137,6 +144,9 @@ type Node struct {
 	wg   sync.WaitGroup
 	// cleanup removes what the node made outside its file system.
 	cleanup func()
+
+	// pwSlots bounds concurrent password hashes (see Login).
+	pwSlots passwordSlots
 }
 
 // bootstrap creates a new cluster with this node as its first member (see
@@ -164,7 +174,7 @@ func bootstrap(ctx context.Context, cfg Config, p bootstrapParams) (*Node, error
 		Cluster: &ClusterInfo{
 			ClusterID: p.clusterID, Shards: p.shards,
 			CACertPEM: p.caCertPEM, CAKeyPEM: p.caKeyPEM,
-			TokenHash: p.tokenHash, Secret: p.secret, Created: now,
+			TokenHash: p.tokenHash, Secret: p.secret, Created: now, Argon: cfg.Argon,
 		},
 		Node: &NodeRecord{ID: id.NodeID, Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr, HTTPAddr: cfg.HTTPAddr, HTTPSAddr: cfg.HTTPSAddr, Joined: now},
 	}
@@ -244,8 +254,8 @@ func validateConfig(cfg *Config) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Observer == nil {
-		cfg.Observer = nopObserver{}
+	if _, err := ParseArgonProfile(cfg.Argon); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	return nil
 }
@@ -336,6 +346,7 @@ func start(cfg Config, id identity) (*Node, error) {
 		settled: make(map[uint64]string),
 		stop:    make(chan struct{}),
 		cleanup: cleanupTLS,
+		pwSlots: newPasswordSlots(cfg.PasswordChecks),
 	}
 	return n, nil
 }

@@ -33,6 +33,9 @@ type ClusterInfo struct {
 	Secret     []byte `cbor:"6,keyasint"`
 	Created    int64  `cbor:"7,keyasint"`
 	NextNodeID uint64 `cbor:"8,keyasint"`
+	// Argon names the argon2id profile new password hashes are made with
+	// ("small" or "default"; "" is "default"), chosen at bootstrap.
+	Argon string `cbor:"9,keyasint,omitempty"`
 }
 
 // NodeRecord is one node in the registry.

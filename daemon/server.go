@@ -42,6 +42,9 @@ type Server struct {
 	mu      sync.Mutex
 	conns   map[*quic.Conn]struct{}
 	sockets map[*webCarrier]struct{}
+	// connCap and logins bound what unauthenticated clients can cost.
+	connCap *connCap
+	logins  *loginGuard
 
 	// presence counts this node's live user sessions; view merges every
 	// node's, asked through peers.
@@ -123,7 +126,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ccfg := chatcore.Config{
 		DataDir: cfg.DataDir, Name: cfg.Name,
 		RaftAddr: raftAddr, RaftListen: cfg.Raft, ClientAddr: clientAddr, HTTPAddr: httpAddr, HTTPSAddr: httpsAddr,
-		Profile: profile, Shards: cfg.Shards, Logger: cfg.Logger,
+		Profile: profile, Shards: cfg.Shards, Logger: cfg.Logger, PasswordChecks: cfg.PasswordChecks,
+		Argon: cfg.ArgonProfile,
 	}
 	m := newMetrics()
 	ccfg.Observer = m
@@ -133,7 +137,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, node: node, clientAddr: clientAddr, conns: make(map[*quic.Conn]struct{}),
-		presence: newLocalPresence(), typing: newLocalTyping(), sockets: make(map[*webCarrier]struct{}), metrics: m}
+		presence: newLocalPresence(), typing: newLocalTyping(), sockets: make(map[*webCarrier]struct{}), metrics: m,
+		connCap: newConnCap(cfg.MaxConns, cfg.MaxConnsPerAddr), logins: newLoginGuard(loginGuardEntries)}
 	m.reg.MustRegister(newServerCollector(s))
 	s.view = &presenceView{srv: s}
 	s.peers = newPeers(s)
@@ -228,6 +233,12 @@ func (s *Server) acceptLoop() {
 		if err != nil {
 			return
 		}
+		ip := sourceIP(conn.RemoteAddr())
+		if err := s.connCap.acquire(ip); err != nil {
+			s.log.Debug("connection refused", "remote", conn.RemoteAddr().String(), "err", err)
+			conn.CloseWithError(closeBusy, err.Error())
+			continue
+		}
 		s.mu.Lock()
 		s.conns[conn] = struct{}{}
 		s.mu.Unlock()
@@ -239,8 +250,11 @@ func (s *Server) acceptLoop() {
 				delete(s.conns, conn)
 				s.mu.Unlock()
 				s.metrics.connClosed(conn.ConnectionStats())
+				s.connCap.release(ip)
 			}()
-			newSession(s, newQUICCarrier(conn)).serve()
+			qc := newQUICCarrier(conn)
+			qc.helloTimeout = s.cfg.HelloTimeout
+			newSession(s, qc).serve()
 		}()
 	}
 }

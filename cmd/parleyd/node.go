@@ -39,6 +39,12 @@ func runNode(args []string) error {
 	fs.StringVar(&logFormat, "log-format", "text", "text or json (one JSON object per line)")
 	fs.Usage = func() { printUsage(fs) }
 	fs.DurationVar(&cfg.AnalyticsScanDelay, "analytics-scan-delay", 0, "for tests: slow analytics map tasks down by this much per message")
+	fs.StringVar(&cfg.ArgonProfile, "argon-profile", "default", "argon2id profile of a new cluster's password hashes: small (7 MiB, 5 passes) or default (19 MiB, 2 passes); kept in the registry")
+	fs.IntVar(&cfg.PasswordChecks, "password-checks", 2, "password hashes this node computes at once")
+	fs.IntVar(&cfg.MaxConns, "max-conns", daemon.DefaultMaxConns, "connections this node serves at once")
+	fs.IntVar(&cfg.MaxConnsPerAddr, "max-conns-per-addr", daemon.DefaultMaxConnsPerAddr, "connections this node serves from one IP address")
+	fs.DurationVar(&cfg.HelloTimeout, "hello-timeout", 10*time.Second, "time a new connection has to send its hello")
+	fs.DurationVar(&cfg.AnonIdleTimeout, "anon-idle-timeout", 45*time.Second, "idle time after which a session that did not log in is closed")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
