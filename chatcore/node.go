@@ -87,6 +87,10 @@ type Config struct {
 	// cluster's password hashes; used when Start creates the cluster, then
 	// kept in the registry's cluster settings.
 	Argon string
+	// Quotas limit a new cluster's rooms and members (zero fields: the
+	// defaults); used when Start creates the cluster, then kept in the
+	// registry's cluster settings.
+	Quotas Quotas
 }
 
 // bootstrapParams is what a new cluster starts with (see newCluster).
@@ -174,7 +178,7 @@ func bootstrap(ctx context.Context, cfg Config, p bootstrapParams) (*Node, error
 		Cluster: &ClusterInfo{
 			ClusterID: p.clusterID, Shards: p.shards,
 			CACertPEM: p.caCertPEM, CAKeyPEM: p.caKeyPEM,
-			TokenHash: p.tokenHash, Secret: p.secret, Created: now, Argon: cfg.Argon,
+			TokenHash: p.tokenHash, Secret: p.secret, Created: now, Argon: cfg.Argon, Quotas: cfg.Quotas,
 		},
 		Node: &NodeRecord{ID: id.NodeID, Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr, HTTPAddr: cfg.HTTPAddr, HTTPSAddr: cfg.HTTPSAddr, Joined: now},
 	}

@@ -36,6 +36,8 @@ type ClusterInfo struct {
 	// Argon names the argon2id profile new password hashes are made with
 	// ("small" or "default"; "" is "default"), chosen at bootstrap.
 	Argon string `cbor:"9,keyasint,omitempty"`
+	// Quotas limit rooms and members (zero fields: the defaults).
+	Quotas Quotas `cbor:"10,keyasint,omitempty"`
 }
 
 // NodeRecord is one node in the registry.
@@ -176,6 +178,15 @@ func (r *registryShard) apply(b *pebble.Batch, data []byte) (uint64, error) {
 	case regOpCreateRoom:
 		if cmd.Room == nil || parley.ValidateRoom(cmd.Room.Name) != nil {
 			return regRejected, nil
+		}
+		if found, err := getCBOR(b, regKey(regRoom, cmd.Room.Name), &RoomRecord{}); err != nil || found {
+			return regExisted, err
+		}
+		if v, err := checkRoomQuota(b, info.Quotas, cmd.Room); err != nil || v != regApplied {
+			return v, err
+		}
+		if err := recordRoom(b, cmd.Room); err != nil {
+			return 0, err
 		}
 		return r.putNew(b, regKey(regRoom, cmd.Room.Name), cmd.Room)
 	case regOpSetPlacement:

@@ -64,6 +64,9 @@ type Config struct {
 	// cluster's password hashes; used only at bootstrap, then kept in the
 	// registry's cluster settings.
 	ArgonProfile string
+	// Quotas are a new cluster's limits on rooms and members; used only at
+	// bootstrap, then kept in the registry (zero fields: the defaults).
+	Quotas chatcore.Quotas
 	// PasswordChecks bounds the argon2id hashes the node computes at once
 	// (default chatcore.DefaultPasswordChecks).
 	PasswordChecks int

@@ -72,14 +72,20 @@ func (ss *session) handle(ctx context.Context, req transport.Request) {
 			err = ss.typingNotice(r)
 		}
 	case transport.OpRooms:
-		body, err = ss.rooms()
+		var r transport.RoomsRequest
+		if err = ss.decodeBody(req, &r); err == nil {
+			body, err = ss.rooms(r)
+		}
 	case transport.OpWho:
 		var r transport.WhoRequest
 		if err = ss.decodeBody(req, &r); err == nil {
 			body, err = ss.who(ctx, r)
 		}
 	case transport.OpPresence:
-		body, err = ss.localPresence()
+		var r transport.PresenceRequest
+		if err = ss.decodeBody(req, &r); err == nil {
+			body, err = ss.localPresence(r)
+		}
 	case transport.OpAdmit:
 		var r transport.AdmitRequest
 		if err = ss.decodeBody(req, &r); err == nil {

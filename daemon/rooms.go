@@ -31,19 +31,19 @@ func (ss *session) markRead(ctx context.Context, r transport.ReadRequest) (trans
 	return transport.ReadResponse{Seq: seq}, nil
 }
 
-// rooms lists the public rooms of the directory and the user's own
-// direct-message rooms; other users' direct-message rooms are left out (by
-// chatcore.Node.RoomSummaries).
-func (ss *session) rooms() (transport.RoomsResponse, error) {
+// rooms lists a page of the public rooms of the directory and the user's
+// own direct-message rooms; other users' direct-message rooms are left out.
+func (ss *session) rooms(r transport.RoomsRequest) (transport.RoomsResponse, error) {
 	sums, err := ss.srv.node.RoomSummaries(ss.user)
 	if err != nil {
 		return transport.RoomsResponse{}, err
 	}
-	out := transport.RoomsResponse{Rooms: []transport.RoomInfo{}}
+	visible := []transport.RoomInfo{}
 	for _, s := range sums {
-		out.Rooms = append(out.Rooms, transport.RoomInfo{Name: s.Name, Members: s.Members, LastSeq: s.LastSeq, Joined: s.Joined, DM: s.DM, Unread: s.Unread})
+		visible = append(visible, transport.RoomInfo{Name: s.Name, Members: s.Members, LastSeq: s.LastSeq, Joined: s.Joined, DM: s.DM, Unread: s.Unread})
 	}
-	return out, nil
+	page, next := transport.Page(visible, func(ri transport.RoomInfo) string { return ri.Name }, r.After, r.Limit)
+	return transport.RoomsResponse{Rooms: page, Next: next}, nil
 }
 
 // who lists a room's members, each online or not.
@@ -52,8 +52,9 @@ func (ss *session) who(ctx context.Context, r transport.WhoRequest) (transport.W
 	if err != nil {
 		return transport.WhoResponse{}, err
 	}
+	users, next := transport.Page(users, func(u string) string { return u }, r.After, r.Limit)
 	online, typing := ss.srv.view.get(ctx)
-	out := transport.WhoResponse{Members: make([]transport.Member, len(users))}
+	out := transport.WhoResponse{Members: make([]transport.Member, len(users)), Next: next}
 	for i, u := range users {
 		out.Members[i] = transport.Member{User: u, Online: online[u]}
 	}
@@ -66,11 +67,16 @@ func (ss *session) who(ctx context.Context, r transport.WhoRequest) (transport.W
 }
 
 // localPresence answers another node: the users with a live session here.
-func (ss *session) localPresence() (transport.PresenceResponse, error) {
+func (ss *session) localPresence(r transport.PresenceRequest) (transport.PresenceResponse, error) {
 	if !ss.peerNode {
 		return transport.PresenceResponse{}, transport.Errorf(transport.CodeForbidden, "presence is asked by nodes only")
 	}
-	return transport.PresenceResponse{Users: ss.srv.presence.list(), Typing: ss.srv.typing.list(time.Now())}, nil
+	users, next := transport.Page(ss.srv.presence.list(), func(u string) string { return u }, r.After, r.Limit)
+	out := transport.PresenceResponse{Users: users, Next: next}
+	if r.After == "" {
+		out.Typing = ss.srv.typing.list(time.Now())
+	}
+	return out, nil
 }
 
 // typingNotice records that the session's user is typing in a room, in

@@ -127,7 +127,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		DataDir: cfg.DataDir, Name: cfg.Name,
 		RaftAddr: raftAddr, RaftListen: cfg.Raft, ClientAddr: clientAddr, HTTPAddr: httpAddr, HTTPSAddr: httpsAddr,
 		Profile: profile, Shards: cfg.Shards, Logger: cfg.Logger, PasswordChecks: cfg.PasswordChecks,
-		Argon: cfg.ArgonProfile,
+		Argon: cfg.ArgonProfile, Quotas: cfg.Quotas,
 	}
 	m := newMetrics()
 	ccfg.Observer = m

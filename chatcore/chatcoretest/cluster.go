@@ -33,6 +33,10 @@ type Options struct {
 	// Dir, if set, holds the nodes' data directories n1, n2, …
 	// (default: a temporary directory of the test's).
 	Dir string
+	// Argon and Quotas are the cluster's settings (see
+	// chatcore.Config).
+	Argon  string
+	Quotas chatcore.Quotas
 }
 
 // StartCluster starts n nodes on 127.0.0.1, creates the cluster on the
@@ -42,8 +46,11 @@ type Options struct {
 func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
 	t.Helper()
 	o := Options{Shards: 4}
-	if len(opts) > 0 && opts[0].Shards > 0 {
-		o.Shards = opts[0].Shards
+	if len(opts) > 0 {
+		o.Argon, o.Quotas = opts[0].Argon, opts[0].Quotas
+		if opts[0].Shards > 0 {
+			o.Shards = opts[0].Shards
+		}
 	}
 	if len(opts) > 0 {
 		o.Dir = opts[0].Dir
@@ -68,7 +75,7 @@ func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
 		var node *chatcore.Node
 		var err error
 		if i == 0 {
-			cfg.Shards = o.Shards
+			cfg.Shards, cfg.Argon, cfg.Quotas = o.Shards, o.Argon, o.Quotas
 			node, err = chatcore.Start(ctx, cfg)
 		} else {
 			node, err = chatcore.Join(ctx, cfg, c.Nodes[0])

@@ -40,6 +40,9 @@ func runNode(args []string) error {
 	fs.Usage = func() { printUsage(fs) }
 	fs.DurationVar(&cfg.AnalyticsScanDelay, "analytics-scan-delay", 0, "for tests: slow analytics map tasks down by this much per message")
 	fs.StringVar(&cfg.ArgonProfile, "argon-profile", "default", "argon2id profile of a new cluster's password hashes: small (7 MiB, 5 passes) or default (19 MiB, 2 passes); kept in the registry")
+	fs.IntVar(&cfg.Quotas.MaxRooms, "quota-rooms", chatcore.DefaultMaxRooms, "rooms a new cluster may hold; kept in the registry")
+	fs.IntVar(&cfg.Quotas.RoomsPerHour, "quota-rooms-per-hour", chatcore.DefaultRoomsPerHour, "rooms one account may create in an hour, in a new cluster; kept in the registry")
+	fs.IntVar(&cfg.Quotas.MaxMembers, "quota-members", chatcore.DefaultMaxMembers, "members one room may have, in a new cluster; kept in the registry")
 	fs.IntVar(&cfg.PasswordChecks, "password-checks", 2, "password hashes this node computes at once")
 	fs.IntVar(&cfg.MaxConns, "max-conns", daemon.DefaultMaxConns, "connections this node serves at once")
 	fs.IntVar(&cfg.MaxConnsPerAddr, "max-conns-per-addr", daemon.DefaultMaxConnsPerAddr, "connections this node serves from one IP address")
