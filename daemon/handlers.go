@@ -117,6 +117,11 @@ func (ss *session) send(ctx context.Context, r transport.SendRequest) (transport
 }
 
 func (ss *session) history(ctx context.Context, r transport.HistoryRequest) (transport.HistoryResponse, error) {
+	if r.MinSeq > 0 {
+		if err := ss.srv.node.WaitApplied(ctx, r.Room, ss.user, r.MinSeq); err != nil {
+			return transport.HistoryResponse{}, err
+		}
+	}
 	msgs, last, err := ss.srv.node.History(ctx, r.Room, ss.user, chatcore.HistoryQuery{From: r.From, Limit: r.Limit, Last: r.Last})
 	if err != nil {
 		return transport.HistoryResponse{}, err
