@@ -79,6 +79,10 @@ type Config struct {
 	// (not a node of the cluster) that makes no request for that long
 	// (default 45 s, longer than a request may run).
 	HelloTimeout, AnonIdleTimeout time.Duration
+	// MinFreeDisk is the free space in the data dir's file system below
+	// which the node refuses writes and /healthz answers 503 (default
+	// DefaultMinFreeDisk).
+	MinFreeDisk uint64
 }
 
 func (c *Config) setDefaults() error {
@@ -102,6 +106,9 @@ func (c *Config) setDefaults() error {
 	}
 	if _, err := chatcore.ParseArgonProfile(c.ArgonProfile); err != nil {
 		return fmt.Errorf("config: %w", err)
+	}
+	if c.MinFreeDisk == 0 {
+		c.MinFreeDisk = DefaultMinFreeDisk
 	}
 	if c.MaxConns <= 0 {
 		c.MaxConns = DefaultMaxConns

@@ -21,6 +21,10 @@ func (ss *session) handle(ctx context.Context, req transport.Request) {
 		ss.respond(req.ID, nil, transport.Errorf(transport.CodeUnauthorized, "log in first: %s needs a user", req.Op))
 		return
 	}
+	if e := ss.srv.disk.refuse(); e != nil && writes(req.Op) {
+		ss.respond(req.ID, nil, e)
+		return
+	}
 	if body, ok, err := ss.handleAnalytics(ctx, req); ok {
 		if err != nil {
 			ss.respond(req.ID, nil, wireError(err))

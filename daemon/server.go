@@ -45,6 +45,7 @@ type Server struct {
 	// connCap and logins bound what unauthenticated clients can cost.
 	connCap *connCap
 	logins  *loginGuard
+	disk    *diskGuard
 
 	// presence counts this node's live user sessions; view merges every
 	// node's, asked through peers.
@@ -138,7 +139,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, node: node, clientAddr: clientAddr, conns: make(map[*quic.Conn]struct{}),
 		presence: newLocalPresence(), typing: newLocalTyping(), sockets: make(map[*webCarrier]struct{}), metrics: m,
-		connCap: newConnCap(cfg.MaxConns, cfg.MaxConnsPerAddr), logins: newLoginGuard(loginGuardEntries)}
+		connCap: newConnCap(cfg.MaxConns, cfg.MaxConnsPerAddr), logins: newLoginGuard(loginGuardEntries),
+		disk: newDiskGuard(cfg.DataDir, cfg.MinFreeDisk, cfg.Logger)}
 	m.reg.MustRegister(newServerCollector(s))
 	s.view = &presenceView{srv: s}
 	s.peers = newPeers(s)
@@ -208,7 +210,11 @@ func (s *Server) listen(udp net.PacketConn, hl net.Listener) error {
 	}
 	s.udp = udp
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.wg.Add(1)
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		s.disk.run(s.ctx.Done())
+	}()
 	go func() {
 		defer s.wg.Done()
 		s.acceptLoop()

@@ -35,6 +35,7 @@ func runNode(args []string) error {
 	fs.StringVar(&cfg.Name, "name", "", "node name (default: host name)")
 	fs.StringVar(&cfg.DNS, "dns", "", "serve DNS for --dns-domain on this address, UDP and TCP (e.g. :53; default off)")
 	fs.StringVar(&cfg.DNSDomain, "dns-domain", daemon.DefaultDNSDomain, "zone of the DNS service: SRV "+daemon.ServiceLabel+".ZONE, A/AAAA NODE-NAME.ZONE")
+	minFreeMiB := fs.Uint64("min-free-disk", daemon.DefaultMinFreeDisk>>20, "MiB of free disk below which the node refuses writes and /healthz answers 503")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&logFormat, "log-format", "text", "text or json (one JSON object per line)")
 	fs.Usage = func() { printUsage(fs) }
@@ -73,6 +74,7 @@ func runNode(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
+	cfg.MinFreeDisk = *minFreeMiB << 20
 	cfg.Logger = logger
 	switch {
 	case chatcore.HasIdentity(cfg.DataDir):
