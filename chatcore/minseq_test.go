@@ -48,6 +48,10 @@ func TestWaitApplied(t *testing.T) {
 		t.Fatalf("history after the wait: %+v, %v", msgs, err)
 	}
 
+	if err := c.Nodes[1].WaitApplied(ctx, parley.DMRoom("bob", "cat"), "ann", 1); !errors.Is(err, parley.ErrForbidden) {
+		t.Fatalf("wait on another pair's direct-message room: %v, want ErrForbidden", err)
+	}
+
 	short, cancelShort := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancelShort()
 	if err := c.Nodes[1].WaitApplied(short, room, "ann", second.Seq+100); !errors.Is(err, parley.ErrUnavailable) {
