@@ -378,3 +378,28 @@ func mustMarshal(t testing.TB, v any) []byte {
 	}
 	return b
 }
+
+// TestConcurrentLoginsOfOneUser: a node checks one password at a time per
+// account, and the SDK waits its turn: eight clients of one new user that
+// log in at once all get in (one of them claims the name).
+func TestConcurrentLoginsOfOneUser(t *testing.T) {
+	c := sharedCluster(t)
+	n := c.Nodes[0]
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			ctx, cancel := opContext()
+			defer cancel()
+			cl, err := c.dial(ctx, "crowd", []string{n.Client})
+			if err == nil {
+				cl.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatalf("a concurrent login of one user: %v", err)
+		}
+	}
+}
