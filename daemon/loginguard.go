@@ -9,13 +9,16 @@ import (
 	"github.com/parleychat/parley/transport"
 )
 
-// Login slow-down: after the k-th failed password for an account, or from
-// a source address, the next try is refused as rate_limited until
-// loginBase·2^(k-1) has passed, at most loginMaxDelay. A success clears the
+// Login slow-down: the first loginFreeFailures failed passwords in a row
+// for an account, or from a source address, cost nothing (a typo, a
+// second try); after the k-th failure beyond those, the next try is
+// refused as rate_limited until loginBase·2^(k-1) has passed, at most
+// loginMaxDelay. A success clears the
 // account's and the address's record. The records live in a bounded LRU, so
 // however many accounts and addresses an attacker uses, the node keeps at
 // most loginGuardEntries of them (the oldest are forgotten first).
 const (
+	loginFreeFailures = 3
 	loginBase         = 250 * time.Millisecond
 	loginMaxDelay     = 30 * time.Second
 	loginGuardEntries = 4096
@@ -169,6 +172,7 @@ func (g *loginGuard) len() int {
 
 // loginDelay is the wait after the count-th failure in a row.
 func loginDelay(count int) time.Duration {
+	count -= loginFreeFailures
 	if count <= 0 {
 		return 0
 	}

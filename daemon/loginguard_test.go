@@ -15,12 +15,19 @@ func TestLoginGuardSlowsDownExponentially(t *testing.T) {
 	if e := g.check(now, "alice", "10.0.0.1"); e != nil {
 		t.Fatalf("fresh guard refused: %v", e)
 	}
+	// The first failures are free: a typo costs nothing.
+	for i := range loginFreeFailures {
+		g.failed(now, "alice", "10.0.0.1")
+		if e := g.check(now, "alice", "10.0.0.1"); e != nil {
+			t.Fatalf("after %d failures: %v, want no wait yet", i+1, e)
+		}
+	}
 	var waits []time.Duration
 	for i := range 5 {
 		g.failed(now, "alice", "10.0.0.1")
 		e := g.check(now, "alice", "10.0.0.1")
 		if e == nil || e.Code != transport.CodeRateLimited {
-			t.Fatalf("after failure %d: %v, want rate_limited", i+1, e)
+			t.Fatalf("after failure %d: %v, want rate_limited", loginFreeFailures+i+1, e)
 		}
 		if !strings.Contains(e.Message, `account "alice"`) && !strings.Contains(e.Message, "address 10.0.0.1") {
 			t.Fatalf("message %q names neither account nor address", e.Message)
@@ -41,7 +48,9 @@ func TestLoginGuardSlowsDownExponentially(t *testing.T) {
 		t.Fatalf("bob refused: %v", e)
 	}
 	// The address alone slows down another account from it.
-	g.failed(now, "alice", "10.0.0.1")
+	for range loginFreeFailures + 1 {
+		g.failed(now, "alice", "10.0.0.1")
+	}
 	if e := g.check(now, "bob", "10.0.0.1"); e == nil || !strings.Contains(e.Message, "address 10.0.0.1") {
 		t.Fatalf("bob from alice's address: %v, want the address named", e)
 	}
@@ -66,7 +75,13 @@ func TestLoginGuardIsBounded(t *testing.T) {
 		t.Fatalf("guard holds %d records, cap 64", n)
 	}
 	// The most recent failures are the ones kept.
-	if e := g.check(now, "user9999", "10.9.9.9"); e == nil {
+	for range loginFreeFailures {
+		g.failed(now, "user9999", "10.0.39.15")
+	}
+	if n := g.len(); n > 64 {
+		t.Fatalf("guard holds %d records, cap 64", n)
+	}
+	if e := g.check(now, "user9999", "10.0.39.15"); e == nil {
 		t.Fatal("the latest failed account was forgotten")
 	}
 }
