@@ -120,7 +120,6 @@ func newCluster(root string, size int, args ...string) (*Cluster, error) {
 		Shards:   roomShards,
 		Args:     args,
 		Launcher: launcher,
-		Args:     args,
 	}, func(n *Node) error { return waitHealthy(n, startTimeout) })
 	if pc == nil {
 		return nil, err
