@@ -258,6 +258,9 @@ func validateConfig(cfg *Config) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	if _, err := ParseArgonProfile(cfg.Argon); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
