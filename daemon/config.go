@@ -48,6 +48,10 @@ type Config struct {
 	DNS string
 	// DNSDomain is the DNS service's zone, default DefaultDNSDomain.
 	DNSDomain string
+	// MDNS makes the node announce itself on the local network by mDNS
+	// (_parley._udp.local, see package discovery). Off unless set: tests
+	// and "parleyd dev" do not announce; parleyd's --mdns is on.
+	MDNS bool
 	// Logger receives the server's logs.
 	Logger *slog.Logger
 	// AnalyticsScanDelay slows every message an analytics map task reads;

@@ -15,6 +15,7 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/discovery"
 	"github.com/parleychat/parley/mapreduce"
 	"github.com/parleychat/parley/transport"
 )
@@ -58,6 +59,8 @@ type Server struct {
 	caughtUp atomic.Bool
 	// dns is the DNS service, nil unless Config.DNS is set.
 	dns *dnsService
+	// mdns answers mDNS queries for this node, nil unless Config.MDNS.
+	mdns *discovery.Announcer
 
 	// analytics coordinates this node's analytics jobs and runs the tasks
 	// of any node's.
@@ -173,6 +176,12 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			return nil, err
 		}
 		s.log.Info("dns serving", "addr", s.dns.addr(), "zone", cfg.DNSDomain)
+	}
+	if cfg.MDNS {
+		if s.mdns, err = s.announce(); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	s.log.Info("parleyd serving", "node", node.ID(), "cluster", node.ClusterID(),
 		"clients", clientAddr, "raft", raftAddr, "http", s.httpAddr)
@@ -307,6 +316,9 @@ func (s *Server) Close() error {
 	}
 	if s.dns != nil {
 		s.dns.close()
+	}
+	if s.mdns != nil {
+		s.mdns.Close()
 	}
 	s.peers.close()
 	s.mu.Lock()

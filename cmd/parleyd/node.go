@@ -12,6 +12,7 @@ import (
 
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/daemon"
+	"github.com/parleychat/parley/discovery"
 	"github.com/parleychat/parley/internal/conffile"
 )
 
@@ -36,6 +37,7 @@ func runNode(args []string) error {
 	fs.StringVar(&cfg.DNS, "dns", "", "serve DNS for --dns-domain on this address, UDP and TCP (e.g. :53; default off)")
 	fs.StringVar(&cfg.DNSDomain, "dns-domain", daemon.DefaultDNSDomain, "zone of the DNS service: SRV "+daemon.ServiceLabel+".ZONE, A/AAAA NODE-NAME.ZONE")
 	minFreeMiB := fs.Uint64("min-free-disk", daemon.DefaultMinFreeDisk>>20, "MiB of free disk below which the node refuses writes and /healthz answers 503")
+	fs.BoolVar(&cfg.MDNS, "mdns", true, "announce this node on the local network by mDNS ("+discovery.Service+".local), so clients and --join auto find it without an address")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&logFormat, "log-format", "text", "text or json (one JSON object per line)")
 	fs.Usage = func() { printUsage(fs) }

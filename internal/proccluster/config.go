@@ -60,6 +60,9 @@ func (cfg Config) NewNode(name string, extra ...string) (*Node, error) {
 		"--data", n.Data, "--listen", n.Client, "--raft", n.Raft, "--http", n.HTTP,
 		"--advertise", "127.0.0.1", "--name", name, "--profile", cfg.Profile,
 		"--shards", strconv.Itoa(cfg.Shards),
+		// Test and dev clusters stay off the host's network; a test
+		// that wants mDNS passes --mdns in Args or Extra (the last wins).
+		"--mdns=false",
 	}
 	n.args = append(n.args, cfg.Args...)
 	n.args = append(n.args, extra...)

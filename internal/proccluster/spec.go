@@ -42,6 +42,9 @@ func (cfg Config) NewNodeFrom(s NodeSpec) *Node {
 		"--data", n.Data, "--listen", n.Client, "--raft", n.Raft, "--http", n.HTTP,
 		"--advertise", s.Advertise, "--name", s.Name, "--profile", cfg.Profile,
 		"--shards", strconv.Itoa(cfg.Shards),
+		// Test and dev clusters stay off the host's network; a test
+		// that wants mDNS passes --mdns in Args or Extra (the last wins).
+		"--mdns=false",
 	}
 	n.args = append(n.args, cfg.Args...)
 	n.args = append(n.args, s.Extra...)
