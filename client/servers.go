@@ -62,3 +62,11 @@ func (c *Client) nextServer() string {
 	c.next = (c.next + 1) % len(c.servers)
 	return c.servers[c.next]
 }
+
+// Servers returns every node address the client knows: its seeds and the
+// nodes the cluster's welcome named.
+func (c *Client) Servers() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.servers...)
+}

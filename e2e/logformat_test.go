@@ -19,7 +19,7 @@ func TestLogFormatJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(parleydBin, "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--raft", raft,
-		"--http", "127.0.0.1:0", "--advertise", "127.0.0.1", "--profile", "small", "--log-format", "json")
+		"--http", "127.0.0.1:0", "--advertise", "127.0.0.1", "--profile", "small", "--log-format", "json", "--mdns=false")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -71,7 +71,7 @@ func TestSampleConfigStartsANode(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(parleydBin, "--config", "../packaging/parleyd.conf", "--data", t.TempDir(),
-		"--listen", "127.0.0.1:0", "--raft", raft, "--http", httpAddr, "--advertise", "127.0.0.1")
+		"--listen", "127.0.0.1:0", "--raft", raft, "--http", httpAddr, "--advertise", "127.0.0.1", "--mdns=false")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

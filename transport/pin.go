@@ -246,3 +246,16 @@ func FingerprintTLSConfig(caFingerprint string) *tls.Config {
 		},
 	}
 }
+
+// Pins reports whether some address in the file is pinned to fingerprint.
+func (k *KnownClusters) Pins(fingerprint string) bool {
+	fingerprint = strings.ToLower(fingerprint)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, fp := range k.fps {
+		if fp == fingerprint {
+			return true
+		}
+	}
+	return false
+}

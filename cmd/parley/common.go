@@ -61,7 +61,7 @@ func newFlagSet(name, synopsis string) *flagSet {
 	f.SetOutput(io.Discard)
 	f.Usage = func() {}
 	co := &f.common
-	f.StringVar(&co.server, "server", "", "cluster node `addresses`, comma-separated, or dns:ZONE[@DNS-SERVER] for its SRV records (env "+envServer+", default "+defaultServer+")")
+	f.StringVar(&co.server, "server", "", "cluster node `addresses`, comma-separated, or dns:ZONE[@DNS-SERVER] for its SRV records (env "+envServer+"; default: the cluster found by mDNS, else "+defaultServer+")")
 	f.StringVar(&co.user, "user", "", "user `name` (env "+envUser+"; required)")
 	f.StringVar(&co.ca, "ca", "", "pin the cluster CA in this PEM `file` instead of known_clusters")
 	f.BoolVar(&co.json, "json", false, "print JSON lines")
@@ -155,6 +155,9 @@ type settings struct {
 	ca       string
 	json     bool
 	timeout  time.Duration
+	// discover is set when no address was given: the cluster is found by
+	// mDNS (see discover.go), servers holding the fallback.
+	discover bool
 }
 
 // resolve applies the environment and defaults to the flags and gets the
@@ -180,6 +183,7 @@ func (co *common) resolve(e *env) (settings, error) {
 	}
 	if server == "" {
 		server = defaultServer
+		s.discover = true
 	}
 	for _, a := range strings.Split(server, ",") {
 		if a = strings.TrimSpace(a); a != "" {
@@ -221,6 +225,13 @@ func (co *common) dial(ctx context.Context, e *env, onState func(client.State)) 
 	}
 	dctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	var found discovered
+	if s.discover {
+		if found, err = discover(dctx, s.ca); err != nil {
+			return nil, s, err
+		}
+		s.servers = found.addrs
+	}
 	if s.servers, err = client.ResolveServers(dctx, s.servers); err != nil {
 		return nil, s, err
 	}
@@ -238,6 +249,9 @@ func (co *common) dial(ctx context.Context, e *env, onState func(client.State)) 
 	})
 	if err != nil {
 		return nil, s, err
+	}
+	if err := found.remember(c.Servers()); err != nil {
+		newLogger(e).Warn("remembering the cluster's nodes", "err", err)
 	}
 	return c, s, nil
 }

@@ -184,7 +184,7 @@ Commands:
 	fmt.Fprint(w, `
 Common flags (before or after the arguments; -- ends them):
 
-	--server ADDR[,ADDR...]  cluster node addresses (env PARLEY_SERVER, default `+defaultServer+`)
+	--server ADDR[,ADDR...]  cluster node addresses (env PARLEY_SERVER; default: found by mDNS)
 	--user NAME              user name (env PARLEY_USER; required)
 	--ca FILE                pin this cluster CA instead of known_clusters
 	--json                   print JSON lines

@@ -28,7 +28,7 @@ func runNode(args []string) error {
 	fs.StringVar(&cfg.HTTP, "http", ":7480", `HTTP address of the web client, /healthz, /readyz, /livez and /metrics ("-" for none)`)
 	fs.StringVar(&cfg.HTTPS, "https", "", "HTTPS address of the web client, with the node's certificate (trust \"parley ca\" in the browser)")
 	fs.StringVar(&cfg.Advertise, "advertise", "", "host other nodes and clients reach this node at (default: first non-loopback IPv4)")
-	fs.StringVar(&cfg.Join, "join", "", "client address of a node of the cluster to join")
+	fs.StringVar(&cfg.Join, "join", "", "client address of a node of the cluster to join, or \"auto\" to find the token's cluster by mDNS")
 	fs.StringVar(&cfg.Token, "token", "", "join token (from <data>/join-token of the first node); visible in ps: prefer --token-file or $"+tokenEnv)
 	fs.StringVar(&tokenFile, "token-file", "", "file holding the join token (default: $"+tokenEnv+")")
 	fs.IntVar(&cfg.Shards, "shards", 0, "number of room shards of a new cluster (default 16, or 8 with --profile small)")
@@ -92,6 +92,12 @@ func runNode(args []string) error {
 			return err
 		}
 		cfg.Token = token
+		if cfg.Join == "auto" {
+			if cfg.Join, err = findJoin(token); err != nil {
+				return err
+			}
+			cfg.Logger.Info("found the cluster by mDNS", "join", cfg.Join)
+		}
 	case cfg.Token != "" || tokenFile != "":
 		return usageError{fmt.Errorf("--token and --token-file go with --join")}
 	}
