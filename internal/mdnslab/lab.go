@@ -1,0 +1,246 @@
+// Package mdnslab is a test laboratory for mDNS: two hosts on a LAN of
+// their own, each a network namespace, joined by a veth pair. The "node"
+// host runs what a test starts (Command); the "avahi" host, which has a
+// mount namespace too, runs its own D-Bus system bus and avahi-daemon, and
+// Browse asks it what it sees with avahi-browse. Tests so announce and
+// browse with the real tools without touching the host's network; two
+// hosts are needed because an mDNS responder answers a query by unicast to
+// port 5353, which on one host reaches only one of the sockets bound there.
+// Only root can make a lab.
+package mdnslab
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parleychat/parley/internal/proc"
+)
+
+// The lab's network: IP on the node host, avahiIP on the avahi host, with
+// multicast routed out of the veth on each.
+const (
+	// IP is the node host's address.
+	IP      = "10.78.0.1"
+	avahiIP = "10.78.0.2"
+	// readyWait bounds the start of the namespace and of avahi-daemon.
+	readyWait = 30 * time.Second
+)
+
+// tools are the programs a lab needs and the Debian packages holding them.
+var tools = map[string]string{
+	"unshare": "util-linux", "nsenter": "util-linux", "mount": "mount", "ip": "iproute2",
+	"dbus-daemon": "dbus-daemon", "avahi-daemon": "avahi-daemon", "avahi-browse": "avahi-utils",
+}
+
+// Lab is a running laboratory.
+type Lab struct {
+	dir         string
+	node, avahi *proc.Proc // the namespaces' holders
+	procs       []*proc.Proc
+}
+
+// Start makes a lab with its files in dir. The error names a missing tool
+// and its package; a lab that fails to start is cleaned up.
+func Start(dir string) (*Lab, error) {
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("mdnslab: needs root to make namespaces (CI runs as root)")
+	}
+	for tool, pkg := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, fmt.Errorf("mdnslab: %s is missing (Debian package %s): %w", tool, pkg, err)
+		}
+	}
+	l := &Lab{dir: dir}
+	var err error
+	if l.node, err = proc.Run("mdns lab node host", exec.Command("unshare", "--net", "sleep", "infinity")); err != nil {
+		return nil, fmt.Errorf("mdnslab: %w", err)
+	}
+	if l.avahi, err = proc.Run("mdns lab avahi host", exec.Command("unshare", "--net", "--mount", "--propagation", "private", "sleep", "infinity")); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("mdnslab: %w", err)
+	}
+	if err := l.setup(); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+func (l *Lab) setup() error {
+	for _, h := range []*proc.Proc{l.node, l.avahi} {
+		if err := waitNamespace(h); err != nil {
+			return err
+		}
+	}
+	node, avahiNS := l.Wrap(), l.avahiWrap()
+	for _, args := range [][]string{
+		append(avahiNS, "mount", "-t", "tmpfs", "tmpfs", "/run"), // avahi's pid file and socket, the lab's own
+		append(avahiNS, "ip", "link", "add", "pa1", "type", "veth", "peer", "name", "pa0", "netns", strconv.Itoa(l.node.Pid())),
+		append(avahiNS, "ip", "addr", "add", avahiIP+"/24", "dev", "pa1"),
+		append(avahiNS, "ip", "link", "set", "pa1", "up"),
+		append(avahiNS, "ip", "link", "set", "lo", "up"),
+		append(avahiNS, "ip", "route", "add", "224.0.0.0/4", "dev", "pa1"),
+		append(node, "ip", "addr", "add", IP+"/24", "dev", "pa0"),
+		append(node, "ip", "link", "set", "pa0", "up"),
+		append(node, "ip", "link", "set", "lo", "up"),
+		append(node, "ip", "route", "add", "224.0.0.0/4", "dev", "pa0"),
+	} {
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			return fmt.Errorf("mdnslab: %s: %w: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	bus := filepath.Join(l.dir, "bus.conf")
+	if err := os.WriteFile(bus, []byte(busConf(filepath.Join(l.dir, "bus"))), 0o600); err != nil {
+		return fmt.Errorf("mdnslab: %w", err)
+	}
+	avahi := filepath.Join(l.dir, "avahi.conf")
+	if err := os.WriteFile(avahi, []byte(avahiConf), 0o600); err != nil {
+		return fmt.Errorf("mdnslab: %w", err)
+	}
+	for _, args := range [][]string{
+		{"dbus-daemon", "--config-file=" + bus, "--nofork", "--nopidfile"},
+		{"avahi-daemon", "--no-drop-root", "--no-chroot", "--no-rlimits", "-f", avahi},
+	} {
+		cmd := l.avahiCommand(context.Background(), args[0], args[1:]...)
+		log, err := os.Create(filepath.Join(l.dir, args[0]+".log"))
+		if err != nil {
+			return fmt.Errorf("mdnslab: %w", err)
+		}
+		defer log.Close()
+		cmd.Stdout, cmd.Stderr = log, log
+		p, err := proc.Run(args[0], cmd)
+		if err != nil {
+			return fmt.Errorf("mdnslab: %w", err)
+		}
+		l.procs = append(l.procs, p)
+		if err := l.waitReady(args[0], p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitReady polls until the daemon just started answers: the bus's socket
+// exists, or avahi-browse gets through to avahi-daemon.
+func (l *Lab) waitReady(name string, p *proc.Proc) error {
+	deadline := time.Now().Add(readyWait)
+	for {
+		var err error
+		if name == "dbus-daemon" {
+			_, err = os.Stat(filepath.Join(l.dir, "bus"))
+		} else {
+			var out []byte
+			if out, err = l.avahiCommand(context.Background(), "avahi-browse", "-t", "-p", "-k", "_parley._udp").CombinedOutput(); err != nil {
+				err = fmt.Errorf("%w: %s", err, out)
+			}
+		}
+		switch {
+		case err == nil:
+			return nil
+		case p.Exited():
+			return fmt.Errorf("mdnslab: %s exited: %v: %s", name, p.Err(), proc.Tail(filepath.Join(l.dir, name+".log"), 20))
+		case time.Now().After(deadline):
+			return fmt.Errorf("mdnslab: %s not ready after %v: %v", name, readyWait, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// waitNamespace waits until holder h is in its own network namespace:
+// unshare(1) enters it before it execs.
+func waitNamespace(h *proc.Proc) error {
+	self, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		return fmt.Errorf("mdnslab: %w", err)
+	}
+	deadline := time.Now().Add(readyWait)
+	for {
+		got, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", h.Pid()))
+		if err == nil && got != self {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("mdnslab: namespace holder not in its namespace after %v (%v)", readyWait, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Wrap returns the command prefix that runs a program on the lab's node
+// host; nsenter execs the program, so it keeps nsenter's pid.
+func (l *Lab) Wrap() []string {
+	return []string{"nsenter", "--net=/proc/" + strconv.Itoa(l.node.Pid()) + "/ns/net", "--"}
+}
+
+// avahiWrap is Wrap for the avahi host.
+func (l *Lab) avahiWrap() []string {
+	pid := strconv.Itoa(l.avahi.Pid())
+	return []string{"nsenter", "--net=/proc/" + pid + "/ns/net", "--mount=/proc/" + pid + "/ns/mnt", "--"}
+}
+
+// Command returns a command that runs name on the lab's node host.
+func (l *Lab) Command(name string, args ...string) *exec.Cmd {
+	return l.CommandContext(context.Background(), name, args...)
+}
+
+// CommandContext is Command bounded by ctx.
+func (l *Lab) CommandContext(ctx context.Context, name string, args ...string) *exec.Cmd {
+	w := l.Wrap()
+	return exec.CommandContext(ctx, w[0], append(append(w[1:], name), args...)...)
+}
+
+// avahiCommand runs name on the avahi host, with the lab's D-Bus system
+// bus in its environment.
+func (l *Lab) avahiCommand(ctx context.Context, name string, args ...string) *exec.Cmd {
+	w := l.avahiWrap()
+	cmd := exec.CommandContext(ctx, w[0], append(append(w[1:], name), args...)...)
+	cmd.Env = append(os.Environ(), "DBUS_SYSTEM_BUS_ADDRESS=unix:path="+filepath.Join(l.dir, "bus"))
+	return cmd
+}
+
+// Close stops the lab's daemons and its namespace.
+func (l *Lab) Close() {
+	for i := len(l.procs) - 1; i >= 0; i-- {
+		l.procs[i].Stop(5 * time.Second)
+	}
+	for _, h := range []*proc.Proc{l.avahi, l.node} {
+		if h != nil {
+			h.Kill()
+		}
+	}
+}
+
+// busConf is a D-Bus system bus that lets everything through: it serves
+// only the lab.
+func busConf(socket string) string {
+	return `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=` + socket + `</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+`
+}
+
+// avahiConf is avahi-daemon's configuration in the lab: IPv4 only, and
+// publishing nothing of its own.
+const avahiConf = `[server]
+use-ipv4=yes
+use-ipv6=no
+[publish]
+publish-workstation=no
+publish-hinfo=no
+`
