@@ -133,10 +133,24 @@ func (p *shardProposer) commit(batch []*pendingSend) {
 	for i, ps := range batch {
 		out := batchOutcome{err: err}
 		if err == nil {
-			out.item = items[i]
+			out.item = ownRetry(items[i], ps.cmd)
 		}
 		ps.done <- out
 	}
+}
+
+// ownRetry clears Duplicate on an item that only this send's own earlier
+// proposal made a duplicate. A batch is proposed again when its shard's
+// leader changes, and both copies may commit; the later one then finds the
+// id already applied. The stored time tells the two cases apart: the
+// proposer stamps the time once per Send call, so a record with this very
+// time is this call's own first copy, while a sender's retry is a new call
+// with a new time.
+func ownRetry(item batchItem, cmd roomCommand) batchItem {
+	if item.Duplicate && item.TS == cmd.TS {
+		item.Duplicate = false
+	}
+	return item
 }
 
 func (p *shardProposer) propose(batch []*pendingSend) ([]batchItem, error) {
