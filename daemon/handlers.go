@@ -111,13 +111,22 @@ func (ss *session) status(ctx context.Context) (transport.StatusResponse, error)
 	if err != nil {
 		return transport.StatusResponse{}, err
 	}
-	up := ss.srv.probeNodes(ctx, st.Nodes)
+	recs := make([]chatcore.NodeRecord, len(st.Nodes))
+	for i, n := range st.Nodes {
+		recs[i] = n.NodeRecord
+	}
+	up := ss.srv.probeNodes(ctx, recs)
 	out := transport.StatusResponse{}
 	for _, n := range st.Nodes {
-		out.Nodes = append(out.Nodes, transport.NodeInfo{ID: n.ID, Name: n.Name, Addr: n.ClientAddr, Up: up[n.ID]})
+		out.Nodes = append(out.Nodes, transport.NodeInfo{
+			ID: n.ID, Name: n.Name, Addr: n.ClientAddr, Up: up[n.ID] && n.Up,
+			State: n.State, Voters: n.Voters, Leaders: n.Leaders,
+		})
 	}
 	for _, s := range st.Shards {
-		out.Shards = append(out.Shards, transport.ShardStatus{ID: s.ID, Leader: s.Leader, Term: s.Term, Replicas: s.Replicas, NonVoting: s.NonVoting})
+		out.Shards = append(out.Shards, transport.ShardStatus{
+			ID: s.ID, Leader: s.Leader, Term: s.Term, Replicas: s.Replicas, NonVoting: s.NonVoting, Wanted: s.Wanted,
+		})
 	}
 	return out, nil
 }

@@ -68,8 +68,13 @@ type NodeInfo struct {
 	Name string `cbor:"2,keyasint"`
 	// Addr is the node's client (QUIC) address.
 	Addr string `cbor:"3,keyasint"`
-	// Up is meaningful only in a status reply.
+	// Up, State, Voters and Leaders are meaningful only in a status reply.
 	Up bool `cbor:"4,keyasint,omitempty"`
+	// State is "" for a full member, "draining" while an admin removes it.
+	State string `cbor:"5,keyasint,omitempty"`
+	// Voters and Leaders count the room shards it votes in and leads.
+	Voters  int `cbor:"6,keyasint,omitempty"`
+	Leaders int `cbor:"7,keyasint,omitempty"`
 }
 
 // Request is a control-stream request. ID is chosen by the client and echoed
@@ -170,6 +175,9 @@ type ShardStatus struct {
 	Replicas []uint64 `cbor:"4,keyasint"`
 	// NonVoting lists non-voting replicas.
 	NonVoting []uint64 `cbor:"5,keyasint,omitempty"`
+	// Wanted lists the voters the placement wants; it differs from
+	// Replicas while a move is in progress.
+	Wanted []uint64 `cbor:"6,keyasint,omitempty"`
 }
 
 // AdmitRequest asks an existing node to admit a new node. Token is the

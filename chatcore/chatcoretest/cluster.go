@@ -124,7 +124,7 @@ func (c *Cluster) WaitFormed(timeout time.Duration) {
 			for _, s := range st.Shards {
 				w := want
 				if s.ID == placement.RegistryShard {
-					w = min(len(c.Nodes), 5)
+					w = placement.RegistryVoterCount(len(c.Nodes))
 				}
 				if len(s.Replicas) != w || s.Leader == 0 {
 					return fmt.Errorf("node %d: shard %d: voters %v leader %d", i+1, s.ID, s.Replicas, s.Leader)
