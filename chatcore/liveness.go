@@ -4,7 +4,6 @@ import (
 	"context"
 	"sync"
 	"time"
-
 )
 
 // Liveness timing. Every node writes a heartbeat into the registry every
@@ -106,5 +105,3 @@ func (n *Node) leadsNow(shard uint64) bool {
 	leader, _, valid, err := n.nh.GetLeaderID(shard)
 	return err == nil && valid && leader == replica
 }
-
-

@@ -69,7 +69,7 @@ type BootstrapParams struct {
 	Replicas int
 	// DeadAfter is how long a node may be unreachable before its replicas
 	// are re-created elsewhere; 0 for DefaultDeadAfter.
-	DeadAfter time.Duration
+	DeadAfter   time.Duration
 	CACertPEM   []byte
 	CAKeyPEM    []byte
 	NodeCertPEM []byte
