@@ -55,12 +55,10 @@ func (n *Node) reconcile() {
 	}
 	now := time.Now()
 	n.live.observe(nodes, now)
-	for _, rec := range nodes {
-		if rec.ID == n.id.NodeID && rec.State == NodeRemoved {
-			n.log.Warn("this node was removed from the cluster by an admin; it stops serving")
-			n.removedOnce.Do(func() { close(n.removed) })
-			return
-		}
+	if me, found, err := n.nodeRecord(n.id.NodeID); err == nil && found && me.State == NodeRemoved {
+		n.log.Warn("this node was removed from the cluster by an admin; it stops serving")
+		n.removedOnce.Do(func() { close(n.removed) })
+		return
 	}
 	n.hostAssigned(info)
 	for s := range n.nonVotingShards() {

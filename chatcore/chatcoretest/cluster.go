@@ -27,6 +27,11 @@ type Cluster struct {
 	Cfgs   []chatcore.Config
 	Shards int
 	ca     *pki.CA
+	caPEM  []byte
+	caKey  []byte
+	id     string
+	base   string
+	opts   Options
 }
 
 // Options tune StartCluster.
@@ -34,6 +39,10 @@ type Options struct {
 	// Shards is the number of room shards (default 4: enough to be
 	// multi-shard, few enough to start fast).
 	Shards int
+	// Replicas is the voters per room shard (default 3).
+	Replicas int
+	// DeadAfter is the cluster's dead-after (default chatcore's).
+	DeadAfter time.Duration
 }
 
 // StartCluster starts n nodes on 127.0.0.1, bootstraps the first, joins the
@@ -42,11 +51,12 @@ type Options struct {
 func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
 	t.Helper()
 	o := Options{Shards: 4}
-	if len(opts) > 0 && opts[0].Shards > 0 {
-		o.Shards = opts[0].Shards
+	if len(opts) > 0 {
+		o = opts[0]
+		if o.Shards <= 0 {
+			o.Shards = 4
+		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	clusterID := fmt.Sprintf("test-%x", randBytes(t, 6))
 	caPEM, caKeyPEM, err := pki.NewCA(clusterID)
 	if err != nil {
@@ -56,59 +66,86 @@ func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &Cluster{t: t, Shards: o.Shards, ca: ca}
+	c := &Cluster{t: t, Shards: o.Shards, ca: ca, caPEM: caPEM, caKey: caKeyPEM, id: clusterID, base: t.TempDir(), opts: o}
 	t.Cleanup(c.Close)
-	base := t.TempDir()
 	for i := 0; i < n; i++ {
-		cfg := chatcore.Config{
-			DataDir:    filepath.Join(base, fmt.Sprintf("n%d", i+1)),
-			Name:       fmt.Sprintf("n%d", i+1),
-			RaftAddr:   FreeAddr(t),
-			ClientAddr: fmt.Sprintf("127.0.0.1:%d", 17400+i),
-			Profile:    chatcore.ProfileSmall,
-			Logger:     testLogger(),
-		}
-		keyPEM, pub, err := pki.NewKey()
-		if err != nil {
-			t.Fatal(err)
-		}
-		certPEM, err := ca.IssueNodeCert(pub, cfg.Name, []string{"127.0.0.1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var node *chatcore.Node
-		if i == 0 {
-			token := randBytes(t, 16)
-			sum := sha256.Sum256(token)
-			node, err = chatcore.Bootstrap(ctx, cfg, chatcore.BootstrapParams{
-				ClusterID: clusterID, Shards: o.Shards,
-				CACertPEM: caPEM, CAKeyPEM: caKeyPEM, NodeCertPEM: certPEM, NodeKeyPEM: keyPEM,
-				TokenHash: sum[:], Secret: randBytes(t, 32),
-			})
-		} else {
-			var id uint64
-			id, err = c.Nodes[0].Admit(ctx, chatcore.NodeRecord{Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr})
-			if err == nil {
-				node, err = chatcore.Join(ctx, cfg, chatcore.JoinParams{
-					NodeID: id, ClusterID: clusterID, CACertPEM: caPEM, NodeCertPEM: certPEM, NodeKeyPEM: keyPEM,
-				})
-			}
-		}
-		if err != nil {
-			t.Fatalf("start node %d: %v", i+1, err)
-		}
-		c.Nodes = append(c.Nodes, node)
-		c.Cfgs = append(c.Cfgs, cfg)
+		c.AddNode()
 	}
 	c.WaitFormed(60 * time.Second)
 	return c
+}
+
+// AddNode starts one more node: the first bootstraps the cluster, the
+// others are admitted by node 1 (or the first running node) and join. It
+// returns the new node's index.
+func (c *Cluster) AddNode() int {
+	t := c.t
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	i := len(c.Nodes)
+	cfg := chatcore.Config{
+		DataDir:    filepath.Join(c.base, fmt.Sprintf("n%d", i+1)),
+		Name:       fmt.Sprintf("n%d", i+1),
+		RaftAddr:   FreeAddr(t),
+		ClientAddr: fmt.Sprintf("127.0.0.1:%d", 17400+i),
+		Profile:    chatcore.ProfileSmall,
+		Logger:     testLogger(),
+	}
+	keyPEM, pub, err := pki.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, err := c.ca.IssueNodeCert(pub, cfg.Name, []string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var node *chatcore.Node
+	if i == 0 {
+		token := randBytes(t, 16)
+		sum := sha256.Sum256(token)
+		node, err = chatcore.Bootstrap(ctx, cfg, chatcore.BootstrapParams{
+			ClusterID: c.id, Shards: c.opts.Shards, Replicas: c.opts.Replicas, DeadAfter: c.opts.DeadAfter,
+			CACertPEM: c.caPEM, CAKeyPEM: c.caKey, NodeCertPEM: certPEM, NodeKeyPEM: keyPEM,
+			TokenHash: sum[:], Secret: randBytes(t, 32),
+		})
+	} else {
+		var id uint64
+		id, err = c.Any().Admit(ctx, chatcore.NodeRecord{Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr})
+		if err == nil {
+			node, err = chatcore.Join(ctx, cfg, chatcore.JoinParams{
+				NodeID: id, ClusterID: c.id, CACertPEM: c.caPEM, NodeCertPEM: certPEM, NodeKeyPEM: keyPEM,
+			})
+		}
+	}
+	if err != nil {
+		t.Fatalf("start node %d: %v", i+1, err)
+	}
+	c.Nodes = append(c.Nodes, node)
+	c.Cfgs = append(c.Cfgs, cfg)
+	return i
+}
+
+// Any returns the first running node.
+func (c *Cluster) Any() *chatcore.Node {
+	for _, n := range c.Nodes {
+		if n != nil {
+			return n
+		}
+	}
+	c.t.Fatal("no node is running")
+	return nil
 }
 
 // WaitFormed waits until every running node sees every shard with
 // min(len(Nodes), 3) voters (5 for the registry) and a leader.
 func (c *Cluster) WaitFormed(timeout time.Duration) {
 	c.t.Helper()
-	want := min(len(c.Nodes), placement.DefaultReplication)
+	r := c.opts.Replicas
+	if r == 0 {
+		r = placement.DefaultReplication
+	}
+	want := min(c.running(), r)
 	WaitFor(c.t, timeout, func() error {
 		for i, node := range c.Nodes {
 			if node == nil {
@@ -124,7 +161,7 @@ func (c *Cluster) WaitFormed(timeout time.Duration) {
 			for _, s := range st.Shards {
 				w := want
 				if s.ID == placement.RegistryShard {
-					w = placement.RegistryVoterCount(len(c.Nodes))
+					w = placement.RegistryVoterCount(c.running())
 				}
 				if len(s.Replicas) != w || s.Leader == 0 {
 					return fmt.Errorf("node %d: shard %d: voters %v leader %d", i+1, s.ID, s.Replicas, s.Leader)
@@ -133,6 +170,17 @@ func (c *Cluster) WaitFormed(timeout time.Duration) {
 		}
 		return nil
 	})
+}
+
+// running counts the nodes not stopped.
+func (c *Cluster) running() int {
+	k := 0
+	for _, n := range c.Nodes {
+		if n != nil {
+			k++
+		}
+	}
+	return k
 }
 
 // Stop closes node i (a clean stop; its data stays).
