@@ -115,7 +115,11 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 func (n *Node) shardStatus(ctx context.Context, shard uint64, report ShardReport, reporter uint64) ShardStatus {
 	st := ShardStatus{ID: shard}
 	p, _ := n.placement(shard)
-	st.Wanted = slices.Sorted(slices.Values(p.Voters))
+	if shard != placement.RegistryShard {
+		// The registry's other nodes follow it as non-voting members for
+		// good: no move to show.
+		st.Wanted = slices.Sorted(slices.Values(p.Voters))
+	}
 	_, hosted := n.localReplica(shard)
 	if !hosted {
 		st.Leader, st.Term = reporter, report.Term

@@ -63,7 +63,7 @@ func bootstrapCluster(ctx context.Context, cfg Config, ccfg chatcore.Config) (*c
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	n, err := chatcore.Bootstrap(ctx, ccfg, chatcore.BootstrapParams{
-		ClusterID: clusterID, Shards: cfg.Shards,
+		ClusterID: clusterID, Shards: cfg.Shards, Replicas: cfg.Replicas, DeadAfter: cfg.DeadAfter,
 		CACertPEM: caPEM, CAKeyPEM: caKeyPEM, NodeCertPEM: certPEM, NodeKeyPEM: keyPEM,
 		TokenHash: pki.HashToken(token), Secret: randomBytes(32),
 	})

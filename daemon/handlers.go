@@ -43,6 +43,11 @@ func (ss *session) handle(ctx context.Context, req transport.Request) {
 		}
 	case transport.OpStatus:
 		body, err = ss.status(ctx)
+	case transport.OpAdmin:
+		var r transport.AdminRequest
+		if err = decodeBody(req, &r); err == nil {
+			body, err = ss.admin(ctx, r)
+		}
 	case transport.OpJoin:
 		var r transport.JoinRoomRequest
 		if err = decodeBody(req, &r); err == nil {

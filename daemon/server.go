@@ -168,6 +168,10 @@ func (s *Server) acceptLoop() {
 	}
 }
 
+// Removed is closed once an admin removed this node from the cluster: it no
+// longer serves, and the process should stop.
+func (s *Server) Removed() <-chan struct{} { return s.node.Removed() }
+
 // Node returns the server's chatcore node.
 func (s *Server) Node() *chatcore.Node { return s.node }
 

@@ -14,6 +14,9 @@ const (
 	OpHistory   = "history"
 	OpSubscribe = "subscribe"
 	OpStatus    = "status"
+	// OpAdmin changes the cluster's membership or settings (AdminRequest,
+	// AdminResponse). Only an admin may; anyone else gets CodeForbidden.
+	OpAdmin = "admin"
 	OpAdmit     = "admit"
 	// OpJoin makes the user a member of a room (JoinRoomRequest; the
 	// response has no body).
@@ -178,6 +181,29 @@ type ShardStatus struct {
 	// Wanted lists the voters the placement wants; it differs from
 	// Replicas while a move is in progress.
 	Wanted []uint64 `cbor:"6,keyasint,omitempty"`
+}
+
+// Admin actions (AdminRequest.Action) and their arguments.
+const (
+	// AdminRemoveNode drains a node, then removes it: Args is its id or
+	// name.
+	AdminRemoveNode = "remove-node"
+	// AdminGrant makes a user admin: Args is the user.
+	AdminGrant = "grant"
+	// AdminSet changes a cluster setting: Args is the setting's name and
+	// value ("dead-after", a Go duration).
+	AdminSet = "set"
+)
+
+// AdminRequest asks for one admin action.
+type AdminRequest struct {
+	Action string   `cbor:"1,keyasint"`
+	Args   []string `cbor:"2,keyasint,omitempty"`
+}
+
+// AdminResponse says what the action did, in a sentence.
+type AdminResponse struct {
+	Message string `cbor:"1,keyasint"`
 }
 
 // AdmitRequest asks an existing node to admit a new node. Token is the
