@@ -156,7 +156,7 @@ func (c *Cluster) WaitFormed(timeout time.Duration) {
 			for _, s := range st.Shards {
 				want := min(n, placement.DefaultReplication)
 				if s.ID == placement.RegistryShard {
-					want = min(n, 5)
+					want = placement.RegistryVoterCount(n)
 				}
 				if len(s.Replicas) != want || s.Leader == 0 {
 					return fmt.Errorf("server %d: shard %d: voters %v, want %d; leader %d",
