@@ -24,11 +24,14 @@ func send(t *testing.T, n *chatcore.Node, room, user, text string) chatcore.Send
 	return res
 }
 
+// reader is the user the tests read public rooms as.
+const reader = "reader"
+
 func history(t *testing.T, n *chatcore.Node, room string) []parley.Message {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	msgs, _, err := n.History(ctx, room, chatcore.HistoryQuery{From: 1})
+	msgs, _, err := n.History(ctx, room, reader, chatcore.HistoryQuery{From: 1})
 	if err != nil {
 		t.Fatalf("history %s: %v", room, err)
 	}
@@ -105,7 +108,7 @@ func TestSubscribeFromSeqWhileSending(t *testing.T) {
 		send(t, c.Nodes[0], "busy", "alice", fmt.Sprintf("early %d", i))
 	}
 	const from, total = 7, 120
-	sub, err := c.Nodes[2].Subscribe("busy", from)
+	sub, err := c.Nodes[2].Subscribe("busy", reader, from)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +223,7 @@ func TestHistoryOfLargeMessagesFitsAFrame(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for _, q := range []chatcore.HistoryQuery{{From: 1}, {Last: 70}} {
-		msgs, last, err := c.Nodes[0].History(ctx, "big", q)
+		msgs, last, err := c.Nodes[0].History(ctx, "big", reader, q)
 		if err != nil {
 			t.Fatal(err)
 		}

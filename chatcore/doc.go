@@ -3,7 +3,12 @@
 // placement loop that applies the rules of package placement, and the hub
 // that delivers committed messages to local subscribers.
 //
-// It is an embeddable library: a Go program can start a node with Bootstrap,
-// Join or Open and then Send, History and Subscribe in-process. It knows
-// nothing of the wire protocol; the daemon package puts it on the network.
+// It is an embeddable library: a Go program creates or reopens a node with
+// one call, Start (which makes the cluster CA, certificates and join token
+// itself), adds nodes with Join through an Admitter, and then Sends, reads
+// History and Subscribes in-process (see Example). Every read, write and
+// membership call takes the user it acts for and enforces
+// parley.CheckAccess, so direct-message rooms stay their participants' own
+// whoever embeds the core. It knows nothing of the wire protocol; the daemon
+// package puts it on the network.
 package chatcore

@@ -25,10 +25,12 @@ type HistoryQuery struct {
 	Last  int
 }
 
-// History returns messages of room in seq order and the room's last seq. It
-// is linearizable: it sees every message acknowledged before it was called.
-func (n *Node) History(ctx context.Context, room string, q HistoryQuery) ([]parley.Message, uint64, error) {
-	if err := parley.ValidateRoom(room); err != nil {
+// History returns messages of room, read as user, in seq order and the
+// room's last seq. It is linearizable: it sees every message acknowledged
+// before it was called. Only its two participants may read a
+// direct-message room (parley.ErrForbidden, see parley.CheckAccess).
+func (n *Node) History(ctx context.Context, room, user string, q HistoryQuery) ([]parley.Message, uint64, error) {
+	if err := checkUse(room, user); err != nil {
 		return nil, 0, fmt.Errorf("history: %w", err)
 	}
 	shard, err := n.RoomShard(room)

@@ -37,7 +37,7 @@ func tlsFiles(dataDir string) TLSFiles {
 
 func identityPath(dataDir string) string { return filepath.Join(dataDir, "identity.json") }
 
-// HasIdentity reports whether dataDir holds a node (created by Bootstrap or
+// HasIdentity reports whether dataDir holds a node (created by Start or
 // Join), which Open can restart.
 func HasIdentity(dataDir string) bool {
 	_, err := os.Stat(identityPath(dataDir))

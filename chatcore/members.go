@@ -24,7 +24,7 @@ type MembershipResult struct {
 // Join makes user a member of room, durably, and appends the notice "<user>
 // joined" to the room; the room is created if new. Joining a room one is a
 // member of changes nothing, so a retried Join is harmless. Only its two
-// participants may join a direct-message room (ErrForbidden).
+// participants may join a direct-message room (parley.ErrForbidden).
 func (n *Node) Join(ctx context.Context, room, user string) (MembershipResult, error) {
 	res, err := n.changeMembership(ctx, roomOpJoin, room, user)
 	if err != nil {
@@ -35,7 +35,8 @@ func (n *Node) Join(ctx context.Context, room, user string) (MembershipResult, e
 
 // Leave ends user's membership of room and appends the notice "<user> left"
 // to the room. Leaving a room one is not a member of changes nothing, so a
-// retried Leave is harmless.
+// retried Leave is harmless. Only its two participants may leave a
+// direct-message room (parley.ErrForbidden).
 func (n *Node) Leave(ctx context.Context, room, user string) (MembershipResult, error) {
 	res, err := n.changeMembership(ctx, roomOpLeave, room, user)
 	if err != nil {
@@ -45,13 +46,7 @@ func (n *Node) Leave(ctx context.Context, room, user string) (MembershipResult, 
 }
 
 func (n *Node) changeMembership(ctx context.Context, op uint8, room, user string) (MembershipResult, error) {
-	if err := parley.ValidateRoom(room); err != nil {
-		return MembershipResult{}, err
-	}
-	if err := parley.ValidateUser(user); err != nil {
-		return MembershipResult{}, err
-	}
-	if err := parley.CheckAccess(room, user); err != nil {
+	if err := checkUse(room, user); err != nil {
 		return MembershipResult{}, err
 	}
 	shard, err := n.RoomShard(room)
@@ -81,11 +76,12 @@ func (n *Node) changeMembership(ctx context.Context, op uint8, room, user string
 	return MembershipResult{Changed: res.Data[0] == 1, Seq: binary.BigEndian.Uint64(res.Data[1:])}, nil
 }
 
-// Members returns the members of room in name order. It is linearizable,
-// like History: it sees every membership change acknowledged before it was
-// called.
-func (n *Node) Members(ctx context.Context, room string) ([]string, error) {
-	if err := parley.ValidateRoom(room); err != nil {
+// Members returns the members of room in name order, asked by user. It is
+// linearizable, like History: it sees every membership change acknowledged
+// before it was called. Only its two participants may list a
+// direct-message room (parley.ErrForbidden).
+func (n *Node) Members(ctx context.Context, room, user string) ([]string, error) {
+	if err := checkUse(room, user); err != nil {
 		return nil, fmt.Errorf("members: %w", err)
 	}
 	shard, err := n.RoomShard(room)
@@ -126,20 +122,29 @@ type RoomSummary struct {
 	// Joined reports whether the user RoomSummaries was asked about is a
 	// member.
 	Joined bool
+	// DM marks a direct-message room (see parley.DMRoom).
+	DM bool
 }
 
-// RoomSummaries lists every room of the registry's directory, in name
-// order, with its member count, its last seq and whether user (if not "")
-// is a member. It reads the local replicas without a read barrier, so it
-// may be a little stale; direct-message rooms are included, whoever their
-// participants (see CheckAccess).
+// RoomSummaries lists the rooms of the registry's directory that user may
+// use, in name order, with their member counts, their last seqs and whether
+// user is a member: every public room and user's own direct-message rooms,
+// not other users' (see parley.CheckAccess). It reads the local replicas
+// without a read barrier, so it may be a little stale.
 func (n *Node) RoomSummaries(user string) ([]RoomSummary, error) {
+	if err := parley.ValidateUser(user); err != nil {
+		return nil, fmt.Errorf("rooms: %w", err)
+	}
 	recs, err := n.Rooms()
 	if err != nil {
 		return nil, fmt.Errorf("rooms: %w", err)
 	}
 	out := make([]RoomSummary, 0, len(recs))
 	for _, rec := range recs {
+		dm := parley.IsDMRoom(rec.Name)
+		if dm && parley.CheckAccess(rec.Name, user) != nil {
+			continue
+		}
 		shard, err := n.RoomShard(rec.Name)
 		if err != nil {
 			return nil, fmt.Errorf("rooms: %w", err)
@@ -148,12 +153,10 @@ func (n *Node) RoomSummaries(user string) ([]RoomSummary, error) {
 		if _, err := getCBOR(n.db.db, metaKey(shard, rec.Name), &meta); err != nil {
 			return nil, fmt.Errorf("rooms: %w", err)
 		}
-		s := RoomSummary{Name: rec.Name, Members: meta.Members, LastSeq: meta.LastSeq}
-		if user != "" {
-			var m memberRecord
-			if s.Joined, err = getCBOR(n.db.db, memberKey(shard, rec.Name, user), &m); err != nil {
-				return nil, fmt.Errorf("rooms: %w", err)
-			}
+		s := RoomSummary{Name: rec.Name, Members: meta.Members, LastSeq: meta.LastSeq, DM: dm}
+		var m memberRecord
+		if s.Joined, err = getCBOR(n.db.db, memberKey(shard, rec.Name, user), &m); err != nil {
+			return nil, fmt.Errorf("rooms: %w", err)
 		}
 		out = append(out, s)
 	}

@@ -34,11 +34,11 @@ func leave(t *testing.T, n *chatcore.Node, room, user string) chatcore.Membershi
 	return res
 }
 
-func members(t *testing.T, n *chatcore.Node, room string) []string {
+func members(t *testing.T, n *chatcore.Node, room, user string) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	users, err := n.Members(ctx, room)
+	users, err := n.Members(ctx, room, user)
 	if err != nil {
 		t.Fatalf("members of %s: %v", room, err)
 	}
@@ -107,7 +107,7 @@ func TestMembership(t *testing.T) {
 		t.Helper()
 		checkSame(t, c, room, len(texts))
 		for i, n := range c.Nodes {
-			if got := members(t, n, room); !slices.Equal(got, want) {
+			if got := members(t, n, room, reader); !slices.Equal(got, want) {
 				t.Fatalf("%s: node %d: members %v, want %v", when, i+1, got, want)
 			}
 			msgs := history(t, n, room)
@@ -160,7 +160,7 @@ func TestDirectMessageMembership(t *testing.T) {
 		t.Fatalf("join of an unordered DM name: %v, want ErrInvalid", err)
 	}
 	send(t, n, room, "alice", "hi bob")
-	if got := members(t, n, room); !slices.Equal(got, []string{"alice", "bob"}) {
+	if got := members(t, n, room, "alice"); !slices.Equal(got, []string{"alice", "bob"}) {
 		t.Fatalf("members after the first DM: %v", got)
 	}
 	s, ok := summary(t, n, room, "bob")

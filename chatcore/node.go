@@ -36,6 +36,8 @@ const (
 	// compacts all but compactionOverhead of them.
 	snapshotEntries    = 20000
 	compactionOverhead = 5000
+	// maxShards is the most room shards a cluster may have.
+	maxShards = 1024
 )
 
 // Config configures a node.
@@ -53,39 +55,49 @@ type Config struct {
 	ClientAddr string
 	// Profile sizes memory use; used when the node is created.
 	Profile Profile
+	// Shards is the number of room shards of a new cluster, 0 for the
+	// profile's default (Profile.DefaultShards); used when Start creates
+	// the cluster.
+	Shards int
+	// Replicas is the number of voting replicas of each room shard of a
+	// new cluster: odd, 1 to MaxReplication; 0 for
+	// placement.DefaultReplication. Used when Start creates the cluster.
+	Replicas int
+	// DeadAfter is how long a node of a new cluster may be unreachable
+	// before its replicas are re-created elsewhere; 0 for
+	// DefaultDeadAfter. Used when Start creates the cluster; admins change
+	// it later (SetDeadAfter).
+	DeadAfter time.Duration
 	// Logger receives the node's logs (default slog.Default()).
 	Logger *slog.Logger
 }
 
-// BootstrapParams is what a new cluster starts with. The caller (who owns
-// the cryptography) makes the CA, the first node's certificate and key, the
-// join token and the session secret.
-type BootstrapParams struct {
-	ClusterID string
-	// Shards is the number of room shards, 0 for the profile's default.
-	Shards int
-	// Replicas is the number of voting replicas of each room shard: odd,
-	// 1 to MaxReplication; 0 for placement.DefaultReplication.
-	Replicas int
-	// DeadAfter is how long a node may be unreachable before its replicas
-	// are re-created elsewhere; 0 for DefaultDeadAfter.
-	DeadAfter   time.Duration
-	CACertPEM   []byte
-	CAKeyPEM    []byte
-	NodeCertPEM []byte
-	NodeKeyPEM  []byte
-	// TokenHash is the SHA-256 of the join token.
-	TokenHash []byte
-	Secret    []byte
+// bootstrapParams is what a new cluster starts with (see newCluster).
+type bootstrapParams struct {
+	clusterID string
+	// shards is the number of room shards, 0 for the profile's default.
+	shards int
+	// replicas and deadAfter are the cluster's replication and
+	// dead-after, validated.
+	replicas    int
+	deadAfter   time.Duration
+	caCertPEM   []byte
+	caKeyPEM    []byte
+	nodeCertPEM []byte
+	nodeKeyPEM  []byte
+	// tokenHash is the SHA-256 of the join token.
+	tokenHash []byte
+	secret    []byte
 }
 
-// JoinParams is what an admitted node received from the cluster.
-type JoinParams struct {
-	NodeID      uint64
-	ClusterID   string
-	CACertPEM   []byte
-	NodeCertPEM []byte
-	NodeKeyPEM  []byte
+// joinParams is what an admitted node received from the cluster, and its
+// own key.
+type joinParams struct {
+	nodeID      uint64
+	clusterID   string
+	caCertPEM   []byte
+	nodeCertPEM []byte
+	nodeKeyPEM  []byte
 }
 
 // Node is one Parley node: a dragonboat NodeHost with the registry and the
@@ -120,31 +132,14 @@ type Node struct {
 	wg   sync.WaitGroup
 }
 
-// Bootstrap creates a new cluster with this node as its first member.
-func Bootstrap(ctx context.Context, cfg Config, p BootstrapParams) (*Node, error) {
-	if p.Shards > 1024 {
-		return nil, fmt.Errorf("bootstrap: %d shards, limit 1024: %w", p.Shards, parley.ErrInvalid)
+// bootstrap creates a new cluster with this node as its first member (see
+// Start).
+func bootstrap(ctx context.Context, cfg Config, p bootstrapParams) (*Node, error) {
+	if p.shards <= 0 {
+		p.shards = cfg.Profile.DefaultShards()
 	}
-	if err := validateConfig(&cfg); err != nil {
-		return nil, err
-	}
-	if p.Shards <= 0 {
-		p.Shards = cfg.Profile.DefaultShards()
-	}
-	if p.Replicas == 0 {
-		p.Replicas = placement.DefaultReplication
-	}
-	if p.Replicas < 1 || p.Replicas > MaxReplication || p.Replicas%2 == 0 {
-		return nil, fmt.Errorf("bootstrap: %d replicas: want an odd number from 1 to %d: %w", p.Replicas, MaxReplication, parley.ErrInvalid)
-	}
-	if p.DeadAfter == 0 {
-		p.DeadAfter = DefaultDeadAfter
-	}
-	if p.DeadAfter < MinDeadAfter {
-		return nil, fmt.Errorf("bootstrap: dead-after %v: at least %v: %w", p.DeadAfter, MinDeadAfter, parley.ErrInvalid)
-	}
-	id := identity{NodeID: 1, ClusterID: p.ClusterID, Profile: cfg.Profile.Name, Bootstrapped: true}
-	if err := writeIdentity(cfg.DataDir, id, p.CACertPEM, p.NodeCertPEM, p.NodeKeyPEM); err != nil {
+	id := identity{NodeID: 1, ClusterID: p.clusterID, Profile: cfg.Profile.Name, Bootstrapped: true}
+	if err := writeIdentity(cfg.DataDir, id, p.caCertPEM, p.nodeCertPEM, p.nodeKeyPEM); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	n, err := start(cfg, id)
@@ -160,10 +155,10 @@ func Bootstrap(ctx context.Context, cfg Config, p BootstrapParams) (*Node, error
 	init := registryCommand{
 		Op: regOpInit, TS: now,
 		Cluster: &ClusterInfo{
-			ClusterID: p.ClusterID, Shards: p.Shards,
-			CACertPEM: p.CACertPEM, CAKeyPEM: p.CAKeyPEM,
-			TokenHash: p.TokenHash, Secret: p.Secret, Created: now,
-			Replication: p.Replicas, DeadAfter: p.DeadAfter,
+			ClusterID: p.clusterID, Shards: p.shards,
+			CACertPEM: p.caCertPEM, CAKeyPEM: p.caKeyPEM,
+			TokenHash: p.tokenHash, Secret: p.secret, Created: now,
+			Replication: p.replicas, DeadAfter: p.deadAfter,
 		},
 		Node: &NodeRecord{ID: id.NodeID, Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr, Joined: now},
 	}
@@ -174,7 +169,7 @@ func Bootstrap(ctx context.Context, cfg Config, p BootstrapParams) (*Node, error
 	// Every room shard starts here alone as replica 1 (the registry's init
 	// records that); the placement loop spreads them as nodes join.
 	first := map[uint64]string{1: cfg.RaftAddr}
-	for _, s := range placement.RoomShards(p.Shards) {
+	for _, s := range placement.RoomShards(p.shards) {
 		if err := n.startReplica(s, 1, first, false, false); err != nil {
 			n.Close()
 			return nil, fmt.Errorf("bootstrap: %w", err)
@@ -184,15 +179,10 @@ func Bootstrap(ctx context.Context, cfg Config, p BootstrapParams) (*Node, error
 	return n, nil
 }
 
-// Join starts a node that the cluster has admitted (see Node.Admit). Its
-// replicas join as non-voting members, catch up, and are promoted where the
-// placement wants a voter.
-func Join(ctx context.Context, cfg Config, p JoinParams) (*Node, error) {
-	if err := validateConfig(&cfg); err != nil {
-		return nil, err
-	}
-	id := identity{NodeID: p.NodeID, ClusterID: p.ClusterID, Profile: cfg.Profile.Name}
-	if err := writeIdentity(cfg.DataDir, id, p.CACertPEM, p.NodeCertPEM, p.NodeKeyPEM); err != nil {
+// join starts a node that the cluster has admitted (see Join).
+func join(ctx context.Context, cfg Config, p joinParams) (*Node, error) {
+	id := identity{NodeID: p.nodeID, ClusterID: p.clusterID, Profile: cfg.Profile.Name}
+	if err := writeIdentity(cfg.DataDir, id, p.caCertPEM, p.nodeCertPEM, p.nodeKeyPEM); err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
 	n, err := start(cfg, id)
@@ -207,7 +197,8 @@ func Join(ctx context.Context, cfg Config, p JoinParams) (*Node, error) {
 	return n, nil
 }
 
-// Open restarts a node from its data dir.
+// Open restarts the node in its data dir, and fails with an error wrapping
+// parley.ErrNotFound if the dir holds none (Start creates one instead).
 func Open(ctx context.Context, cfg Config) (*Node, error) {
 	id, err := loadIdentity(cfg.DataDir)
 	if err != nil {

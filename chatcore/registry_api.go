@@ -87,17 +87,10 @@ func (n *Node) CheckJoinToken(ctx context.Context, token string) error {
 	return pki.CheckToken(token, info.TokenHash)
 }
 
-// Admit registers a new node and adds it as a non-voting member of the
-// registry, so it can catch up; the placement loop does the rest. The caller
-// has checked the join token. Admitting the same name and Raft address again
-// (a retried join) returns the same id.
-func (n *Node) Admit(ctx context.Context, rec NodeRecord) (uint64, error) {
-	if err := parley.ValidateNodeName(rec.Name); err != nil {
-		return 0, fmt.Errorf("admit: %w", err)
-	}
-	if rec.RaftAddr == "" || rec.ClientAddr == "" {
-		return 0, fmt.Errorf("admit: raft and client addresses are required: %w", parley.ErrInvalid)
-	}
+// addNode registers a new node and adds it as a non-voting member of the
+// registry (see Admit, which checks the name and addresses). Adding the same name and Raft address again (a
+// retried join) returns the same id.
+func (n *Node) addNode(ctx context.Context, rec NodeRecord) (uint64, error) {
 	rec.Joined = time.Now().UnixNano()
 	v, err := n.proposeRegistry(ctx, registryCommand{Op: regOpAddNode, TS: rec.Joined, Node: &rec})
 	if err != nil {

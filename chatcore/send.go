@@ -20,7 +20,9 @@ type SendParams struct {
 }
 
 // Send commits a message on a quorum of its room's shard and returns its
-// seq. It retries through leader changes until ctx ends.
+// seq. It retries through leader changes until ctx ends. Only its two
+// participants may write to a direct-message room (parley.ErrForbidden, see
+// parley.CheckAccess; checked after the names and the text).
 func (n *Node) Send(ctx context.Context, p SendParams) (SendResult, error) {
 	if err := parley.ValidateRoom(p.Room); err != nil {
 		return SendResult{}, fmt.Errorf("send: %w", err)

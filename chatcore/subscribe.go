@@ -21,10 +21,12 @@ type Subscription struct {
 	closeOnce sync.Once
 }
 
-// Subscribe follows room from seq from; from 0 means from now (the first
-// message after the room's current head).
-func (n *Node) Subscribe(room string, from uint64) (*Subscription, error) {
-	if err := parley.ValidateRoom(room); err != nil {
+// Subscribe follows room, read as user, from seq from; from 0 means from
+// now (the first message after the room's current head). Only its two
+// participants may follow a direct-message room (parley.ErrForbidden, see
+// parley.CheckAccess).
+func (n *Node) Subscribe(room, user string, from uint64) (*Subscription, error) {
+	if err := checkUse(room, user); err != nil {
 		return nil, fmt.Errorf("subscribe: %w", err)
 	}
 	shard, err := n.RoomShard(room)

@@ -22,18 +22,15 @@ package client
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/parleychat/parley/pki"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -87,12 +84,11 @@ type Options struct {
 // one node. It is safe for concurrent use. Make one with Dial and release
 // it with Close.
 type Client struct {
-	opts     Options
-	log      *slog.Logger
-	pinnedCA *x509.Certificate
-	known    *transport.KnownClusters
-	notify   *notifier
-	dialPC   func(addr string) (net.PacketConn, error) // see dialPacketConn
+	opts   Options
+	log    *slog.Logger
+	trust  transport.Trust
+	notify *notifier
+	dialPC func(addr string) (net.PacketConn, error) // see dialPacketConn
 	// probeEvery and probeTimeout are the resolved ProbeInterval and
 	// ProbeTimeout; probeEvery is 0 when the probe is off.
 	probeEvery, probeTimeout time.Duration
@@ -151,7 +147,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	if err := c.loadTrust(); err != nil {
+	if c.trust, err = transport.LoadTrust(opts.CAFile, opts.KnownClustersPath); err != nil {
 		return nil, err
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -167,36 +163,6 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	c.wg.Add(1)
 	go c.run(cn)
 	return c, nil
-}
-
-// loadTrust reads the pinned CA or opens known_clusters.
-func (c *Client) loadTrust() error {
-	if c.opts.CAFile != "" {
-		pem, err := os.ReadFile(c.opts.CAFile)
-		if err != nil {
-			return fmt.Errorf("ca file: %w", err)
-		}
-		ca, err := pki.ParseCertPEM(pem)
-		if err != nil {
-			return fmt.Errorf("ca file %s: %w", c.opts.CAFile, err)
-		}
-		c.pinnedCA = ca
-		return nil
-	}
-	path := c.opts.KnownClustersPath
-	if path == "" {
-		p, err := transport.DefaultKnownClustersPath()
-		if err != nil {
-			return err
-		}
-		path = p
-	}
-	known, err := transport.OpenKnownClusters(path)
-	if err != nil {
-		return err
-	}
-	c.known = known
-	return nil
 }
 
 // Node returns the node the Client is connected to, or was last connected

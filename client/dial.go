@@ -2,16 +2,12 @@ package client
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"time"
 
-	"github.com/parleychat/parley/pki"
 	"github.com/parleychat/parley/transport"
-	"github.com/quic-go/quic-go"
 )
 
 // dialAny tries every known server once, starting at c.next, and returns
@@ -85,27 +81,28 @@ func (c *Client) handshake(ctx context.Context, addr string) (*conn, error) {
 }
 
 // handshakeWith dials addr, says hello and reads the welcome. On success
-// the connection's goroutines are running and the Client has learnt the
+// the connection's probe is running and the Client has learnt the
 // cluster's nodes and its new token.
 func (c *Client) handshakeWith(ctx context.Context, addr string, hello transport.Hello) (*conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
-	tlsConf := transport.ClientTLSConfig(addr, c.pinnedCA, c.known)
-	qc, err := c.dialQUIC(ctx, addr, tlsConf)
+	cn := &conn{c: c, addr: addr, lv: newLiveness()}
+	tc, w, err := transport.Connect(ctx, addr, transport.ConnectOptions{
+		TLS:              c.trust.TLSConfig(addr),
+		Hello:            hello,
+		PacketConn:       c.dialPC,
+		WrapRead:         cn.lv.reader,
+		OnClose:          func(error) { c.detach(cn) },
+		StreamHeaderWait: streamWait,
+		Logger:           c.log,
+	})
 	if err != nil {
-		return nil, err // already "dial <addr>: ..."
+		return nil, err // "dial <addr>: ..." or "hello <addr>: ..."
 	}
-	lv := newLiveness()
-	ctl, fr, w, err := sayHello(ctx, qc, hello, lv)
-	if err != nil {
-		qc.CloseWithError(closeNormal, "")
-		return nil, fmt.Errorf("hello %s: %w", addr, err)
-	}
-	ca := transport.PeerCA(qc.ConnectionState().TLS)
-	node := c.learn(addr, w, ca)
-	cn := newConn(c, qc, ctl, fr, lv, addr, node)
+	cn.tc, cn.done = tc, tc.Done()
+	cn.node = c.learn(addr, w, transport.PeerCA(tc.TLS()))
 	cn.start()
-	c.log.Info("connected", "addr", addr, "node", node.ID, "name", node.Name)
+	c.log.Info("connected", "addr", addr, "node", cn.node.ID, "name", cn.node.Name)
 	return cn, nil
 }
 
@@ -114,53 +111,6 @@ func (c *Client) handshakeWith(ctx context.Context, addr string, hello transport
 // on (Dial copies it into the Client). Tests set it to lose packets on
 // purpose.
 var dialPacketConn func(addr string) (net.PacketConn, error)
-
-// dialQUIC opens a QUIC connection to addr, over the socket dialPC makes if
-// set.
-func (c *Client) dialQUIC(ctx context.Context, addr string, tlsConf *tls.Config) (*quic.Conn, error) {
-	if c.dialPC == nil {
-		return transport.Dial(ctx, addr, tlsConf)
-	}
-	pc, err := c.dialPC(addr)
-	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", addr, err)
-	}
-	return transport.DialWith(ctx, pc, addr, tlsConf)
-}
-
-// sayHello opens the control stream, writes hello and reads the welcome.
-// The returned reader reads the control stream through lv.reader. A
-// refusal is returned as the welcome's *transport.Error.
-func sayHello(ctx context.Context, qc *quic.Conn, hello transport.Hello, lv *liveness) (*quic.Stream, *transport.FrameReader, transport.Welcome, error) {
-	var w transport.Welcome
-	ctl, err := qc.OpenStreamSync(ctx)
-	if err != nil {
-		return nil, nil, w, fmt.Errorf("control stream: %w", err)
-	}
-	// Unblock the exchange when ctx ends.
-	stop := context.AfterFunc(ctx, func() { ctl.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	fr := transport.NewFrameReader(lv.reader(ctl), transport.DefaultMaxFrame)
-	err = transport.WriteFrame(ctl, hello, transport.DefaultMaxFrame)
-	if err == nil {
-		err = fr.Read(&w)
-	}
-	if !stop() {
-		// ctx ended: whatever err says, the deadline may be set.
-		if err == nil {
-			err = ctx.Err()
-		} else {
-			err = fmt.Errorf("%w: %w", ctx.Err(), err)
-		}
-	}
-	if err != nil {
-		return nil, nil, w, fmt.Errorf("welcome: %w", err)
-	}
-	if w.Error != nil {
-		return nil, nil, w, w.Error
-	}
-	return ctl, fr, w, nil
-}
 
 // learn records what a welcome tells: the session token, the other nodes'
 // addresses (pinned to the same CA in known_clusters) and the node itself.
@@ -181,19 +131,10 @@ func (c *Client) learn(addr string, w transport.Welcome, ca *x509.Certificate) t
 	c.servers = mergeServers(c.servers, addrs)
 	c.mu.Unlock()
 
-	if c.known == nil || ca == nil {
-		return node
-	}
 	// The dialed address was pinned by the handshake; pin the others to the
 	// same CA so that a reconnect to them is checked too.
-	fp := pki.Fingerprint(ca.Raw)
-	for _, a := range addrs {
-		if _, ok := c.known.Lookup(a); ok {
-			continue
-		}
-		if err := c.known.Add(a, fp); err != nil {
-			c.log.Warn("cannot pin node address", "addr", a, "err", err)
-		}
+	for a, err := range c.trust.PinNew(addrs, ca) {
+		c.log.Warn("cannot pin node address", "addr", a, "err", err)
 	}
 	return node
 }

@@ -14,7 +14,9 @@ func (c *Client) run(cn *conn) {
 			cn.fail(ErrClosed)
 			return
 		}
-		c.log.Warn("connection lost; reconnecting", "addr", cn.addr, "node", cn.node.ID, "err", cn.err)
+		c.detach(cn)  // OnClose did, unless cn died before install
+		cn.tc.Close() // wait for its goroutines
+		c.log.Warn("connection lost; reconnecting", "addr", cn.addr, "node", cn.node.ID, "err", cn.tc.Err())
 		c.notify.emit(Reconnecting)
 		cn = c.reconnect()
 		if cn == nil {

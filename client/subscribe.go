@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
@@ -127,7 +126,7 @@ func (s *Subscription) connect() (*subStream, error) {
 // subscription id, asks the node, and waits for the stream.
 func (s *Subscription) open(cn *conn) (*subStream, error) {
 	sub := s.c.subIDs.Add(1)
-	ch, err := cn.expectStream(sub)
+	w, err := cn.tc.ExpectStream(sub)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +134,7 @@ func (s *Subscription) open(cn *conn) (*subStream, error) {
 	var resp transport.SubscribeResponse
 	req := transport.SubscribeRequest{Room: s.room, From: from, Sub: sub}
 	if err := cn.call(s.ctx, transport.OpSubscribe, req, &resp); err != nil {
-		cn.dropStream(sub, ch)
+		w.Drop()
 		return nil, err
 	}
 	if from != 0 && resp.From != from {
@@ -143,21 +142,7 @@ func (s *Subscription) open(cn *conn) (*subStream, error) {
 			"room", s.room, "asked", from, "from", resp.From, "addr", cn.addr)
 	}
 	s.cur.confirm(resp.From)
-	t := time.NewTimer(streamWait)
-	defer t.Stop()
-	select {
-	case st := <-ch:
-		return st, nil
-	case <-cn.done:
-		cn.dropStream(sub, ch)
-		return nil, cn.lostErr()
-	case <-s.ctx.Done():
-		cn.dropStream(sub, ch)
-		return nil, s.ctx.Err()
-	case <-t.C:
-		cn.dropStream(sub, ch)
-		return nil, fmt.Errorf("%w: room %s, %s", errStreamTimeout, s.room, cn.addr)
-	}
+	return cn.awaitStream(s.ctx, w, s.room)
 }
 
 // run reads the subscription's streams, one after another across

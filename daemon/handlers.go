@@ -2,14 +2,11 @@ package daemon
 
 import (
 	"context"
-	"fmt"
-	"net"
 	"sync"
 	"time"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
-	"github.com/parleychat/parley/pki"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -90,9 +87,6 @@ func decodeBody(req transport.Request, v any) error {
 }
 
 func (ss *session) send(ctx context.Context, r transport.SendRequest) (transport.SendResponse, error) {
-	if err := parley.CheckAccess(r.Room, ss.user); err != nil {
-		return transport.SendResponse{}, err
-	}
 	res, err := ss.srv.node.Send(ctx, chatcore.SendParams{Room: r.Room, User: ss.user, ID: r.ID, Text: r.Text})
 	if err != nil {
 		return transport.SendResponse{}, err
@@ -101,10 +95,7 @@ func (ss *session) send(ctx context.Context, r transport.SendRequest) (transport
 }
 
 func (ss *session) history(ctx context.Context, r transport.HistoryRequest) (transport.HistoryResponse, error) {
-	if err := parley.CheckAccess(r.Room, ss.user); err != nil {
-		return transport.HistoryResponse{}, err
-	}
-	msgs, last, err := ss.srv.node.History(ctx, r.Room, chatcore.HistoryQuery{From: r.From, Limit: r.Limit, Last: r.Last})
+	msgs, last, err := ss.srv.node.History(ctx, r.Room, ss.user, chatcore.HistoryQuery{From: r.From, Limit: r.Limit, Last: r.Last})
 	if err != nil {
 		return transport.HistoryResponse{}, err
 	}
@@ -177,28 +168,10 @@ func (ss *session) join(ctx context.Context, r transport.AdmitRequest) (transpor
 		ss.log.Warn("join refused", "name", r.Name, "err", err)
 		return transport.AdmitResponse{}, err
 	}
-	for _, a := range []string{r.RaftAddr, r.ClientAddr} {
-		if _, _, err := net.SplitHostPort(a); err != nil {
-			return transport.AdmitResponse{}, transport.Errorf(transport.CodeInvalid, "join: address %q: %v", a, err)
-		}
-	}
-	info, err := node.ClusterInfo(ctx)
+	adm, err := node.Admit(ctx, chatcore.AdmitRequest{Name: r.Name, RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr, PublicKey: r.PublicKey})
 	if err != nil {
 		return transport.AdmitResponse{}, err
 	}
-	ca, err := pki.LoadCA(info.CACertPEM, info.CAKeyPEM)
-	if err != nil {
-		return transport.AdmitResponse{}, fmt.Errorf("join: %w", err)
-	}
-	rec := chatcore.NodeRecord{Name: r.Name, RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr}
-	certPEM, err := ca.IssueNodeCert(r.PublicKey, r.Name, certHosts(chatcore.Config{RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr}))
-	if err != nil {
-		return transport.AdmitResponse{}, transport.Errorf(transport.CodeInvalid, "join: %v", err)
-	}
-	id, err := node.Admit(ctx, rec)
-	if err != nil {
-		return transport.AdmitResponse{}, err
-	}
-	ss.log.Info("admitted node", "id", id, "name", r.Name, "raft", r.RaftAddr)
-	return transport.AdmitResponse{NodeID: id, ClusterID: node.ClusterID(), CertPEM: certPEM, CAPEM: info.CACertPEM}, nil
+	ss.log.Info("admitted node", "id", adm.NodeID, "name", r.Name, "raft", r.RaftAddr)
+	return transport.AdmitResponse{NodeID: adm.NodeID, ClusterID: adm.ClusterID, CertPEM: adm.NodeCertPEM, CAPEM: adm.CACertPEM}, nil
 }

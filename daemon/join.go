@@ -6,33 +6,30 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/pki"
 	"github.com/parleychat/parley/transport"
 )
 
-// joinCluster asks the node at cfg.Join to admit this one, then starts it
-// with the id and certificate it was given.
-func joinCluster(ctx context.Context, cfg Config, ccfg chatcore.Config) (*chatcore.Node, error) {
-	fp, err := pki.TokenFingerprint(cfg.Token)
+// remoteAdmitter asks the node at addr, over the network and with the join
+// token, to admit this one (see chatcore.Join).
+type remoteAdmitter struct {
+	addr, token string
+}
+
+// Admit sends the admission request to the node, having first checked that
+// it presents the cluster CA the token names.
+func (a remoteAdmitter) Admit(ctx context.Context, r chatcore.AdmitRequest) (chatcore.Admission, error) {
+	fp, err := pki.TokenFingerprint(a.token)
 	if err != nil {
-		return nil, fmt.Errorf("join: %w", err)
+		return chatcore.Admission{}, err
 	}
-	keyPEM, pub, err := pki.NewKey()
-	if err != nil {
-		return nil, fmt.Errorf("join: %w", err)
-	}
-	req := transport.AdmitRequest{Token: cfg.Token, Name: ccfg.Name, RaftAddr: ccfg.RaftAddr, ClientAddr: ccfg.ClientAddr, PublicKey: pub}
+	req := transport.AdmitRequest{Token: a.token, Name: r.Name, RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr, PublicKey: r.PublicKey}
 	var resp transport.AdmitResponse
-	if err := callAnonymous(ctx, cfg.Join, transport.FingerprintTLSConfig(fp), transport.OpAdmit, req, &resp); err != nil {
-		return nil, fmt.Errorf("join %s: %w", cfg.Join, err)
+	if err := callAnonymous(ctx, a.addr, transport.FingerprintTLSConfig(fp), transport.OpAdmit, req, &resp); err != nil {
+		return chatcore.Admission{}, fmt.Errorf("%s: %w", a.addr, err)
 	}
-	cfg.Logger.Info("admitted to cluster", "cluster", resp.ClusterID, "node", resp.NodeID)
-	return chatcore.Join(ctx, ccfg, chatcore.JoinParams{
-		NodeID: resp.NodeID, ClusterID: resp.ClusterID,
-		CACertPEM: resp.CAPEM, NodeCertPEM: resp.CertPEM, NodeKeyPEM: keyPEM,
-	})
+	return chatcore.Admission{NodeID: resp.NodeID, ClusterID: resp.ClusterID, CACertPEM: resp.CAPEM, NodeCertPEM: resp.CertPEM}, nil
 }
 
 // callAnonymous makes one request on a fresh connection with an anonymous
@@ -40,45 +37,10 @@ func joinCluster(ctx context.Context, cfg Config, ccfg chatcore.Config) (*chatco
 func callAnonymous(ctx context.Context, addr string, conf *tls.Config, op string, body, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	conn, err := transport.Dial(ctx, addr, conf)
+	conn, _, err := transport.Connect(ctx, addr, transport.ConnectOptions{TLS: conf})
 	if err != nil {
 		return err
 	}
-	defer conn.CloseWithError(0, "done")
-	stream, err := conn.OpenStreamSync(ctx)
-	if err != nil {
-		return fmt.Errorf("stream: %w", err)
-	}
-	if d, ok := ctx.Deadline(); ok {
-		stream.SetDeadline(d)
-	}
-	r := transport.NewFrameReader(stream, transport.DefaultMaxFrame)
-	if err := transport.WriteFrame(stream, transport.Hello{Version: transport.ProtocolVersion}, transport.DefaultMaxFrame); err != nil {
-		return err
-	}
-	var w transport.Welcome
-	if err := r.Read(&w); err != nil {
-		return fmt.Errorf("welcome: %w", err)
-	}
-	if w.Error != nil {
-		return w.Error
-	}
-	raw, err := parley.Marshal(body)
-	if err != nil {
-		return err
-	}
-	if err := transport.WriteFrame(stream, transport.Request{ID: 1, Op: op, Body: raw}, transport.DefaultMaxFrame); err != nil {
-		return err
-	}
-	var resp transport.Response
-	if err := r.Read(&resp); err != nil {
-		return fmt.Errorf("response: %w", err)
-	}
-	if resp.Error != nil {
-		return resp.Error
-	}
-	if err := parley.Unmarshal(resp.Body, out); err != nil {
-		return fmt.Errorf("response: %w", err)
-	}
-	return nil
+	defer conn.Close()
+	return conn.Call(ctx, op, body, out)
 }

@@ -6,11 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
-	"github.com/quic-go/quic-go"
-
-	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/transport"
 )
@@ -83,132 +79,75 @@ func (p *peers) close() {
 	}
 }
 
-// peerConn is one node-to-node connection. Requests on it take turns: a
-// node asks another at most once per presenceTTL. A request that fails or
-// times out closes the connection, so no late response can be taken for
-// the next request's; the next request dials anew.
+// peerConn is the slot of one node-to-node connection. Calls on it run
+// concurrently, matched to their responses by id. A call that fails other
+// than by the node's refusal (the node went away, or did not answer in
+// time) closes the connection; the next call dials anew.
 type peerConn struct {
 	id   uint64
 	conf *tls.Config
 
-	mu   sync.Mutex
+	mu   sync.Mutex // held while dialing, so a node is dialed once at a time
 	addr string
-	qc   *quic.Conn
-	ctl  *quic.Stream
-	fr   *transport.FrameReader
-	next uint64
+	qc   *transport.Conn // the protocol connection, nil until dialed
 }
 
 // call makes one request on the connection to addr, dialing it if needed,
 // and decodes the response body into resp.
 func (pc *peerConn) call(ctx context.Context, addr, op string, req, resp any) error {
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
-	if pc.qc != nil && (pc.addr != addr || pc.qc.Context().Err() != nil) {
-		pc.drop()
-	}
-	if pc.qc == nil {
-		if err := pc.dial(ctx, addr); err != nil {
-			return err
-		}
-	}
-	err := pc.roundTrip(ctx, op, req, resp)
-	var te *transport.Error
-	if err != nil && !errors.As(err, &te) || ctx.Err() != nil {
-		// The stream may be mid-frame or carry a deadline in the past.
-		pc.drop()
-	}
-	return err
-}
-
-// dial connects to addr and says an anonymous hello; the welcome must come
-// from the node expected.
-func (pc *peerConn) dial(ctx context.Context, addr string) error {
-	qc, err := transport.Dial(ctx, addr, pc.conf)
+	tc, err := pc.get(ctx, addr)
 	if err != nil {
 		return err
 	}
-	ctl, err := qc.OpenStreamSync(ctx)
-	if err != nil {
-		qc.CloseWithError(closeNormal, "")
-		return fmt.Errorf("control stream: %w", err)
-	}
-	pc.addr, pc.qc, pc.ctl, pc.fr = addr, qc, ctl, transport.NewFrameReader(ctl, transport.DefaultMaxFrame)
-	stop := pc.bound(ctx)
-	defer stop()
-	var w transport.Welcome
-	err = transport.WriteFrame(ctl, transport.Hello{Version: transport.ProtocolVersion}, transport.DefaultMaxFrame)
-	if err == nil {
-		err = pc.fr.Read(&w)
-	}
-	switch {
-	case err != nil:
-		err = fmt.Errorf("welcome: %w", err)
-	case w.Error != nil:
-		err = w.Error
-	case w.NodeID != pc.id:
-		err = fmt.Errorf("welcome: %s is node %d, want %d", addr, w.NodeID, pc.id)
-	}
-	if err != nil {
-		pc.drop()
+	err = tc.Call(ctx, op, req, resp)
+	var te *transport.Error
+	if err != nil && !errors.As(err, &te) {
+		pc.drop(tc)
 	}
 	return err
 }
 
-// roundTrip writes one request and reads its response.
-func (pc *peerConn) roundTrip(ctx context.Context, op string, req, resp any) error {
-	body, err := parley.Marshal(req)
-	if err != nil {
-		return fmt.Errorf("request: %w", err)
-	}
-	stop := pc.bound(ctx)
-	defer stop()
-	pc.next++
-	if err := transport.WriteFrame(pc.ctl, transport.Request{ID: pc.next, Op: op, Body: body}, transport.DefaultMaxFrame); err != nil {
-		return fmt.Errorf("request: %w", err)
-	}
-	var r transport.Response
-	if err := pc.fr.Read(&r); err != nil {
-		return fmt.Errorf("response: %w", err)
-	}
-	if r.ID != pc.next {
-		return fmt.Errorf("response: id %d, want %d", r.ID, pc.next)
-	}
-	if r.Error != nil {
-		return r.Error
-	}
-	if err := parley.Unmarshal(r.Body, resp); err != nil {
-		return fmt.Errorf("response: %w", err)
-	}
-	return nil
-}
-
-// bound makes the control stream's reads and writes end with ctx: at its
-// deadline, or at once when it is cancelled. The returned func undoes it.
-func (pc *peerConn) bound(ctx context.Context) func() {
-	d, ok := ctx.Deadline()
-	if !ok {
-		d = time.Time{}
-	}
-	ctl := pc.ctl
-	ctl.SetDeadline(d)
-	stop := context.AfterFunc(ctx, func() { ctl.SetDeadline(time.Unix(1, 0)) })
-	return func() {
-		stop()
-		ctl.SetDeadline(time.Time{})
-	}
-}
-
-// drop closes the connection; the caller holds mu.
-func (pc *peerConn) drop() {
-	if pc.qc != nil {
-		pc.qc.CloseWithError(closeNormal, "")
-	}
-	pc.qc, pc.ctl, pc.fr = nil, nil, nil
-}
-
-func (pc *peerConn) close() {
+// get returns the live connection to addr, dialing it with an anonymous
+// hello if there is none; the welcome must come from the node expected.
+func (pc *peerConn) get(ctx context.Context, addr string) (*transport.Conn, error) {
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
-	pc.drop()
+	if pc.qc != nil && (pc.addr != addr || pc.qc.Err() != nil) {
+		pc.qc.Close()
+		pc.qc = nil
+	}
+	if pc.qc != nil {
+		return pc.qc, nil
+	}
+	tc, w, err := transport.Connect(ctx, addr, transport.ConnectOptions{TLS: pc.conf})
+	if err != nil {
+		return nil, err
+	}
+	if w.NodeID != pc.id {
+		tc.Close()
+		return nil, fmt.Errorf("welcome: %s is node %d, want %d", addr, w.NodeID, pc.id)
+	}
+	pc.addr, pc.qc = addr, tc
+	return tc, nil
+}
+
+// drop closes tc and forgets it if it is still the slot's connection.
+func (pc *peerConn) drop(tc *transport.Conn) {
+	pc.mu.Lock()
+	if pc.qc == tc {
+		pc.qc = nil
+	}
+	pc.mu.Unlock()
+	tc.Close()
+}
+
+// close closes the connection, if any.
+func (pc *peerConn) close() {
+	pc.mu.Lock()
+	tc := pc.qc
+	pc.qc = nil
+	pc.mu.Unlock()
+	if tc != nil {
+		tc.Close()
+	}
 }

@@ -3,30 +3,24 @@ package daemon
 import (
 	"context"
 
-	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
 )
 
 // joinRoom makes the session's user a member of a room.
 func (ss *session) joinRoom(ctx context.Context, r transport.JoinRoomRequest) error {
-	if err := parley.CheckAccess(r.Room, ss.user); err != nil {
-		return err
-	}
 	_, err := ss.srv.node.Join(ctx, r.Room, ss.user)
 	return err
 }
 
 // leaveRoom ends the session's user's membership of a room.
 func (ss *session) leaveRoom(ctx context.Context, r transport.LeaveRoomRequest) error {
-	if err := parley.CheckAccess(r.Room, ss.user); err != nil {
-		return err
-	}
 	_, err := ss.srv.node.Leave(ctx, r.Room, ss.user)
 	return err
 }
 
 // rooms lists the public rooms of the directory and the user's own
-// direct-message rooms; other users' direct-message rooms are left out.
+// direct-message rooms; other users' direct-message rooms are left out (by
+// chatcore.Node.RoomSummaries).
 func (ss *session) rooms() (transport.RoomsResponse, error) {
 	sums, err := ss.srv.node.RoomSummaries(ss.user)
 	if err != nil {
@@ -34,21 +28,14 @@ func (ss *session) rooms() (transport.RoomsResponse, error) {
 	}
 	out := transport.RoomsResponse{Rooms: []transport.RoomInfo{}}
 	for _, s := range sums {
-		dm := parley.IsDMRoom(s.Name)
-		if dm && parley.CheckAccess(s.Name, ss.user) != nil {
-			continue
-		}
-		out.Rooms = append(out.Rooms, transport.RoomInfo{Name: s.Name, Members: s.Members, LastSeq: s.LastSeq, Joined: s.Joined, DM: dm})
+		out.Rooms = append(out.Rooms, transport.RoomInfo{Name: s.Name, Members: s.Members, LastSeq: s.LastSeq, Joined: s.Joined, DM: s.DM})
 	}
 	return out, nil
 }
 
 // who lists a room's members, each online or not.
 func (ss *session) who(ctx context.Context, r transport.WhoRequest) (transport.WhoResponse, error) {
-	if err := parley.CheckAccess(r.Room, ss.user); err != nil {
-		return transport.WhoResponse{}, err
-	}
-	users, err := ss.srv.node.Members(ctx, r.Room)
+	users, err := ss.srv.node.Members(ctx, r.Room, ss.user)
 	if err != nil {
 		return transport.WhoResponse{}, err
 	}

@@ -75,7 +75,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ccfg := chatcore.Config{
 		DataDir: cfg.DataDir, Name: cfg.Name,
 		RaftAddr: raftAddr, RaftListen: cfg.Raft, ClientAddr: clientAddr,
-		Profile: profile, Logger: cfg.Logger,
+		Profile: profile, Shards: cfg.Shards, Replicas: cfg.Replicas, DeadAfter: cfg.DeadAfter, Logger: cfg.Logger,
 	}
 	node, err := startNode(ctx, cfg, ccfg)
 	if err != nil {

@@ -17,10 +17,7 @@ const subscriptionBatch = 256
 // subscribe registers with the hub at once, so the reply's From is exact,
 // and then pumps messages onto a server-opened stream of their own.
 func (ss *session) subscribe(r transport.SubscribeRequest) (transport.SubscribeResponse, error) {
-	if err := parley.CheckAccess(r.Room, ss.user); err != nil {
-		return transport.SubscribeResponse{}, err
-	}
-	sub, err := ss.srv.node.Subscribe(r.Room, r.From)
+	sub, err := ss.srv.node.Subscribe(r.Room, ss.user, r.From)
 	if err != nil {
 		return transport.SubscribeResponse{}, err
 	}

@@ -4,8 +4,6 @@ package chatcoretest
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,7 +14,6 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/chatcore"
-	"github.com/parleychat/parley/pki"
 	"github.com/parleychat/parley/placement"
 )
 
@@ -26,12 +23,8 @@ type Cluster struct {
 	Nodes  []*chatcore.Node
 	Cfgs   []chatcore.Config
 	Shards int
-	ca     *pki.CA
-	caPEM  []byte
-	caKey  []byte
-	id     string
-	base   string
 	opts   Options
+	base   string
 }
 
 // Options tune StartCluster.
@@ -45,9 +38,10 @@ type Options struct {
 	DeadAfter time.Duration
 }
 
-// StartCluster starts n nodes on 127.0.0.1, bootstraps the first, joins the
-// others, and waits until every shard has min(n, 3) voters on every node's
-// view. Nodes are closed when the test ends.
+// StartCluster starts n nodes on 127.0.0.1, creates the cluster on the
+// first (chatcore.Start), joins the others through it (chatcore.Join), and
+// waits until every shard has min(n, 3) voters on every node's view. Nodes
+// are closed when the test ends.
 func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
 	t.Helper()
 	o := Options{Shards: 4}
@@ -57,16 +51,7 @@ func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
 			o.Shards = 4
 		}
 	}
-	clusterID := fmt.Sprintf("test-%x", randBytes(t, 6))
-	caPEM, caKeyPEM, err := pki.NewCA(clusterID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := pki.LoadCA(caPEM, caKeyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &Cluster{t: t, Shards: o.Shards, ca: ca, caPEM: caPEM, caKey: caKeyPEM, id: clusterID, base: t.TempDir(), opts: o}
+	c := &Cluster{t: t, Shards: o.Shards, opts: o, base: t.TempDir()}
 	t.Cleanup(c.Close)
 	for i := 0; i < n; i++ {
 		c.AddNode()
@@ -75,9 +60,9 @@ func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
 	return c
 }
 
-// AddNode starts one more node: the first bootstraps the cluster, the
-// others are admitted by node 1 (or the first running node) and join. It
-// returns the new node's index.
+// AddNode starts one more node: the first creates the cluster
+// (chatcore.Start), the others join it through the first running node
+// (chatcore.Join). It returns the new node's index.
 func (c *Cluster) AddNode() int {
 	t := c.t
 	t.Helper()
@@ -92,31 +77,13 @@ func (c *Cluster) AddNode() int {
 		Profile:    chatcore.ProfileSmall,
 		Logger:     testLogger(),
 	}
-	keyPEM, pub, err := pki.NewKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM, err := c.ca.IssueNodeCert(pub, cfg.Name, []string{"127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var node *chatcore.Node
+	var err error
 	if i == 0 {
-		token := randBytes(t, 16)
-		sum := sha256.Sum256(token)
-		node, err = chatcore.Bootstrap(ctx, cfg, chatcore.BootstrapParams{
-			ClusterID: c.id, Shards: c.opts.Shards, Replicas: c.opts.Replicas, DeadAfter: c.opts.DeadAfter,
-			CACertPEM: c.caPEM, CAKeyPEM: c.caKey, NodeCertPEM: certPEM, NodeKeyPEM: keyPEM,
-			TokenHash: sum[:], Secret: randBytes(t, 32),
-		})
+		cfg.Shards, cfg.Replicas, cfg.DeadAfter = c.opts.Shards, c.opts.Replicas, c.opts.DeadAfter
+		node, err = chatcore.Start(ctx, cfg)
 	} else {
-		var id uint64
-		id, err = c.Any().Admit(ctx, chatcore.NodeRecord{Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr})
-		if err == nil {
-			node, err = chatcore.Join(ctx, cfg, chatcore.JoinParams{
-				NodeID: id, ClusterID: c.id, CACertPEM: c.caPEM, NodeCertPEM: certPEM, NodeKeyPEM: keyPEM,
-			})
-		}
+		node, err = chatcore.Join(ctx, cfg, c.Any())
 	}
 	if err != nil {
 		t.Fatalf("start node %d: %v", i+1, err)
@@ -138,7 +105,8 @@ func (c *Cluster) Any() *chatcore.Node {
 }
 
 // WaitFormed waits until every running node sees every shard with
-// min(len(Nodes), 3) voters (5 for the registry) and a leader.
+// min(running nodes, replicas) voters (placement.RegistryVoterCount for the
+// registry) and a leader.
 func (c *Cluster) WaitFormed(timeout time.Duration) {
 	c.t.Helper()
 	r := c.opts.Replicas
@@ -239,14 +207,6 @@ func FreeAddr(t testing.TB) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
-}
-
-func randBytes(t testing.TB, n int) []byte {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func testLogger() *slog.Logger {

@@ -44,7 +44,7 @@ func TestClusterStopRestart(t *testing.T) {
 	if got := c.Addrs(); got[0] != addrs[0] || got[2] != addrs[2] || c.Server(1).ClientAddr() != got[1] {
 		t.Fatalf("addresses after restart %v, were %v", got, addrs)
 	}
-	msgs, last, err := c.Server(1).Node().History(ctx, "general", chatcore.HistoryQuery{})
+	msgs, last, err := c.Server(1).Node().History(ctx, "general", "alice", chatcore.HistoryQuery{})
 	if err != nil || last != res.Seq || len(msgs) != 1 || msgs[0].Text != "kept" {
 		t.Fatalf("restarted server's history: %v, last %d, %v", msgs, last, err)
 	}

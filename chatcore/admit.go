@@ -1,0 +1,100 @@
+package chatcore
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/pki"
+)
+
+// AdmitRequest is what a joining node asks a cluster for.
+type AdmitRequest struct {
+	Name       string
+	RaftAddr   string
+	ClientAddr string
+	// PublicKey is the joining node's PKIX DER public key, for its
+	// certificate; its private key never leaves it (see pki.NewKey).
+	PublicKey []byte
+}
+
+// Admission is a cluster's answer to an AdmitRequest: the new node's id and
+// certificate, and the cluster CA.
+type Admission struct {
+	NodeID      uint64
+	ClusterID   string
+	CACertPEM   []byte
+	NodeCertPEM []byte
+}
+
+// Admitter admits a node into a cluster. *Node is one, in-process; the
+// daemon's is a client that asks a node over the network with the join
+// token.
+type Admitter interface {
+	Admit(ctx context.Context, req AdmitRequest) (Admission, error)
+}
+
+// Join creates a node in cfg.DataDir that joins an existing cluster: it
+// makes the node's key, asks a to admit it, and starts with the id and
+// certificate it was given. Its replicas join as non-voting members, catch
+// up, and are promoted where the placement wants a voter. A data dir that
+// holds a node already is reopened, as by Open, and a is not asked.
+func Join(ctx context.Context, cfg Config, a Admitter) (*Node, error) {
+	if HasIdentity(cfg.DataDir) {
+		if cfg.Logger != nil {
+			cfg.Logger.Info("data dir already holds a node; not joining again", "data", cfg.DataDir)
+		}
+		return Open(ctx, cfg)
+	}
+	if err := validateConfig(&cfg); err != nil {
+		return nil, err
+	}
+	keyPEM, pub, err := pki.NewKey()
+	if err != nil {
+		return nil, fmt.Errorf("join: %w", err)
+	}
+	adm, err := a.Admit(ctx, AdmitRequest{Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr, PublicKey: pub})
+	if err != nil {
+		return nil, fmt.Errorf("join: %w", err)
+	}
+	cfg.Logger.Info("admitted to cluster", "cluster", adm.ClusterID, "node", adm.NodeID)
+	return join(ctx, cfg, joinParams{
+		nodeID: adm.NodeID, clusterID: adm.ClusterID,
+		caCertPEM: adm.CACertPEM, nodeCertPEM: adm.NodeCertPEM, nodeKeyPEM: keyPEM,
+	})
+}
+
+// Admit registers a new node, signs its certificate with the cluster CA
+// and adds it as a non-voting member of the registry, so it can catch up;
+// the placement loop does the rest. The caller has checked that the node
+// may join (the daemon checks the join token, see CheckJoinToken).
+// Admitting the same name and Raft address again (a retried join) returns
+// the same id.
+func (n *Node) Admit(ctx context.Context, req AdmitRequest) (Admission, error) {
+	if err := parley.ValidateNodeName(req.Name); err != nil {
+		return Admission{}, fmt.Errorf("admit: %w", err)
+	}
+	for _, a := range []string{req.RaftAddr, req.ClientAddr} {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return Admission{}, fmt.Errorf("admit: address %q: %v: %w", a, err, parley.ErrInvalid)
+		}
+	}
+	info, err := n.ClusterInfo(ctx)
+	if err != nil {
+		return Admission{}, fmt.Errorf("admit: %w", err)
+	}
+	ca, err := pki.LoadCA(info.CACertPEM, info.CAKeyPEM)
+	if err != nil {
+		return Admission{}, fmt.Errorf("admit: %w", err)
+	}
+	certPEM, err := ca.IssueNodeCert(req.PublicKey, req.Name, certHosts(req.RaftAddr, req.ClientAddr))
+	if err != nil {
+		return Admission{}, fmt.Errorf("admit: %w: %w", err, parley.ErrInvalid)
+	}
+	id, err := n.addNode(ctx, NodeRecord{Name: req.Name, RaftAddr: req.RaftAddr, ClientAddr: req.ClientAddr})
+	if err != nil {
+		return Admission{}, err
+	}
+	return Admission{NodeID: id, ClusterID: n.ClusterID(), CACertPEM: info.CACertPEM, NodeCertPEM: certPEM}, nil
+}
