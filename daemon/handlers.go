@@ -14,29 +14,35 @@ import (
 func (ss *session) handle(ctx context.Context, req transport.Request) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	if ss.user == "" && req.Op != transport.OpAdmit && !(ss.peerNode && req.Op == transport.OpPresence) {
+	if ss.user == "" && req.Op != transport.OpAdmit && !(ss.peerNode && (req.Op == transport.OpPresence || req.Op == transport.OpForward)) {
 		ss.respond(req.ID, nil, transport.Errorf(transport.CodeUnauthorized, "log in first: %s needs a user", req.Op))
 		return
 	}
-	var (
-		body any
-		err  error
-	)
+	body, err := ss.dispatch(ctx, ss.user, req)
+	if err != nil {
+		ss.respond(req.ID, nil, wireError(err))
+		return
+	}
+	ss.respond(req.ID, body, nil)
+}
+
+// dispatch serves req for user and returns the response body.
+func (ss *session) dispatch(ctx context.Context, user string, req transport.Request) (body any, err error) {
 	switch req.Op {
 	case transport.OpSend:
 		var r transport.SendRequest
 		if err = decodeBody(req, &r); err == nil {
-			body, err = ss.send(ctx, r)
+			body, err = ss.send(ctx, user, r)
 		}
 	case transport.OpHistory:
 		var r transport.HistoryRequest
 		if err = decodeBody(req, &r); err == nil {
-			body, err = ss.history(ctx, r)
+			body, err = ss.history(ctx, user, r)
 		}
 	case transport.OpSubscribe:
 		var r transport.SubscribeRequest
 		if err = decodeBody(req, &r); err == nil {
-			body, err = ss.subscribe(r)
+			body, err = ss.subscribe(ctx, user, r)
 		}
 	case transport.OpStatus:
 		body, err = ss.status(ctx)
@@ -48,22 +54,27 @@ func (ss *session) handle(ctx context.Context, req transport.Request) {
 	case transport.OpJoin:
 		var r transport.JoinRoomRequest
 		if err = decodeBody(req, &r); err == nil {
-			err = ss.joinRoom(ctx, r)
+			err = ss.joinRoom(ctx, user, r)
 		}
 	case transport.OpLeave:
 		var r transport.LeaveRoomRequest
 		if err = decodeBody(req, &r); err == nil {
-			err = ss.leaveRoom(ctx, r)
+			err = ss.leaveRoom(ctx, user, r)
 		}
 	case transport.OpRooms:
-		body, err = ss.rooms()
+		body, err = ss.rooms(user)
 	case transport.OpWho:
 		var r transport.WhoRequest
 		if err = decodeBody(req, &r); err == nil {
-			body, err = ss.who(ctx, r)
+			body, err = ss.who(ctx, user, r)
 		}
 	case transport.OpPresence:
 		body, err = ss.localPresence()
+	case transport.OpForward:
+		var r transport.ForwardRequest
+		if err = decodeBody(req, &r); err == nil {
+			body, err = ss.forwarded(ctx, req.ID, r)
+		}
 	case transport.OpAdmit:
 		var r transport.AdmitRequest
 		if err = decodeBody(req, &r); err == nil {
@@ -72,11 +83,7 @@ func (ss *session) handle(ctx context.Context, req transport.Request) {
 	default:
 		err = transport.Errorf(transport.CodeInvalid, "unknown operation %q", req.Op)
 	}
-	if err != nil {
-		ss.respond(req.ID, nil, wireError(err))
-		return
-	}
-	ss.respond(req.ID, body, nil)
+	return body, err
 }
 
 func decodeBody(req transport.Request, v any) error {
@@ -86,16 +93,22 @@ func decodeBody(req transport.Request, v any) error {
 	return nil
 }
 
-func (ss *session) send(ctx context.Context, r transport.SendRequest) (transport.SendResponse, error) {
-	res, err := ss.srv.node.Send(ctx, chatcore.SendParams{Room: r.Room, User: ss.user, ID: r.ID, Text: r.Text})
+func (ss *session) send(ctx context.Context, user string, r transport.SendRequest) (transport.SendResponse, error) {
+	if resp, done, err := forwardIfRemote[transport.SendResponse](ctx, ss.srv, r.Room, user, transport.OpSend, r); done {
+		return resp, err
+	}
+	res, err := ss.srv.node.Send(ctx, chatcore.SendParams{Room: r.Room, User: user, ID: r.ID, Text: r.Text})
 	if err != nil {
 		return transport.SendResponse{}, err
 	}
 	return transport.SendResponse{Room: res.Room, Seq: res.Seq, ID: res.ID, TS: res.TS, Duplicate: res.Duplicate}, nil
 }
 
-func (ss *session) history(ctx context.Context, r transport.HistoryRequest) (transport.HistoryResponse, error) {
-	msgs, last, err := ss.srv.node.History(ctx, r.Room, ss.user, chatcore.HistoryQuery{From: r.From, Limit: r.Limit, Last: r.Last})
+func (ss *session) history(ctx context.Context, user string, r transport.HistoryRequest) (transport.HistoryResponse, error) {
+	if resp, done, err := forwardIfRemote[transport.HistoryResponse](ctx, ss.srv, r.Room, user, transport.OpHistory, r); done {
+		return resp, err
+	}
+	msgs, last, err := ss.srv.node.History(ctx, r.Room, user, chatcore.HistoryQuery{From: r.From, Limit: r.Limit, Last: r.Last})
 	if err != nil {
 		return transport.HistoryResponse{}, err
 	}

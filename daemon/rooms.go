@@ -6,23 +6,29 @@ import (
 	"github.com/parleychat/parley/transport"
 )
 
-// joinRoom makes the session's user a member of a room.
-func (ss *session) joinRoom(ctx context.Context, r transport.JoinRoomRequest) error {
-	_, err := ss.srv.node.Join(ctx, r.Room, ss.user)
+// joinRoom makes user a member of a room.
+func (ss *session) joinRoom(ctx context.Context, user string, r transport.JoinRoomRequest) error {
+	if _, done, err := forwardIfRemote[struct{}](ctx, ss.srv, r.Room, user, transport.OpJoin, r); done {
+		return err
+	}
+	_, err := ss.srv.node.Join(ctx, r.Room, user)
 	return err
 }
 
-// leaveRoom ends the session's user's membership of a room.
-func (ss *session) leaveRoom(ctx context.Context, r transport.LeaveRoomRequest) error {
-	_, err := ss.srv.node.Leave(ctx, r.Room, ss.user)
+// leaveRoom ends user's membership of a room.
+func (ss *session) leaveRoom(ctx context.Context, user string, r transport.LeaveRoomRequest) error {
+	if _, done, err := forwardIfRemote[struct{}](ctx, ss.srv, r.Room, user, transport.OpLeave, r); done {
+		return err
+	}
+	_, err := ss.srv.node.Leave(ctx, r.Room, user)
 	return err
 }
 
 // rooms lists the public rooms of the directory and the user's own
 // direct-message rooms; other users' direct-message rooms are left out (by
 // chatcore.Node.RoomSummaries).
-func (ss *session) rooms() (transport.RoomsResponse, error) {
-	sums, err := ss.srv.node.RoomSummaries(ss.user)
+func (ss *session) rooms(user string) (transport.RoomsResponse, error) {
+	sums, err := ss.srv.node.RoomSummaries(user)
 	if err != nil {
 		return transport.RoomsResponse{}, err
 	}
@@ -34,8 +40,11 @@ func (ss *session) rooms() (transport.RoomsResponse, error) {
 }
 
 // who lists a room's members, each online or not.
-func (ss *session) who(ctx context.Context, r transport.WhoRequest) (transport.WhoResponse, error) {
-	users, err := ss.srv.node.Members(ctx, r.Room, ss.user)
+func (ss *session) who(ctx context.Context, user string, r transport.WhoRequest) (transport.WhoResponse, error) {
+	if resp, done, err := forwardIfRemote[transport.WhoResponse](ctx, ss.srv, r.Room, user, transport.OpWho, r); done {
+		return resp, err
+	}
+	users, err := ss.srv.node.Members(ctx, r.Room, user)
 	if err != nil {
 		return transport.WhoResponse{}, err
 	}

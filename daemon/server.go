@@ -43,6 +43,7 @@ type Server struct {
 	presence *localPresence
 	view     *presenceView
 	peers    *peers
+	relays   *relays
 }
 
 type tlsMaterial struct {
@@ -86,6 +87,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		presence: newLocalPresence()}
 	s.view = &presenceView{srv: s}
 	s.peers = newPeers(s)
+	s.relays = newRelays(s)
 	if err := s.listen(udp); err != nil {
 		node.Close()
 		return nil, err
@@ -195,6 +197,7 @@ func (s *Server) Close() error {
 	if s.httpSrv != nil {
 		s.httpSrv.Close()
 	}
+	s.relays.closeAll()
 	s.peers.close()
 	s.mu.Lock()
 	for c := range s.conns {

@@ -14,10 +14,25 @@ import (
 // subscriptionBatch is how many messages one pull takes from the hub.
 const subscriptionBatch = 256
 
-// subscribe registers with the hub at once, so the reply's From is exact,
-// and then pumps messages onto a server-opened stream of their own.
-func (ss *session) subscribe(r transport.SubscribeRequest) (transport.SubscribeResponse, error) {
-	sub, err := ss.srv.node.Subscribe(r.Room, ss.user, r.From)
+// feed is what pump reads: a local subscription (chatcore.Subscription)
+// or one through the room's relay (relaySub).
+type feed interface {
+	Next(ctx context.Context, max int) ([]parley.Message, error)
+	From() uint64
+	Close()
+}
+
+// subscribe registers with the hub (or the room's relay, when this node
+// hosts no replica of the room) at once, so the reply's From is exact, and
+// then pumps messages onto a server-opened stream of their own.
+func (ss *session) subscribe(ctx context.Context, user string, r transport.SubscribeRequest) (transport.SubscribeResponse, error) {
+	var sub feed
+	local, hosts, err := ss.srv.node.RoomHosts(r.Room)
+	if err == nil && !local && len(hosts) > 0 && !isForwarded(ctx) {
+		sub, err = ss.srv.subscribeRelay(ctx, r.Room, user, r.From)
+	} else {
+		sub, err = ss.srv.node.Subscribe(r.Room, user, r.From)
+	}
 	if err != nil {
 		return transport.SubscribeResponse{}, err
 	}
@@ -36,7 +51,7 @@ func (ss *session) subscribe(r transport.SubscribeRequest) (transport.SubscribeR
 // pump writes the subscription's messages until the client cancels the
 // stream, the connection ends or the node stops. A slow reader slows only
 // its own stream: the hub never waits for it.
-func (ss *session) pump(id uint64, sub *chatcore.Subscription) {
+func (ss *session) pump(id uint64, sub feed) {
 	ctx := ss.conn.Context()
 	stream, err := ss.conn.OpenUniStreamSync(ctx)
 	if err != nil {
@@ -58,8 +73,8 @@ func (ss *session) pump(id uint64, sub *chatcore.Subscription) {
 	for {
 		msgs, err := sub.Next(ctx, subscriptionBatch)
 		if err != nil {
-			if errors.Is(err, chatcore.ErrClosed) {
-				ev := transport.Event{Error: &transport.Error{Code: transport.CodeUnavailable, Message: "node stopping", RetryMillis: retryHint}}
+			if errors.Is(err, chatcore.ErrClosed) || errors.Is(err, chatcore.ErrNotHosted) {
+				ev := transport.Event{Error: &transport.Error{Code: transport.CodeUnavailable, Message: err.Error(), RetryMillis: retryHint}}
 				transport.WriteFrame(stream, ev, transport.DefaultMaxFrame)
 			}
 			return

@@ -17,6 +17,12 @@ const (
 	// OpAdmin changes the cluster's membership or settings (AdminRequest,
 	// AdminResponse). Only an admin may; anyone else gets CodeForbidden.
 	OpAdmin = "admin"
+	// OpForward is node to node: serve the request Op with Body for User,
+	// on a node that hosts the room (ForwardRequest; the response is Op's).
+	// A node that holds no replica of a room's shard serves the room this
+	// way. Only a session whose TLS client certificate the cluster CA
+	// signed may ask.
+	OpForward = "forward"
 	OpAdmit     = "admit"
 	// OpJoin makes the user a member of a room (JoinRoomRequest; the
 	// response has no body).
@@ -199,6 +205,13 @@ const (
 type AdminRequest struct {
 	Action string   `cbor:"1,keyasint"`
 	Args   []string `cbor:"2,keyasint,omitempty"`
+}
+
+// ForwardRequest is a request a node forwards for one of its users.
+type ForwardRequest struct {
+	User string          `cbor:"1,keyasint"`
+	Op   string          `cbor:"2,keyasint"`
+	Body cbor.RawMessage `cbor:"3,keyasint"`
 }
 
 // AdminResponse says what the action did, in a sentence.
