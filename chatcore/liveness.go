@@ -60,6 +60,10 @@ func (n *Node) isDown(node uint64, now time.Time) bool {
 	return node != n.id.NodeID && n.live.silentFor(node, now) > downAfter
 }
 
+// NodeUp reports whether node's heartbeat was heard lately, as this node
+// sees it (this node is always up to itself).
+func (n *Node) NodeUp(node uint64) bool { return !n.isDown(node, time.Now()) }
+
 // downNodes returns the nodes among nodes that are down.
 func (n *Node) downNodes(nodes []NodeRecord, now time.Time) []uint64 {
 	var out []uint64

@@ -20,6 +20,11 @@ import (
 // again when none could serve.
 const forwardRetry = 100 * time.Millisecond
 
+// forwardAttempt bounds one host's attempt: a host killed outright does
+// not answer, and the next one is asked. Every forwarded operation is safe
+// to repeat (sends by their message id).
+const forwardAttempt = 3 * time.Second
+
 // forwardedKey marks a context serving a forwarded request: it is served
 // here, never forwarded again.
 type forwardedKey struct{}
@@ -67,7 +72,9 @@ func forward(ctx context.Context, srv *Server, room, user, op string, req, resp 
 			return fmt.Errorf("forward %s: %w", op, err)
 		}
 		for _, h := range hosts {
-			err := srv.peers.call(ctx, h, transport.OpForward, fr, resp)
+			actx, cancel := context.WithTimeout(ctx, forwardAttempt)
+			err := srv.peers.call(actx, h, transport.OpForward, fr, resp)
+			cancel()
 			if err == nil {
 				return nil
 			}
