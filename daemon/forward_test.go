@@ -140,6 +140,13 @@ func TestForwardToHosts(t *testing.T) {
 	if err != nil || len(who) != 1 || who[0].User != "ann" {
 		t.Fatalf("who via node %d: %v, %v", via, who, err)
 	}
+	rooms, err := ann.Rooms(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := roomInfo(rooms, room); !ok || r.Members != 1 || !r.Joined || r.LastSeq != msgs[len(msgs)-1].Seq {
+		t.Fatalf("rooms via node %d: %+v", via, rooms)
+	}
 	if node := cl.Index(ann.Node().Addr); node != via {
 		t.Fatalf("client moved to server %d", node)
 	}

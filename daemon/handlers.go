@@ -62,7 +62,7 @@ func (ss *session) dispatch(ctx context.Context, user string, req transport.Requ
 			err = ss.leaveRoom(ctx, user, r)
 		}
 	case transport.OpRooms:
-		body, err = ss.rooms(user)
+		body, err = ss.rooms(ctx, user)
 	case transport.OpWho:
 		var r transport.WhoRequest
 		if err = decodeBody(req, &r); err == nil {

@@ -2,6 +2,10 @@ package daemon
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/chatcore"
 
 	"github.com/parleychat/parley/transport"
 )
@@ -27,13 +31,45 @@ func (ss *session) leaveRoom(ctx context.Context, user string, r transport.Leave
 // rooms lists the public rooms of the directory and the user's own
 // direct-message rooms; other users' direct-message rooms are left out (by
 // chatcore.Node.RoomSummaries).
-func (ss *session) rooms(user string) (transport.RoomsResponse, error) {
+func (ss *session) rooms(ctx context.Context, user string) (transport.RoomsResponse, error) {
 	sums, err := ss.srv.node.RoomSummaries(user)
 	if err != nil {
 		return transport.RoomsResponse{}, err
 	}
 	out := transport.RoomsResponse{Rooms: []transport.RoomInfo{}}
+	// Counts, seqs and membership of rooms whose shard this node does not
+	// host come from a node that does: one request per such node.
+	remote := make(map[string]chatcore.NodeRecord)
+	byHost := make(map[uint64]chatcore.NodeRecord)
+	if !isForwarded(ctx) {
+		for _, s := range sums {
+			if local, hosts, err := ss.srv.node.RoomHosts(s.Name); err == nil && !local && len(hosts) > 0 {
+				remote[s.Name] = hosts[0]
+				byHost[hosts[0].ID] = hosts[0]
+			}
+		}
+	}
+	theirs := make(map[string]transport.RoomInfo)
+	for _, h := range byHost {
+		var resp transport.RoomsResponse
+		body, err := parley.Marshal(transport.RoomsRequest{})
+		if err == nil {
+			err = ss.srv.peers.call(ctx, h, transport.OpForward, transport.ForwardRequest{User: user, Op: transport.OpRooms, Body: body}, &resp)
+		}
+		if err != nil {
+			return transport.RoomsResponse{}, fmt.Errorf("rooms: from node %d: %w", h.ID, err)
+		}
+		for _, r := range resp.Rooms {
+			if remote[r.Name].ID == h.ID {
+				theirs[r.Name] = r
+			}
+		}
+	}
 	for _, s := range sums {
+		if r, ok := theirs[s.Name]; ok {
+			out.Rooms = append(out.Rooms, r)
+			continue
+		}
 		out.Rooms = append(out.Rooms, transport.RoomInfo{Name: s.Name, Members: s.Members, LastSeq: s.LastSeq, Joined: s.Joined, DM: s.DM})
 	}
 	return out, nil
