@@ -140,6 +140,16 @@ func TestElasticPlacement(t *testing.T) {
 	}
 	c.Stop(1)
 	st = settled(t, c, c.Nodes[0], r)
+	chatcoretest.WaitFor(t, 30*time.Second, func() error {
+		st, err := c.Nodes[0].Status(context.Background())
+		if err != nil {
+			return err
+		}
+		if reg := st.Shards[0]; slices.Contains(reg.Replicas, gone.ID()) || slices.Contains(reg.NonVoting, gone.ID()) {
+			return fmt.Errorf("the removed node is still in the registry: voters %v non-voting %v", reg.Replicas, reg.NonVoting)
+		}
+		return nil
+	})
 	if len(st.Nodes) != 5 {
 		t.Fatalf("after remove-node, %d nodes listed", len(st.Nodes))
 	}

@@ -75,7 +75,11 @@ func (n *Node) placeAll(info ClusterInfo, nodes []NodeRecord, now time.Time) {
 			}
 		}
 	}
-	n.placeRegistry(ctx, nodes, active, candidates)
+	all, err := listNodes(n.db.db) // removed ones too: their replicas go
+	if err != nil {
+		return
+	}
+	n.placeRegistry(ctx, all, active, candidates)
 }
 
 // placeRegistry keeps the registry's wanted voters in the registry, so the
