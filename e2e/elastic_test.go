@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/internal/proccluster"
 	"github.com/parleychat/parley/placement"
@@ -212,6 +213,43 @@ func TestElasticCluster(t *testing.T) {
 			}
 		}
 	}
+	// A subscriber on n5 to a room whose shard n5 does not host: its node
+	// relays one upstream subscription.
+	x := c.Nodes[4]
+	var subRoom string
+	for _, s := range st.Shards[1:] {
+		if !slices.Contains(s.Replicas, x.ID()) && subRoom == "" {
+			for _, r := range rooms {
+				if ring.Shard(r) == s.ID {
+					subRoom = r
+				}
+			}
+		}
+	}
+	if subRoom == "" {
+		t.Fatalf("n5 hosts every shard")
+	}
+	watcher := c.DialVia(t, "watcher", x)
+	sctx, stopSub := context.WithCancel(context.Background())
+	defer stopSub()
+	sub, err := watcher.Subscribe(sctx, subRoom, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		subMu   sync.Mutex
+		subMsgs []parley.Message
+	)
+	subDone := make(chan struct{})
+	go func() {
+		defer close(subDone)
+		for m := range sub.C() {
+			subMu.Lock()
+			subMsgs = append(subMsgs, m)
+			subMu.Unlock()
+		}
+	}()
+
 	led := &ledger{}
 	load := startPacedLoad(t, c, led, rooms, 16, elasticRate)
 	step := func(name string, before placementView, ideal int, want int) transport.StatusResponse {
@@ -244,9 +282,19 @@ func TestElasticCluster(t *testing.T) {
 	c.Probes.Drop(n2)
 	st = step("remove-node", before, held, 5)
 
-	// Death: n3 killed; past dead-after its replicas are re-created.
+	// Death: the node leading the watched room's shard (the relay's
+	// upstream) killed, n3 if that is n1 or n5 hosts it now; past
+	// dead-after its replicas are re-created.
 	before = placementOf(st)
 	n3 := c.Nodes[2]
+	for _, s := range st.Shards[1:] {
+		if s.ID == ring.Shard(subRoom) {
+			if l := c.NodeByID(s.Leader); l != nil && l != c.Nodes[0] && !slices.Contains(s.Replicas, x.ID()) {
+				n3 = l
+				t.Logf("killing %s, the upstream of %s's subscription to %s", l, x, subRoom)
+			}
+		}
+	}
 	held = 0
 	for _, vs := range before {
 		if slices.Contains(vs, n3.ID()) {
@@ -269,7 +317,7 @@ func TestElasticCluster(t *testing.T) {
 		return nil
 	})
 	ctx, cancel := opContext()
-	st, err := c.StatusOn(ctx, c.Live()[0])
+	st, err = c.StatusOn(ctx, c.Live()[0])
 	cancel()
 	if err != nil {
 		t.Fatal(err)
@@ -290,6 +338,38 @@ func TestElasticCluster(t *testing.T) {
 	}
 	load.Stop()
 	reportFailures(t, led)
+	// The watcher got every message of its room once, in order.
+	wantLast := uint64(0)
+	for _, r := range led.snapshot() {
+		if r.Room == subRoom && r.Acked {
+			wantLast = max(wantLast, r.Seq)
+		}
+	}
+	waitFor(t, settleTimeout, "the watcher's last message", func() error {
+		select {
+		case <-subDone:
+			return permanent(fmt.Errorf("subscription ended: %v", sub.Err()))
+		default:
+		}
+		subMu.Lock()
+		got := uint64(0)
+		if len(subMsgs) > 0 {
+			got = subMsgs[len(subMsgs)-1].Seq
+		}
+		subMu.Unlock()
+		if got < wantLast {
+			return fmt.Errorf("at seq %d of %d", got, wantLast)
+		}
+		return nil
+	})
+	stopSub()
+	<-subDone
+	for i := 1; i < len(subMsgs); i++ {
+		if subMsgs[i].Seq != subMsgs[i-1].Seq+1 {
+			t.Fatalf("the watcher got seq %d after %d: a gap or a duplicate", subMsgs[i].Seq, subMsgs[i-1].Seq)
+		}
+	}
+	t.Logf("the watcher on %s got seqs %d..%d of %s, in order, once", x, subMsgs[0].Seq, subMsgs[len(subMsgs)-1].Seq, subRoom)
 	waitFor(t, 3*settleTimeout, "every shard on live voters again", func() error {
 		ctx, cancel := opContext()
 		defer cancel()
@@ -331,7 +411,14 @@ func TestElasticCluster(t *testing.T) {
 				mine = append(mine, r)
 			}
 		}
-		checkRoom(t, c, hosts, room, mine)
+		hist := checkRoom(t, c, hosts, room, mine)
+		if room == subRoom {
+			for _, m := range subMsgs {
+				if m.Seq < 1 || m.Seq > uint64(len(hist)) || hist[m.Seq-1].ID != m.ID {
+					t.Fatalf("the watcher's seq %d is not the room's", m.Seq)
+				}
+			}
+		}
 	}
 	acked, failed := led.counts()
 	t.Logf("%d sends acknowledged, %d failed", acked, failed)
