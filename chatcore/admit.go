@@ -50,6 +50,10 @@ func Join(ctx context.Context, cfg Config, a Admitter) (*Node, error) {
 	if err := validateConfig(&cfg); err != nil {
 		return nil, err
 	}
+	// Before the cluster admits a node that then could not start.
+	if err := secureDataDir(cfg.DataDir, cfg.Logger, true); err != nil {
+		return nil, fmt.Errorf("join: %w", err)
+	}
 	keyPEM, pub, err := pki.NewKey()
 	if err != nil {
 		return nil, fmt.Errorf("join: %w", err)

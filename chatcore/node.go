@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -210,6 +209,9 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err := validateConfig(&cfg); err != nil {
 		return nil, err
 	}
+	if err := secureDataDir(cfg.DataDir, cfg.Logger, true); err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
 	n, err := start(cfg, id)
 	if err != nil {
 		return nil, fmt.Errorf("open: %w", err)
@@ -272,12 +274,12 @@ func sanitizeName(h string) string {
 
 func start(cfg Config, id identity) (*Node, error) {
 	installDragonboatLogger(cfg.Logger)
-	db, err := openStateDB(filepath.Join(cfg.DataDir, "state"), cfg.Profile)
+	db, err := openStateDB(DataLayout(cfg.DataDir).StateDB(), cfg.Profile)
 	if err != nil {
 		return nil, err
 	}
-	files := tlsFiles(cfg.DataDir)
-	raftDir := filepath.Join(cfg.DataDir, "raft")
+	files := DataLayout(cfg.DataDir).TLS()
+	raftDir := DataLayout(cfg.DataDir).Raft()
 	leaders := newLeaderWatch()
 	nhc := config.NodeHostConfig{
 		DeploymentID:      deploymentID(id.ClusterID),
@@ -300,6 +302,12 @@ func start(cfg Config, id identity) (*Node, error) {
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("nodehost: %w", err)
+	}
+	// The stores have just created their files with modes of their own.
+	if err := secureDataDir(cfg.DataDir, cfg.Logger, false); err != nil {
+		nh.Close()
+		db.Close()
+		return nil, err
 	}
 	n := &Node{
 		cfg: cfg, id: id,
@@ -439,7 +447,12 @@ func (n *Node) Close() error {
 	n.leaders.close()
 	n.wg.Wait()
 	n.nh.Close()
-	return n.db.Close()
+	err := n.db.Close()
+	// Leave nothing the stores created while running open to others.
+	if serr := secureDataDir(n.cfg.DataDir, n.log, false); serr != nil {
+		n.log.Warn("close", "err", serr)
+	}
+	return err
 }
 
 // NodeHost exposes the dragonboat NodeHost for tools and tests.

@@ -6,11 +6,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/atomicfile"
 	"github.com/parleychat/parley/pki"
 	"github.com/parleychat/parley/placement"
 )
@@ -20,7 +19,7 @@ import (
 // reopened, as by Open. Otherwise Start creates a new cluster with this node
 // as its first member: it makes the cluster CA, the node's certificate and
 // key, the session secret and the join token, which it writes to
-// <data>/join-token (mode 0600) for other nodes to Join with. Other nodes
+// Layout.JoinToken (mode 0600) for other nodes to Join with. Other nodes
 // join through an Admitter (see Join).
 func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if HasIdentity(cfg.DataDir) {
@@ -40,12 +39,12 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	if err := secureDataDir(cfg.DataDir, cfg.Logger, true); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	// The token file is written first: once the cluster exists, its token
 	// can no longer be recovered from the registry (only its hash is there).
-	if err := writeFileAtomic(joinTokenFile(cfg.DataDir), []byte(token+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(DataLayout(cfg.DataDir).JoinToken(), []byte(token+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	p.replicas, p.deadAfter = replicas, deadAfter
@@ -53,7 +52,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.Logger.Info("bootstrapped a new cluster", "cluster", p.clusterID, "join_token_file", joinTokenFile(cfg.DataDir))
+	cfg.Logger.Info("bootstrapped a new cluster", "cluster", p.clusterID, "join_token_file", DataLayout(cfg.DataDir).JoinToken())
 	return n, nil
 }
 
@@ -75,10 +74,6 @@ func clusterSettings(cfg Config) (replicas int, deadAfter time.Duration, err err
 	}
 	return replicas, deadAfter, nil
 }
-
-// joinTokenFile is where the node that creates a cluster writes its join
-// token.
-func joinTokenFile(dataDir string) string { return filepath.Join(dataDir, "join-token") }
 
 // newCluster makes what a new cluster starts with: its id, CA, the first
 // node's certificate and key, the session secret and the join token (which

@@ -33,7 +33,7 @@ func TestStartCreatesThenReopens(t *testing.T) {
 	first := send(t, n, "general", "alice", "before the restart")
 	id, cluster := n.ID(), n.ClusterID()
 
-	tokenFile := filepath.Join(dir, "join-token")
+	tokenFile := chatcore.DataLayout(dir).JoinToken()
 	st, err := os.Stat(tokenFile)
 	if err != nil {
 		t.Fatal(err)

@@ -2,13 +2,12 @@ package daemon
 
 import (
 	"context"
-	"path/filepath"
 
 	"github.com/parleychat/parley/chatcore"
 )
 
 // JoinTokenFile is where the first node writes the join token, mode 0600.
-func JoinTokenFile(dataDir string) string { return filepath.Join(dataDir, "join-token") }
+func JoinTokenFile(dataDir string) string { return chatcore.DataLayout(dataDir).JoinToken() }
 
 // startNode opens the node in cfg.DataDir, or bootstraps a new cluster, or
 // joins the one at cfg.Join.

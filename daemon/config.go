@@ -72,7 +72,7 @@ func (c *Config) setDefaults() error {
 		c.Name = chatcore.DefaultNodeName()
 	}
 	if (c.Join == "") != (c.Token == "") {
-		return fmt.Errorf("config: --join and --token go together: %w", parley.ErrInvalid)
+		return fmt.Errorf("config: --join and a join token (--token-file, $PARLEYD_TOKEN or --token) go together: %w", parley.ErrInvalid)
 	}
 	if c.Advertise == "" {
 		c.Advertise = defaultAdvertise(c.Listen)

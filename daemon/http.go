@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"time"
 )
 
@@ -11,8 +12,10 @@ import (
 const healthTimeout = 2 * time.Second
 
 // httpHandler serves /healthz: 200 with the node's id and cluster while the
-// node runs and reaches a quorum of the registry (a linearizable read of
-// it succeeds), else 503 with the reason.
+// node runs and reaches a quorum of the registry (a linearizable read of it
+// succeeds), else 503 with the reason; both with the process id, by which a
+// starter checks that the node it started answers and not an older process
+// on the same port.
 func (s *Server) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -24,6 +27,7 @@ func (s *Server) httpHandler() http.Handler {
 			json.NewEncoder(w).Encode(map[string]any{
 				"status": "unavailable",
 				"node":   s.node.ID(),
+				"pid":    os.Getpid(),
 				"error":  "registry quorum unreachable: " + err.Error(),
 			})
 			return
@@ -33,6 +37,7 @@ func (s *Server) httpHandler() http.Handler {
 			"node":    s.node.ID(),
 			"cluster": s.node.ClusterID(),
 			"clients": s.clientAddr,
+			"pid":     os.Getpid(),
 		})
 	})
 	return mux

@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
+	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -13,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/internal/freeport"
 	"github.com/parleychat/parley/internal/proc"
@@ -83,6 +87,7 @@ func TestDevCluster(t *testing.T) {
 		t.Fatalf("parleyd dev runs %d child processes (%v), want 3", len(children), children)
 	}
 	t.Logf("dev cluster up on ports %d..%d, children %v", base, base+devSpan-1, children)
+	checkNoTokenInArgs(t, filepath.Join(dir, "n1"), children)
 
 	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
 	defer cancel()
@@ -161,4 +166,106 @@ func (l *lineLog) tail(n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// checkNoTokenInArgs fails t if the command line of any of pids, which ps
+// shows every user, holds the join token of the node in dataDir.
+func checkNoTokenInArgs(t *testing.T, dataDir string, pids []int) {
+	t.Helper()
+	b, err := os.ReadFile(chatcore.DataLayout(dataDir).JoinToken())
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(string(b))
+	secret, _, _ := strings.Cut(token, ".")
+	if len(secret) < 16 {
+		t.Fatalf("join token %q: no secret part", token)
+	}
+	for _, pid := range pids {
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			t.Fatalf("pid %d: %v", pid, err)
+		}
+		args := strings.ReplaceAll(string(cmdline), "\x00", " ")
+		if strings.Contains(args, secret) || strings.Contains(args, "--token ") {
+			t.Errorf("pid %d has the join token on its command line: %s", pid, args)
+		}
+	}
+}
+
+// TestDevPortsTaken starts "parleyd dev" on ports where something that
+// looks like an older node already answers /healthz (n1's HTTP port), and
+// checks that dev fails at once with a message that says so, and leaves
+// no node running. Before, dev took the old node's answer for its own and
+// reported a running cluster.
+func TestDevPortsTaken(t *testing.T) {
+	base, err := freeport.Range(devSpan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpAddr := fmt.Sprintf("127.0.0.1:%d", base+80)
+	ln, err := net.Listen("tcp", httpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldPid := os.Getpid() // the "old node" is this test process
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"status":"ok","node":1,"cluster":"old","clients":"127.0.0.1:%d","pid":%d}`, base, oldPid)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+
+	dir := filepath.Join(t.TempDir(), "dev")
+	cmd := exec.Command(parleydBin, "dev", "--nodes", "3", "--dir", dir, "--base-port", strconv.Itoa(base))
+	var stdout, stderr lockedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	dev, err := proc.Run("parleyd dev", cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		dev.Kill()
+		if t.Failed() {
+			t.Logf("parleyd dev stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+		}
+	})
+	if err := dev.Wait(2 * startTimeout); err != nil {
+		t.Fatalf("parleyd dev on taken ports: %v", err)
+	}
+	if code := dev.ExitCode(); code != 1 {
+		t.Errorf("parleyd dev on taken ports exited %d, want 1", code)
+	}
+	msg := stderr.String()
+	for _, want := range []string{fmt.Sprintf("pid %d answers", oldPid), "another cluster", "--base-port"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("parleyd dev's error %q does not say %q", msg, want)
+		}
+	}
+	if strings.Contains(stdout.String(), devReady) {
+		t.Errorf("parleyd dev printed %q on taken ports", devReady)
+	}
+	waitFor(t, 30*time.Second, "no dev node left", func() error {
+		if pids := pidsWithArg(dir); len(pids) > 0 {
+			return fmt.Errorf("processes %v still run on %s", pids, dir)
+		}
+		return nil
+	})
+}
+
+// pidsWithArg returns the pids of the live processes one of whose
+// arguments contains s.
+func pidsWithArg(s string) []int {
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && strings.Contains(string(b), s) && pidAlive(pid) {
+			out = append(out, pid)
+		}
+	}
+	return out
 }

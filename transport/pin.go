@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/parleychat/parley/internal/atomicfile"
 	"github.com/parleychat/parley/pki"
 )
 
@@ -99,7 +100,7 @@ func (k *KnownClusters) Add(addr, fingerprint string) error {
 		data = append(data, '\n')
 	}
 	data = append(data, addr+" "+fingerprint+"\n"...)
-	if err := writeFileAtomic(k.path, data); err != nil {
+	if err := atomicfile.Write(k.path, data, 0o600); err != nil {
 		return fmt.Errorf("known clusters: %w", err)
 	}
 	k.fps[addr] = fingerprint
@@ -154,38 +155,6 @@ func isHex(s string) bool {
 		}
 	}
 	return true
-}
-
-// writeFileAtomic replaces path with data through a temporary file in the
-// same directory, so a reader sees either the old or the new file.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // ClientTLSConfig returns the TLS 1.3 configuration of a user client dialing

@@ -36,6 +36,9 @@ type Options struct {
 	Replicas int
 	// DeadAfter is the cluster's dead-after (default chatcore's).
 	DeadAfter time.Duration
+	// Dir, if set, holds the nodes' data directories n1, n2, …
+	// (default: a temporary directory of the test's).
+	Dir string
 }
 
 // StartCluster starts n nodes on 127.0.0.1, creates the cluster on the
@@ -51,7 +54,11 @@ func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
 			o.Shards = 4
 		}
 	}
-	c := &Cluster{t: t, Shards: o.Shards, opts: o, base: t.TempDir()}
+	base := o.Dir
+	if base == "" {
+		base = t.TempDir()
+	}
+	c := &Cluster{t: t, Shards: o.Shards, opts: o, base: base}
 	t.Cleanup(c.Close)
 	for i := 0; i < n; i++ {
 		c.AddNode()

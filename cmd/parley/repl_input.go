@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/parleychat/parley/internal/atomicfile"
 	"github.com/peterh/liner"
 )
 
@@ -120,7 +121,7 @@ func (ed *editor) saveHistory() error {
 		ed.dirty.Store(true)
 		return fmt.Errorf("input history: %w", err)
 	}
-	if err := writeFileAtomic(ed.histPath, b.Bytes()); err != nil {
+	if err := atomicfile.Write(ed.histPath, b.Bytes(), 0o600); err != nil {
 		ed.dirty.Store(true)
 		return fmt.Errorf("input history: %w", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/parleychat/parley/internal/atomicfile"
 )
 
 // seenFile is the name of the REPL's state file in its config directory:
@@ -121,7 +123,7 @@ func (s *seenState) save() error {
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err == nil {
-		err = writeFileAtomic(s.path, append(b, '\n'))
+		err = atomicfile.Write(s.path, append(b, '\n'), 0o600)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -142,46 +144,6 @@ func unread(lastSeq, seen uint64) uint64 {
 		return 0
 	}
 	return lastSeq - seen
-}
-
-// writeFileAtomic replaces the file at path with data, mode 0600: it writes
-// a temporary file in the same directory (made 0700 if missing), syncs
-// it, and renames it over path, so a reader sees the old file or the new
-// one, never a part.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("config dir: %w", err)
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("temp file: %w", err)
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return fmt.Errorf("temp file: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("temp file: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("temp file: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("temp file: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename: %w", err)
-	}
-	ok = true
-	return nil
 }
 
 // replConfigDir returns the REPL's config directory, parley/ under the

@@ -1,37 +1,32 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
-	"github.com/parleychat/parley/daemon"
+	"github.com/parleychat/parley/internal/proc"
+	"github.com/parleychat/parley/internal/proccluster"
 )
 
-// devNode is one child parleyd of a dev cluster.
-type devNode struct {
-	name                   string
-	data                   string
-	client, raft, httpAddr string
-	cmd                    *exec.Cmd
-	done                   chan struct{}
-}
+// Bounds of a dev cluster's start and stop.
+const (
+	devStartTimeout = 2 * time.Minute
+	devStopGrace    = 20 * time.Second
+	devLogTail      = 20
+)
 
 // runDev runs a local cluster of N nodes on 127.0.0.1, each a separate
-// parleyd process, until interrupted; then it stops them all cleanly.
+// parleyd process started by internal/proccluster, until interrupted; then
+// it stops them all cleanly. Each node's output is shown prefixed with its
+// name and also kept in <dir>/<name>.log.
 func runDev(args []string) error {
 	fs := flag.NewFlagSet("parleyd dev", flag.ContinueOnError)
 	nodes := fs.Int("nodes", 3, "number of nodes")
@@ -55,128 +50,97 @@ func runDev(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	var running []*devNode
-	defer func() { stopAll(running) }()
-	for i := 0; i < *nodes; i++ {
-		n := &devNode{
-			name:     fmt.Sprintf("n%d", i+1),
-			data:     filepath.Join(*dir, fmt.Sprintf("n%d", i+1)),
-			client:   "127.0.0.1:" + strconv.Itoa(*basePort+10*i),
-			raft:     "127.0.0.1:" + strconv.Itoa(*basePort+10*i+1),
-			httpAddr: "127.0.0.1:" + strconv.Itoa(*basePort+80+i),
-		}
-		args := []string{"--data", n.data, "--name", n.name, "--listen", n.client, "--raft", n.raft,
-			"--http", n.httpAddr, "--advertise", "127.0.0.1", "--profile", *profile, "--shards", strconv.Itoa(*shards)}
-		if i > 0 && !exists(filepath.Join(n.data, "identity.json")) {
-			token, err := os.ReadFile(daemon.JoinTokenFile(running[0].data))
-			if err != nil {
-				return fmt.Errorf("dev: join token of n1: %w", err)
-			}
-			args = append(args, "--join", running[0].client, "--token", strings.TrimSpace(string(token)))
-		}
-		if err := n.start(self, args); err != nil {
-			return err
-		}
-		running = append(running, n)
-		if err := n.waitHealthy(ctx, 2*time.Minute); err != nil {
-			return err
-		}
+	cfg := proccluster.Config{
+		Parleyd: self,
+		Dir:     *dir,
+		Size:    *nodes,
+		Profile: *profile,
+		Shards:  *shards,
+		// Children get their own process group: a Ctrl-C in the terminal
+		// reaches only dev, which stops them in order.
+		Launcher: proc.Launcher{Tag: "parleyd dev", OwnGroup: true, Echo: os.Stdout},
+		Addrs:    devAddrs(*basePort),
 	}
-	fmt.Printf("\nParley dev cluster: %d nodes, data in %s\n", len(running), *dir)
-	for _, n := range running {
-		fmt.Printf("  %s  clients %s  raft %s  http http://%s/healthz\n", n.name, n.client, n.raft, n.httpAddr)
+	c, err := proccluster.Start(cfg, func(n *proccluster.Node) error { return devWaitHealthy(ctx, n) })
+	if c != nil {
+		defer stopAll(c.Nodes)
 	}
-	servers := make([]string, len(running))
-	for i, n := range running {
-		servers[i] = n.client
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	fmt.Printf("\nParley dev cluster: %d nodes, data in %s\n", len(c.Nodes), *dir)
+	servers := make([]string, len(c.Nodes))
+	for i, n := range c.Nodes {
+		fmt.Printf("  %s  clients %s  raft %s  http http://%s/healthz\n", n.Name, n.Client, n.Raft, n.HTTP)
+		servers[i] = n.Client
 	}
 	fmt.Printf("\nTry, in another terminal:\n  export PARLEY_SERVER=%s PARLEY_USER=alice PARLEY_PASSWORD=secret\n", strings.Join(servers, ","))
 	fmt.Printf("  parley send --room general \"hi\"\n  parley tail --room general --from 1\n  parley status\n\nCtrl-C stops every node.\n\n")
+	for _, n := range c.Nodes {
+		go reportExit(n)
+	}
 	<-ctx.Done()
 	fmt.Println("\nstopping the dev cluster")
 	return nil
 }
 
-func (n *devNode) start(self string, args []string) error {
-	n.cmd = exec.Command(self, args...)
-	out, err := n.cmd.StdoutPipe()
-	if err != nil {
-		return err
+// devAddrs returns the addresses of node ni (n1 is i=0): P+10i for
+// clients, P+10i+1 for Raft, P+80+i for HTTP.
+func devAddrs(base int) func(name string) (client, raft, http string) {
+	return func(name string) (string, string, string) {
+		i, _ := strconv.Atoi(strings.TrimPrefix(name, "n"))
+		i--
+		addr := func(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
+		return addr(base + 10*i), addr(base + 10*i + 1), addr(base + 80 + i)
 	}
-	n.cmd.Stderr = n.cmd.Stdout
-	// Children get their own process group: a Ctrl-C in the terminal
-	// reaches only dev, which stops them in order.
-	n.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := n.cmd.Start(); err != nil {
-		return fmt.Errorf("dev: start %s: %w", n.name, err)
-	}
-	n.done = make(chan struct{})
-	go prefixLines(os.Stdout, n.name, out)
-	go func() {
-		err := n.cmd.Wait()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "[%s] exited: %v\n", n.name, err)
+}
+
+// devWaitHealthy waits until node n answers /healthz itself. It fails at
+// once if the node's process exits, or if another process answers on its
+// HTTP port (an older cluster on the same ports).
+func devWaitHealthy(ctx context.Context, n *proccluster.Node) error {
+	deadline := time.Now().Add(devStartTimeout)
+	for {
+		p := n.Proc()
+		if p.Exited() {
+			return fmt.Errorf("%s exited while starting (%v); the end of its log %s:\n%s",
+				n.Name, p.Err(), n.Log, proc.Tail(n.Log, devLogTail))
 		}
-		close(n.done)
-	}()
-	return nil
-}
-
-var outMu sync.Mutex
-
-func prefixLines(w io.Writer, name string, r io.Reader) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		outMu.Lock()
-		fmt.Fprintf(w, "[%s] %s\n", name, sc.Text())
-		outMu.Unlock()
-	}
-}
-
-func (n *devNode) waitHealthy(ctx context.Context, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	client := &http.Client{Timeout: time.Second}
-	for time.Now().Before(deadline) {
-		resp, err := client.Get("http://" + n.httpAddr + "/healthz")
+		err := n.CheckHealthy(ctx, nil)
 		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+			return nil
+		}
+		if errors.Is(err, proccluster.ErrNotOurs) {
+			return fmt.Errorf("%w stop it, or pick other ports with --base-port", err)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not healthy after %v: %w", n.Name, devStartTimeout, err)
 		}
 		select {
-		case <-n.done:
-			return fmt.Errorf("dev: %s exited while starting", n.name)
+		case <-p.Done():
 		case <-ctx.Done():
-			return errors.New("dev: interrupted")
+			return errors.New("interrupted")
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("dev: %s not healthy after %v", n.name, timeout)
 }
 
-// stopAll sends SIGTERM to every node, newest first, and waits; a node that
-// has not stopped after 20 seconds is killed.
-func stopAll(nodes []*devNode) {
-	for i := len(nodes) - 1; i >= 0; i-- {
-		n := nodes[i]
-		select {
-		case <-n.done:
-			continue
-		default:
-		}
-		n.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-n.done:
-		case <-time.After(20 * time.Second):
-			n.cmd.Process.Kill()
-			<-n.done
-		}
+// reportExit says on stderr if node n's process ends with an error while
+// the cluster runs.
+func reportExit(n *proccluster.Node) {
+	p := n.Proc()
+	if err := p.Err(); err != nil {
+		fmt.Fprintf(os.Stderr, "[%s] exited: %v\n", n.Name, err)
 	}
 }
 
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
+// stopAll stops every node, newest first, each with SIGTERM, and kills one
+// that has not stopped after devStopGrace.
+func stopAll(nodes []*proccluster.Node) {
+	for i := len(nodes) - 1; i >= 0; i-- {
+		n := nodes[i]
+		if err := n.Stop(devStopGrace); err != nil {
+			fmt.Fprintf(os.Stderr, "[%s] stop: %v\n", n.Name, err)
+		}
+	}
 }

@@ -2,7 +2,7 @@
 // several nodes as separate processes.
 //
 //	parleyd --data DIR [--listen HOST:PORT] [--raft HOST:PORT] [--http HOST:PORT]
-//	        [--advertise HOST] [--join ADDR --token TOKEN] [--shards N]
+//	        [--advertise HOST] [--join ADDR --token-file FILE] [--shards N]
 //	        [--profile small|default] [--name NAME]
 //	parleyd dev --nodes N [--dir DIR] [--base-port P]
 package main

@@ -7,14 +7,15 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 
+	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/daemon"
+	"github.com/parleychat/parley/internal/atomicfile"
 )
 
 // settings are the flags a node must keep across restarts: its addresses
 // (the Raft address is part of its identity) and its name. They are saved in
-// <data>/parleyd.json when the node first starts, so "parleyd --data DIR"
+// chatcore.Layout.Settings (<data>/parleyd.json) when the node first starts, so "parleyd --data DIR"
 // alone restarts it as it was; a flag given again overrides the saved value.
 type settings struct {
 	Name      string `json:"name,omitempty"`
@@ -24,7 +25,7 @@ type settings struct {
 	Advertise string `json:"advertise"`
 }
 
-func settingsPath(dataDir string) string { return filepath.Join(dataDir, "parleyd.json") }
+func settingsPath(dataDir string) string { return chatcore.DataLayout(dataDir).Settings() }
 
 // applySavedSettings fills the flags the user did not set from the saved
 // settings, if there are any.
@@ -60,11 +61,7 @@ func saveSettings(cfg daemon.Config, advertise string) error {
 	if err != nil {
 		return fmt.Errorf("settings: %w", err)
 	}
-	tmp := settingsPath(cfg.DataDir) + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return fmt.Errorf("settings: %w", err)
-	}
-	if err := os.Rename(tmp, settingsPath(cfg.DataDir)); err != nil {
+	if err := atomicfile.Write(settingsPath(cfg.DataDir), append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("settings: %w", err)
 	}
 	return nil

@@ -23,20 +23,23 @@ type Cluster struct {
 
 // Start starts cfg.Size nodes called n1, n2... under cfg.Dir, one after
 // another: n1 bootstraps the cluster, and each other node joins it through
-// n1 with n1's join token. Each node must pass waitHealthy before the next
-// one starts. On error, the returned Cluster, if not nil, holds whatever
-// was started, for the caller to stop.
+// n1 with n1's join token, which it reads from n1's join-token file (a
+// secret is never put on a command line, where ps shows it). A node whose
+// data directory holds a node already restarts as it was. Each node must
+// pass waitHealthy before the next one starts. On error, the returned
+// Cluster, if not nil, holds whatever was started, for the caller to stop.
 func Start(cfg Config, waitHealthy func(*Node) error) (*Cluster, error) {
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cluster dir: %w", err)
 	}
 	c := &Cluster{Config: cfg}
 	for i := 1; i <= cfg.Size; i++ {
+		name := fmt.Sprintf("n%d", i)
 		var join []string
-		if i > 1 {
-			join = []string{"--join", c.Nodes[0].Client, "--token", c.Token}
+		if i > 1 && !chatcore.HasIdentity(filepath.Join(cfg.Dir, name)) {
+			join = []string{"--join", c.Nodes[0].Client, "--token-file", chatcore.DataLayout(c.Nodes[0].Data).JoinToken()}
 		}
-		n, err := cfg.NewNode(fmt.Sprintf("n%d", i), join...)
+		n, err := cfg.NewNode(name, join...)
 		if err != nil {
 			return c, err
 		}
@@ -48,20 +51,16 @@ func Start(cfg Config, waitHealthy func(*Node) error) (*Cluster, error) {
 			return c, err
 		}
 		if i == 1 {
-			tok, err := os.ReadFile(joinTokenFile(n.Data))
+			tok, err := os.ReadFile(chatcore.DataLayout(n.Data).JoinToken())
 			if err != nil {
 				return c, fmt.Errorf("join token: %w", err)
 			}
 			c.Token = strings.TrimSpace(string(tok))
-			c.CAFile = chatcore.NodeTLS(n.Data).CA
+			c.CAFile = chatcore.DataLayout(n.Data).TLS().CA
 		}
 	}
 	return c, nil
 }
-
-// joinTokenFile is where a bootstrapped node writes its join token (see
-// daemon.JoinTokenFile; not imported, to keep the harness a client).
-func joinTokenFile(dataDir string) string { return filepath.Join(dataDir, "join-token") }
 
 // NodeByID returns the node with registry id id, or nil.
 func (c *Cluster) NodeByID(id uint64) *Node {

@@ -24,19 +24,27 @@ type Config struct {
 	Args []string
 	// Launcher starts the nodes' processes.
 	Launcher proc.Launcher
+	// Addrs, if not nil, gives the node called name its client (UDP),
+	// Raft (TCP) and HTTP (TCP) addresses. If nil, each is a free port on
+	// 127.0.0.1.
+	Addrs func(name string) (client, raft, http string)
 }
 
-// NewNode makes, without starting it, the node called name: it picks free
-// loopback addresses for it and gives it the arguments of cfg, then extra
-// (such as "--join" and "--token").
+// NewNode makes, without starting it, the node called name: it gives it
+// its addresses (see Config.Addrs) and the arguments of cfg, then extra
+// (such as "--join" and "--token-file").
 func (cfg Config) NewNode(name string, extra ...string) (*Node, error) {
 	var addrs [3]string
-	for i := range addrs {
-		a, err := freeport.Addr()
-		if err != nil {
-			return nil, err
+	if cfg.Addrs != nil {
+		addrs[0], addrs[1], addrs[2] = cfg.Addrs(name)
+	} else {
+		for i := range addrs {
+			a, err := freeport.Addr()
+			if err != nil {
+				return nil, err
+			}
+			addrs[i] = a
 		}
-		addrs[i] = a
 	}
 	n := &Node{
 		Name:     name,

@@ -3,6 +3,7 @@ package proccluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -17,12 +18,20 @@ type Health struct {
 	Node uint64 `json:"node"`
 	// Clients is the address the node advertises to clients.
 	Clients string `json:"clients"`
+	// Pid is the process id of the parleyd that answered.
+	Pid int `json:"pid"`
 }
 
+// ErrNotOurs is returned by CheckHealthy when another process than the
+// node's answers its /healthz: its port is taken, say by an old cluster.
+// Waiting longer does not help.
+var ErrNotOurs = errors.New("another process answers its health checks")
+
 // CheckHealthy asks the node's /healthz once. It succeeds if the node
-// answers 200 with its registry id and check, if not nil, accepts the
-// answer; the node then records its id. An error of check's is returned
-// as it is.
+// answers 200 with its registry id, the answer comes from the process the
+// node started (else the error wraps ErrNotOurs), and check, if not nil,
+// accepts the answer; the node then records its id. An error of check's
+// is returned as it is.
 func (n *Node) CheckHealthy(ctx context.Context, check func(Health) error) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.HTTP+"/healthz", nil)
 	if err != nil {
@@ -39,6 +48,14 @@ func (n *Node) CheckHealthy(ctx context.Context, check func(Health) error) error
 	var h Health
 	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
 		return fmt.Errorf("%s: healthz: %w", n.Name, err)
+	}
+	pid := n.Pid()
+	if pid == 0 {
+		return fmt.Errorf("%s: healthz: the node's process does not run", n.Name)
+	}
+	if h.Pid != pid {
+		return fmt.Errorf("%s: %w: pid %d answers http://%s/healthz, not the node's process (pid %d); is another cluster running on its ports?",
+			n.Name, ErrNotOurs, h.Pid, n.HTTP, pid)
 	}
 	if h.Node == 0 {
 		return fmt.Errorf("%s: healthz: no node id yet", n.Name)
