@@ -85,6 +85,12 @@ func (n *Node) hostAssigned(info ClusterInfo) {
 		if err != nil {
 			continue
 		}
+		if len(p.Replicas) == 0 {
+			// A cluster made before the registry handed out replica ids
+			// records none: leave its replicas alone rather than drop
+			// them all.
+			continue
+		}
 		want, assigned := p.Replicas[n.id.NodeID]
 		have, running := n.localReplica(s)
 		if running && (!assigned || have != want) {
