@@ -23,7 +23,7 @@ const (
 	// way. Only a session whose TLS client certificate the cluster CA
 	// signed may ask.
 	OpForward = "forward"
-	OpAdmit     = "admit"
+	OpAdmit   = "admit"
 	// OpJoin makes the user a member of a room (JoinRoomRequest; the
 	// response has no body).
 	OpJoin = "join"
