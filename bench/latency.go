@@ -39,18 +39,24 @@ type LatencyResult struct {
 	// Deliver is send → delivery at the subscriber, measured from each
 	// message's scheduled send time.
 	Deliver Latency `json:"send_to_deliver"`
+	// WebDeliver is send → delivery at a subscriber on the same node's
+	// WebSocket (the web client's path), for the same messages.
+	WebDeliver Latency `json:"web_send_to_deliver"`
 	// Ack is send → acknowledgement at the sender.
 	Ack Latency `json:"send_to_ack"`
 	// Offered, Acked and Delivered count the measuring window's messages;
 	// Undelivered were acknowledged but never delivered within the drain
 	// time; Dropped found every worker busy.
-	Offered     int64 `json:"offered"`
-	Acked       int64 `json:"acked"`
-	Delivered   int64 `json:"delivered"`
-	Undelivered int64 `json:"undelivered"`
-	Errors      int64 `json:"errors"`
-	Dropped     int   `json:"dropped"`
-	CPU         CPU   `json:"cpu_percent,omitempty"`
+	Offered   int64 `json:"offered"`
+	Acked     int64 `json:"acked"`
+	Delivered int64 `json:"delivered"`
+	// WebDelivered counts the window's messages the WebSocket subscriber
+	// received.
+	WebDelivered int64 `json:"web_delivered"`
+	Undelivered  int64 `json:"undelivered"`
+	Errors       int64 `json:"errors"`
+	Dropped      int   `json:"dropped"`
+	CPU          CPU   `json:"cpu_percent,omitempty"`
 }
 
 // drainTimeout bounds waiting for the last deliveries after a load.
@@ -58,7 +64,8 @@ const drainTimeout = 20 * time.Second
 
 // RunLatency offers p.Rate messages per second from clients connected to
 // every node but one, and times their delivery to one subscriber of every
-// room connected to that one node.
+// room connected to that one node over QUIC (the SDK), and to another on
+// the same node's WebSocket (the web client's path).
 func RunLatency(ctx context.Context, c *Cluster, p LatencyParams) (LatencyResult, error) {
 	res := LatencyResult{Params: p, DurationS: p.Duration.Seconds()}
 	subNode := c.Nodes[1]
@@ -85,14 +92,23 @@ func RunLatency(ctx context.Context, c *Cluster, p LatencyParams) (LatencyResult
 		rooms[r] = roomName("lat", r)
 	}
 
+	web, err := dialWeb(ctx, subNode.HTTP, fmt.Sprintf("lweb%d", c.users.Add(1)), benchPassword)
+	if err != nil {
+		return res, fmt.Errorf("latency: %w", err)
+	}
+	defer web.close()
+
 	var (
-		pending   sync.Map // MsgID → time.Time, the scheduled send time of a measured message
-		deliver   = NewHistogram()
-		ackHist   = NewHistogram()
-		delivered atomic.Int64
-		acked     atomic.Int64
-		offered   atomic.Int64
-		errs      atomic.Int64
+		pending    sync.Map // MsgID → time.Time, the scheduled send time of a measured message
+		webPending sync.Map // the same, for the WebSocket subscriber
+		webDeliver = NewHistogram()
+		webCount   atomic.Int64
+		deliver    = NewHistogram()
+		ackHist    = NewHistogram()
+		delivered  atomic.Int64
+		acked      atomic.Int64
+		offered    atomic.Int64
+		errs       atomic.Int64
 	)
 	sctx, stopSubs := context.WithCancel(ctx)
 	defer stopSubs()
@@ -111,8 +127,17 @@ func RunLatency(ctx context.Context, c *Cluster, p LatencyParams) (LatencyResult
 			}
 		})
 	}
+	subWG.Go(func() {
+		web.subscribe(sctx, rooms, func(m parley.Message) {
+			if v, ok := webPending.LoadAndDelete(m.ID); ok {
+				webDeliver.Record(time.Since(v.(time.Time)))
+				webCount.Add(1)
+			}
+		})
+	})
 	defer func() {
 		stopSubs()
+		web.close()
 		subWG.Wait()
 	}()
 
@@ -126,6 +151,7 @@ func RunLatency(ctx context.Context, c *Cluster, p LatencyParams) (LatencyResult
 		if measured {
 			offered.Add(1)
 			pending.Store(id, j.sched)
+			webPending.Store(id, j.sched)
 		}
 		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
 		_, err := cls[w%len(cls)].SendID(sctx, rooms[j.room], id, text)
@@ -136,6 +162,7 @@ func RunLatency(ctx context.Context, c *Cluster, p LatencyParams) (LatencyResult
 		if err != nil {
 			errs.Add(1)
 			pending.Delete(id)
+			webPending.Delete(id)
 			return
 		}
 		acked.Add(1)
@@ -148,9 +175,13 @@ func RunLatency(ctx context.Context, c *Cluster, p LatencyParams) (LatencyResult
 		if n := delivered.Load(); n < acked.Load() {
 			return fmt.Errorf("%d of %d delivered", n, acked.Load())
 		}
+		if n := webCount.Load(); n < acked.Load() {
+			return fmt.Errorf("%d of %d delivered on the WebSocket", n, acked.Load())
+		}
 		return nil
 	})
-	res.Deliver, res.Ack = deliver.Summary(), ackHist.Summary()
+	res.Deliver, res.Ack, res.WebDeliver = deliver.Summary(), ackHist.Summary(), webDeliver.Summary()
+	res.WebDelivered = webCount.Load()
 	res.Offered, res.Acked, res.Delivered, res.Errors = offered.Load(), acked.Load(), delivered.Load(), errs.Load()
 	res.Undelivered = max(0, res.Acked-res.Delivered)
 	return res, ctx.Err()

@@ -159,6 +159,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "latency\tparley\tp99 %s\tsend→deliver p50 %s p99.9 %s max %s at %.0f msg/s; %d/%d delivered\n",
 			ms(l.Deliver.P99Ms), ms(l.Deliver.P50Ms), ms(l.Deliver.P999Ms), ms(l.Deliver.MaxMs),
 			l.Params.Rate, l.Delivered, l.Acked)
+		fmt.Fprintf(tw, "latency\tweb\tp99 %s\tsend→deliver p50 %s p99.9 %s max %s on the same node's WebSocket, same messages; %d/%d delivered\n",
+			ms(l.WebDeliver.P99Ms), ms(l.WebDeliver.P50Ms), ms(l.WebDeliver.P999Ms), ms(l.WebDeliver.MaxMs),
+			l.WebDelivered, l.Acked)
 	}
 	if f := r.Fanout; f != nil {
 		fmt.Fprintf(tw, "fanout\tparley\t%s deliveries/s\t%d subscribers, %s msg/s into 1 room; %d/%d complete, drain %.1fs\n",

@@ -14,6 +14,8 @@ type AdmitRequest struct {
 	Name       string
 	RaftAddr   string
 	ClientAddr string
+	// HTTPAddr and HTTPSAddr are the node's web addresses, "" for none.
+	HTTPAddr, HTTPSAddr string
 	// PublicKey is the joining node's PKIX DER public key, for its
 	// certificate; its private key never leaves it (see pki.NewKey).
 	PublicKey []byte
@@ -58,7 +60,8 @@ func Join(ctx context.Context, cfg Config, a Admitter) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
-	adm, err := a.Admit(ctx, AdmitRequest{Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr, PublicKey: pub})
+	adm, err := a.Admit(ctx, AdmitRequest{Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr,
+		HTTPAddr: cfg.HTTPAddr, HTTPSAddr: cfg.HTTPSAddr, PublicKey: pub})
 	if err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
@@ -96,7 +99,8 @@ func (n *Node) Admit(ctx context.Context, req AdmitRequest) (Admission, error) {
 	if err != nil {
 		return Admission{}, fmt.Errorf("admit: %w: %w", err, parley.ErrInvalid)
 	}
-	id, err := n.addNode(ctx, NodeRecord{Name: req.Name, RaftAddr: req.RaftAddr, ClientAddr: req.ClientAddr})
+	id, err := n.addNode(ctx, NodeRecord{Name: req.Name, RaftAddr: req.RaftAddr, ClientAddr: req.ClientAddr,
+		HTTPAddr: req.HTTPAddr, HTTPSAddr: req.HTTPSAddr})
 	if err != nil {
 		return Admission{}, err
 	}

@@ -15,6 +15,8 @@ type roomCommand struct {
 	TS    int64         `cbor:"5,keyasint,omitempty"`
 	Text  string        `cbor:"6,keyasint,omitempty"`
 	Batch []roomCommand `cbor:"7,keyasint,omitempty"`
+	// Seq is a read marker's new position (roomOpRead).
+	Seq uint64 `cbor:"8,keyasint,omitempty"`
 }
 
 const (
@@ -24,6 +26,8 @@ const (
 	// roomOpBatch is several sends committed as one entry (group commit).
 	// Each is applied as if it were an entry of its own, in order.
 	roomOpBatch
+	// roomOpRead moves a member's read marker forward to Seq.
+	roomOpRead
 )
 
 // batchItem is the outcome of one send of a batch entry; the entry's result
@@ -55,6 +59,9 @@ type roomMeta struct {
 type memberRecord struct {
 	// Joined is the entry time of the join, Unix nanoseconds.
 	Joined int64 `cbor:"1,keyasint"`
+	// Read is the member's read marker: the last seq they have seen. It
+	// starts at the member's own join notice and only moves forward.
+	Read uint64 `cbor:"2,keyasint,omitempty"`
 }
 
 // dedupRecord remembers where a message id was committed.

@@ -142,10 +142,11 @@ func (n *Node) dropReplica(shard, replica uint64) error {
 func (n *Node) publishClientAddr() {
 	var rec NodeRecord
 	found, err := getCBOR(n.db.db, nodeKey(n.id.NodeID), &rec)
-	if err != nil || !found || rec.ClientAddr == n.cfg.ClientAddr || n.cfg.ClientAddr == "" {
+	if err != nil || !found || n.cfg.ClientAddr == "" ||
+		rec.ClientAddr == n.cfg.ClientAddr && rec.HTTPAddr == n.cfg.HTTPAddr && rec.HTTPSAddr == n.cfg.HTTPSAddr {
 		return
 	}
-	rec.ClientAddr = n.cfg.ClientAddr
+	rec.ClientAddr, rec.HTTPAddr, rec.HTTPSAddr = n.cfg.ClientAddr, n.cfg.HTTPAddr, n.cfg.HTTPSAddr
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if _, err := n.proposeRegistry(ctx, registryCommand{Op: regOpUpdateNode, Node: &rec}); err != nil {

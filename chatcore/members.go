@@ -76,6 +76,35 @@ func (n *Node) changeMembership(ctx context.Context, op uint8, room, user string
 	return MembershipResult{Changed: res.Data[0] == 1, Seq: binary.BigEndian.Uint64(res.Data[1:])}, nil
 }
 
+// MarkRead moves user's read marker in room forward to seq (capped at the
+// room's last seq), through the room's Raft log, so every node agrees on
+// it. A marker never moves back; a user who is not a member has none. It
+// returns the marker's position.
+func (n *Node) MarkRead(ctx context.Context, room, user string, seq uint64) (uint64, error) {
+	if err := checkUse(room, user); err != nil {
+		return 0, fmt.Errorf("read marker: %w", err)
+	}
+	if seq == 0 {
+		return 0, fmt.Errorf("read marker: seq 0: %w", parley.ErrInvalid)
+	}
+	shard, err := n.RoomShard(room)
+	if err != nil {
+		return 0, fmt.Errorf("read marker: %w", err)
+	}
+	cmd, err := cbor.Marshal(roomCommand{Op: roomOpRead, Room: room, User: user, Seq: seq, TS: time.Now().UnixNano()})
+	if err != nil {
+		return 0, fmt.Errorf("read marker: encode: %w", err)
+	}
+	res, err := n.propose(ctx, shard, cmd)
+	if err != nil {
+		return 0, fmt.Errorf("read marker: %w", err)
+	}
+	if res.Value == 0 || len(res.Data) != 9 {
+		return 0, fmt.Errorf("read marker: rejected by state machine: %s: %w", res.Data, parley.ErrInvalid)
+	}
+	return binary.BigEndian.Uint64(res.Data[1:]), nil
+}
+
 // Members returns the members of room in name order, asked by user. It is
 // linearizable, like History: it sees every membership change acknowledged
 // before it was called. Only its two participants may list a
@@ -122,6 +151,8 @@ type RoomSummary struct {
 	// Joined reports whether the user RoomSummaries was asked about is a
 	// member.
 	Joined bool
+	// Unread counts the room's messages after that member's read marker.
+	Unread uint64
 	// DM marks a direct-message room (see parley.DMRoom).
 	DM bool
 }
@@ -157,6 +188,9 @@ func (n *Node) RoomSummaries(user string) ([]RoomSummary, error) {
 		var m memberRecord
 		if s.Joined, err = getCBOR(n.db.db, memberKey(shard, rec.Name, user), &m); err != nil {
 			return nil, fmt.Errorf("rooms: %w", err)
+		}
+		if s.Joined && meta.LastSeq > m.Read {
+			s.Unread = meta.LastSeq - m.Read
 		}
 		out = append(out, s)
 	}

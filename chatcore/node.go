@@ -52,6 +52,12 @@ type Config struct {
 	RaftListen string
 	// ClientAddr is the client (QUIC) address published in the registry.
 	ClientAddr string
+	// HTTPAddr is the HTTP address (web client) published in the registry,
+	// "" if the node serves none.
+	HTTPAddr string
+	// HTTPSAddr is the HTTPS address (web client over TLS) published in
+	// the registry, "" if the node serves none.
+	HTTPSAddr string
 	// Profile sizes memory use; used when the node is created.
 	Profile Profile
 	// Shards is the number of room shards of a new cluster, 0 for the
@@ -159,7 +165,7 @@ func bootstrap(ctx context.Context, cfg Config, p bootstrapParams) (*Node, error
 			TokenHash: p.tokenHash, Secret: p.secret, Created: now,
 			Replication: p.replicas, DeadAfter: p.deadAfter,
 		},
-		Node: &NodeRecord{ID: id.NodeID, Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr, Joined: now},
+		Node: &NodeRecord{ID: id.NodeID, Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr, HTTPAddr: cfg.HTTPAddr, HTTPSAddr: cfg.HTTPSAddr, Joined: now},
 	}
 	if _, err := n.proposeRegistry(ctx, init); err != nil {
 		n.Close()

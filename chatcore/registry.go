@@ -72,14 +72,20 @@ type NodeRecord struct {
 	RaftAddr   string `cbor:"3,keyasint"`
 	ClientAddr string `cbor:"4,keyasint"`
 	Joined     int64  `cbor:"5,keyasint"`
+	// HTTPAddr is the node's advertised HTTP address (web client), "" if
+	// it serves none.
+	HTTPAddr string `cbor:"6,keyasint,omitempty"`
+	// HTTPSAddr is the node's advertised HTTPS address, "" if it serves
+	// none.
+	HTTPSAddr string `cbor:"7,keyasint,omitempty"`
 	// State is "" while the node is a full member, NodeDraining once an
 	// admin asked to remove it, NodeRemoved once it holds nothing.
-	State string `cbor:"6,keyasint,omitempty"`
+	State string `cbor:"8,keyasint,omitempty"`
 	// Beat is the node's latest heartbeat, its own clock in ns: others
 	// watch it change (see liveness).
-	Beat int64 `cbor:"7,keyasint,omitempty"`
+	Beat int64 `cbor:"9,keyasint,omitempty"`
 	// Leads is what the node reported leading at its latest heartbeat.
-	Leads []ShardReport `cbor:"8,keyasint,omitempty"`
+	Leads []ShardReport `cbor:"10,keyasint,omitempty"`
 }
 
 // ShardReport is one shard as its leader saw it at a heartbeat: node ids,
@@ -254,7 +260,7 @@ func (r *registryShard) apply(b *pebble.Batch, data []byte) (uint64, error) {
 		if err != nil || !found {
 			return regRejected, err
 		}
-		old.RaftAddr, old.ClientAddr = cmd.Node.RaftAddr, cmd.Node.ClientAddr
+		old.RaftAddr, old.ClientAddr, old.HTTPAddr, old.HTTPSAddr = cmd.Node.RaftAddr, cmd.Node.ClientAddr, cmd.Node.HTTPAddr, cmd.Node.HTTPSAddr
 		return regApplied, putCBOR(b, nodeKey(old.ID), old)
 	case regOpClaimAccount:
 		if cmd.Account == nil || parley.ValidateUser(cmd.Account.Name) != nil {

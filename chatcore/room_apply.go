@@ -59,6 +59,8 @@ func (a roomApplier) applyEntry(tx *roomTx, data []byte) (applyResult, error) {
 		res, err = a.leave(tx, cmd)
 	case roomOpBatch:
 		res, err = a.batch(tx, cmd)
+	case roomOpRead:
+		res, err = a.read(tx, cmd)
 	default:
 		return applyResult{reject: fmt.Sprintf("unknown op %d", cmd.Op)}, nil
 	}
@@ -112,7 +114,12 @@ func (a roomApplier) send(tx *roomTx, cmd roomCommand) (applyResult, error) {
 	// conversation is in both their lists. No notice: it is implied.
 	if x, y, ok := parley.DMParticipants(cmd.Room); ok {
 		for _, u := range []string{x, y} {
-			if _, err := a.addMember(tx, &meta, cmd.Room, u, cmd.TS); err != nil {
+			// The sender has read their own message, the other has not.
+			read := meta.LastSeq
+			if u == cmd.User {
+				read++
+			}
+			if _, err := a.addMember(tx, &meta, cmd.Room, u, cmd.TS, read); err != nil {
 				return applyResult{}, err
 			}
 		}
@@ -144,7 +151,8 @@ func (a roomApplier) join(tx *roomTx, cmd roomCommand) (applyResult, error) {
 	if err != nil {
 		return applyResult{}, err
 	}
-	added, err := a.addMember(tx, &meta, cmd.Room, cmd.User, cmd.TS)
+	// The member has read up to their own join notice, which comes next.
+	added, err := a.addMember(tx, &meta, cmd.Room, cmd.User, cmd.TS, meta.LastSeq+1)
 	if err != nil || !added {
 		return applyResult{ts: cmd.TS}, err
 	}
@@ -174,6 +182,31 @@ func (a roomApplier) leave(tx *roomTx, cmd roomCommand) (applyResult, error) {
 	return a.notice(tx, &meta, cmd, parley.KindLeave, cmd.User+" left")
 }
 
+// read moves cmd.User's read marker in cmd.Room forward to cmd.Seq, capped
+// at the room's last seq. A marker never moves back, and a user who is not
+// a member has none: both change nothing.
+func (a roomApplier) read(tx *roomTx, cmd roomCommand) (applyResult, error) {
+	if parley.ValidateRoom(cmd.Room) != nil || parley.ValidateUser(cmd.User) != nil || cmd.Seq == 0 {
+		return applyResult{reject: "invalid read marker"}, nil
+	}
+	key := memberKey(a.shard, cmd.Room, cmd.User)
+	var rec memberRecord
+	found, err := getCBOR(tx.b, key, &rec)
+	if err != nil || !found {
+		return applyResult{ts: cmd.TS}, err
+	}
+	meta, err := tx.meta(cmd.Room, cmd.TS)
+	if err != nil {
+		return applyResult{}, err
+	}
+	seq := min(cmd.Seq, meta.LastSeq)
+	if seq <= rec.Read {
+		return applyResult{ts: cmd.TS, seq: rec.Read}, nil
+	}
+	rec.Read = seq
+	return applyResult{ts: cmd.TS, seq: seq, changed: true}, putCBOR(tx.b, key, rec)
+}
+
 // notice appends a membership notice and writes meta.
 func (a roomApplier) notice(tx *roomTx, meta *roomMeta, cmd roomCommand, kind, text string) (applyResult, error) {
 	if err := tx.advanceClock(cmd.TS); err != nil {
@@ -187,8 +220,9 @@ func (a roomApplier) notice(tx *roomTx, meta *roomMeta, cmd roomCommand, kind, t
 }
 
 // addMember records user as a member of room unless it is one, counting it
-// in meta (which the caller writes). It reports whether user was added.
-func (a roomApplier) addMember(tx *roomTx, meta *roomMeta, room, user string, ts int64) (bool, error) {
+// in meta (which the caller writes), with its read marker at read. It
+// reports whether user was added.
+func (a roomApplier) addMember(tx *roomTx, meta *roomMeta, room, user string, ts int64, read uint64) (bool, error) {
 	key := memberKey(a.shard, room, user)
 	_, closer, err := tx.b.Get(key)
 	if err == nil {
@@ -199,7 +233,7 @@ func (a roomApplier) addMember(tx *roomTx, meta *roomMeta, room, user string, ts
 		return false, fmt.Errorf("room apply: %w", err)
 	}
 	meta.Members++
-	return true, putCBOR(tx.b, key, memberRecord{Joined: ts})
+	return true, putCBOR(tx.b, key, memberRecord{Joined: ts, Read: read})
 }
 
 // appendMessage gives m the room's next seq and writes it and meta.
@@ -258,7 +292,8 @@ func (a roomApplier) pruneDedup(tx *roomTx, limit int) error {
 // encodeResult packs an entry's outcome into a dragonboat result. Value is
 // 0 for a rejection, with the reason in Data. For a send, Value is the seq
 // and Data a duplicate flag byte and the stamp; for a join or leave, Value
-// is 1 and Data a changed flag byte and the notice's seq; for a batch, Value
+// is 1 and Data a changed flag byte and the notice's seq (for a read
+// marker: its position); for a batch, Value
 // is 1 and Data the CBOR array of its sends' batchItems.
 func encodeResult(r applyResult) (uint64, []byte, error) {
 	if r.reject != "" {
@@ -277,7 +312,7 @@ func encodeResult(r applyResult) (uint64, []byte, error) {
 	}
 	data := make([]byte, 9)
 	switch r.op {
-	case roomOpJoin, roomOpLeave:
+	case roomOpJoin, roomOpLeave, roomOpRead:
 		if r.changed {
 			data[0] = 1
 		}

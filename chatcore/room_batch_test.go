@@ -123,8 +123,10 @@ func deterministicLog(t *testing.T, n int) [][]byte {
 			sent = append(sent, c)
 		case r < 7 && len(sent) > 0:
 			c = sent[rng.IntN(len(sent))] // a retry, maybe long after
-		case r < 9:
+		case r < 8:
 			c.Op = roomOpJoin
+		case r < 9:
+			c.Op, c.Seq = roomOpRead, 1+rng.Uint64N(uint64(len(sent)+2))
 		default:
 			c.Op = roomOpLeave
 		}

@@ -22,6 +22,8 @@ package client
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -107,6 +109,7 @@ type Client struct {
 	ready   chan struct{}
 	token   string
 	node    transport.NodeInfo
+	ca      *x509.Certificate // the cluster CA the last handshake verified
 	closed  bool
 }
 
@@ -171,6 +174,19 @@ func (c *Client) Node() transport.NodeInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.node
+}
+
+// ClusterCA returns the cluster's CA certificate in PEM, as the last
+// handshake verified it (pinned or given with Options.CAFile), or nil if
+// none was seen. A browser that trusts it trusts the nodes' HTTPS web
+// client (parleyd --https).
+func (c *Client) ClusterCA() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ca == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.ca.Raw})
 }
 
 // Close ends the connection and every Subscription (their Err is nil), and

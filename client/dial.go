@@ -129,6 +129,9 @@ func (c *Client) learn(addr string, w transport.Welcome, ca *x509.Certificate) t
 		c.token = w.Token
 	}
 	c.servers = mergeServers(c.servers, addrs)
+	if ca != nil {
+		c.ca = ca
+	}
 	c.mu.Unlock()
 
 	// The dialed address was pinned by the handshake; pin the others to the

@@ -42,6 +42,40 @@ func (c *Client) Leave(ctx context.Context, room string) error {
 	return nil
 }
 
+// MarkRead moves the Client's user's read marker in room forward to seq
+// (capped at the room's last seq; a marker never moves back) and returns
+// where it is. The cluster keeps the markers, so the unread counts of
+// Rooms (RoomInfo.Unread) agree on every client of the user, the web
+// client's included. It is retried across reconnects until ctx ends.
+func (c *Client) MarkRead(ctx context.Context, room string, seq uint64) (uint64, error) {
+	var resp transport.ReadResponse
+	if err := c.do(ctx, transport.OpRead, transport.ReadRequest{Room: room, Seq: seq}, &resp); err != nil {
+		return 0, fmt.Errorf("mark read %s: %w", room, err)
+	}
+	return resp.Seq, nil
+}
+
+// Typing tells the cluster that the Client's user is typing in room. The
+// notice lasts transport.TypingTTL in the memory of the nodes, never in the
+// room's log; send it again to go on typing.
+func (c *Client) Typing(ctx context.Context, room string) error {
+	if err := c.do(ctx, transport.OpTyping, transport.TypingRequest{Room: room}, nil); err != nil {
+		return fmt.Errorf("typing %s: %w", room, err)
+	}
+	return nil
+}
+
+// WhoIsTyping lists, in name order, the users other than the Client's who
+// are typing in room (see Typing). It is retried across reconnects until
+// ctx ends.
+func (c *Client) WhoIsTyping(ctx context.Context, room string) ([]string, error) {
+	var resp transport.WhoResponse
+	if err := c.do(ctx, transport.OpWho, transport.WhoRequest{Room: room}, &resp); err != nil {
+		return nil, fmt.Errorf("who is typing in %s: %w", room, err)
+	}
+	return resp.Typing, nil
+}
+
 // Rooms lists every public room of the cluster, and the direct-message
 // rooms the Client's user takes part in, in name order: each with its
 // member count, its last seq, whether the user has joined it and whether

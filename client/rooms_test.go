@@ -65,12 +65,33 @@ func TestRoomsWhoDirectMessage(t *testing.T) {
 		if err != nil {
 			return err
 		}
+		// alice has read up to her own join: bob's join, bob's leave and
+		// bob's direct message are unread.
 		want := []transport.RoomInfo{
-			{Name: "dm.alice.bob", Members: 2, LastSeq: 1, Joined: true, DM: true},
-			{Name: "general", Members: 1, LastSeq: 3, Joined: true},
+			{Name: "dm.alice.bob", Members: 2, LastSeq: 1, Joined: true, DM: true, Unread: 1},
+			{Name: "general", Members: 1, LastSeq: 3, Joined: true, Unread: 2},
 		}
 		if !slices.Equal(rooms, want) {
 			return fmt.Errorf("alice's rooms %+v, want %+v", rooms, want)
+		}
+		return nil
+	})
+	// Read markers move forward only, and stop at the room's end.
+	for _, c := range []struct{ seq, want uint64 }{{2, 2}, {1, 2}, {99, 3}} {
+		if got, err := alice.MarkRead(ctx, "general", c.seq); err != nil || got != c.want {
+			t.Fatalf("mark general read to %d: %d %v, want %d", c.seq, got, err, c.want)
+		}
+	}
+	if _, err := bob.MarkRead(ctx, "dm.alice.carol", 1); transport.CodeOf(err) != transport.CodeForbidden {
+		t.Fatalf("bob marks another's direct messages read: %v, want forbidden", err)
+	}
+	waitFor(t, 20*time.Second, func() error {
+		rooms, err := alice.Rooms(ctx)
+		if err != nil {
+			return err
+		}
+		if i := slices.IndexFunc(rooms, func(r transport.RoomInfo) bool { return r.Name == "general" }); i < 0 || rooms[i].Unread != 0 {
+			return fmt.Errorf("alice's rooms after reading general: %+v", rooms)
 		}
 		return nil
 	})

@@ -25,6 +25,10 @@ type Config struct {
 	// HTTP is the address of the health endpoint, default ":7480"; "-"
 	// turns it off.
 	HTTP string
+	// HTTPS, if set, is the address of the same web endpoints over TLS,
+	// with the node's certificate (signed by the cluster CA, which
+	// "parley ca" prints for a browser to trust).
+	HTTPS string
 	// Advertise is the host other nodes and clients use to reach this node
 	// (default: the listen host if it is specific, else this machine's
 	// first non-loopback IPv4 address, else 127.0.0.1).

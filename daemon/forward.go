@@ -35,7 +35,7 @@ func isForwarded(ctx context.Context) bool { return ctx.Value(forwardedKey{}) !=
 var forwardable = map[string]bool{
 	transport.OpSend: true, transport.OpHistory: true, transport.OpSubscribe: true,
 	transport.OpJoin: true, transport.OpLeave: true, transport.OpWho: true,
-	transport.OpRooms: true,
+	transport.OpRooms: true, transport.OpRead: true,
 }
 
 // forwardIfRemote serves a request about room on a node that hosts it when

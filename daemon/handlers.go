@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/transport"
 )
@@ -31,53 +30,63 @@ func (ss *session) dispatch(ctx context.Context, user string, req transport.Requ
 	switch req.Op {
 	case transport.OpSend:
 		var r transport.SendRequest
-		if err = decodeBody(req, &r); err == nil {
+		if err = ss.decodeBody(req, &r); err == nil {
 			body, err = ss.send(ctx, user, r)
 		}
 	case transport.OpHistory:
 		var r transport.HistoryRequest
-		if err = decodeBody(req, &r); err == nil {
+		if err = ss.decodeBody(req, &r); err == nil {
 			body, err = ss.history(ctx, user, r)
 		}
 	case transport.OpSubscribe:
 		var r transport.SubscribeRequest
-		if err = decodeBody(req, &r); err == nil {
+		if err = ss.decodeBody(req, &r); err == nil {
 			body, err = ss.subscribe(ctx, user, r)
 		}
 	case transport.OpStatus:
 		body, err = ss.status(ctx)
 	case transport.OpAdmin:
 		var r transport.AdminRequest
-		if err = decodeBody(req, &r); err == nil {
+		if err = ss.decodeBody(req, &r); err == nil {
 			body, err = ss.admin(ctx, r)
 		}
 	case transport.OpJoin:
 		var r transport.JoinRoomRequest
-		if err = decodeBody(req, &r); err == nil {
+		if err = ss.decodeBody(req, &r); err == nil {
 			err = ss.joinRoom(ctx, user, r)
 		}
 	case transport.OpLeave:
 		var r transport.LeaveRoomRequest
-		if err = decodeBody(req, &r); err == nil {
+		if err = ss.decodeBody(req, &r); err == nil {
 			err = ss.leaveRoom(ctx, user, r)
+		}
+	case transport.OpRead:
+		var r transport.ReadRequest
+		if err = ss.decodeBody(req, &r); err == nil {
+			body, err = ss.markRead(ctx, user, r)
+		}
+	case transport.OpTyping:
+		var r transport.TypingRequest
+		if err = ss.decodeBody(req, &r); err == nil {
+			err = ss.typingNotice(r)
 		}
 	case transport.OpRooms:
 		body, err = ss.rooms(ctx, user)
 	case transport.OpWho:
 		var r transport.WhoRequest
-		if err = decodeBody(req, &r); err == nil {
+		if err = ss.decodeBody(req, &r); err == nil {
 			body, err = ss.who(ctx, user, r)
 		}
 	case transport.OpPresence:
 		body, err = ss.localPresence()
 	case transport.OpForward:
 		var r transport.ForwardRequest
-		if err = decodeBody(req, &r); err == nil {
+		if err = ss.decodeBody(req, &r); err == nil {
 			body, err = ss.forwarded(ctx, req.ID, r)
 		}
 	case transport.OpAdmit:
 		var r transport.AdmitRequest
-		if err = decodeBody(req, &r); err == nil {
+		if err = ss.decodeBody(req, &r); err == nil {
 			body, err = ss.join(ctx, r)
 		}
 	default:
@@ -86,8 +95,8 @@ func (ss *session) dispatch(ctx context.Context, user string, req transport.Requ
 	return body, err
 }
 
-func decodeBody(req transport.Request, v any) error {
-	if err := parley.Unmarshal(req.Body, v); err != nil {
+func (ss *session) decodeBody(req transport.Request, v any) error {
+	if err := ss.c.decode(req.Body, v); err != nil {
 		return transport.Errorf(transport.CodeInvalid, "%s: %v", req.Op, err)
 	}
 	return nil
@@ -128,7 +137,7 @@ func (ss *session) status(ctx context.Context) (transport.StatusResponse, error)
 	out := transport.StatusResponse{}
 	for _, n := range st.Nodes {
 		out.Nodes = append(out.Nodes, transport.NodeInfo{
-			ID: n.ID, Name: n.Name, Addr: n.ClientAddr, Up: up[n.ID] && n.Up,
+			ID: n.ID, Name: n.Name, Addr: n.ClientAddr, HTTP: n.HTTPAddr, HTTPS: n.HTTPSAddr, Up: up[n.ID] && n.Up,
 			State: n.State, Voters: n.Voters, Leaders: n.Leaders,
 		})
 	}
@@ -181,7 +190,8 @@ func (ss *session) join(ctx context.Context, r transport.AdmitRequest) (transpor
 		ss.log.Warn("join refused", "name", r.Name, "err", err)
 		return transport.AdmitResponse{}, err
 	}
-	adm, err := node.Admit(ctx, chatcore.AdmitRequest{Name: r.Name, RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr, PublicKey: r.PublicKey})
+	adm, err := node.Admit(ctx, chatcore.AdmitRequest{Name: r.Name, RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr,
+		HTTPAddr: r.HTTPAddr, HTTPSAddr: r.HTTPSAddr, PublicKey: r.PublicKey})
 	if err != nil {
 		return transport.AdmitResponse{}, err
 	}

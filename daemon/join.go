@@ -24,7 +24,8 @@ func (a remoteAdmitter) Admit(ctx context.Context, r chatcore.AdmitRequest) (cha
 	if err != nil {
 		return chatcore.Admission{}, err
 	}
-	req := transport.AdmitRequest{Token: a.token, Name: r.Name, RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr, PublicKey: r.PublicKey}
+	req := transport.AdmitRequest{Token: a.token, Name: r.Name, RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr,
+		HTTPAddr: r.HTTPAddr, HTTPSAddr: r.HTTPSAddr, PublicKey: r.PublicKey}
 	var resp transport.AdmitResponse
 	if err := callAnonymous(ctx, a.addr, transport.FingerprintTLSConfig(fp), transport.OpAdmit, req, &resp); err != nil {
 		return chatcore.Admission{}, fmt.Errorf("%s: %w", a.addr, err)

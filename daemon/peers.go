@@ -54,17 +54,18 @@ func (p *peers) conn(id uint64) (*peerConn, error) {
 	return pc, nil
 }
 
-// presence asks node n for the users with a live session on it.
-func (p *peers) presence(ctx context.Context, n chatcore.NodeRecord) ([]string, error) {
+// presence asks node n for the users with a live session on it, and who
+// of them is typing where.
+func (p *peers) presence(ctx context.Context, n chatcore.NodeRecord) (transport.PresenceResponse, error) {
 	pc, err := p.conn(n.ID)
 	if err != nil {
-		return nil, err
+		return transport.PresenceResponse{}, err
 	}
 	var resp transport.PresenceResponse
 	if err := pc.call(ctx, n.ClientAddr, transport.OpPresence, transport.PresenceRequest{}, &resp); err != nil {
-		return nil, fmt.Errorf("presence of node %d: %w", n.ID, err)
+		return resp, fmt.Errorf("presence of node %d: %w", n.ID, err)
 	}
-	return resp.Users, nil
+	return resp, nil
 }
 
 // close closes every connection; later calls fail.

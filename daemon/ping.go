@@ -19,7 +19,7 @@ import "github.com/parleychat/parley/transport"
 func (ss *session) ping(req transport.Request) {
 	if len(req.Body) > 0 {
 		var r transport.PingRequest
-		if err := decodeBody(req, &r); err != nil {
+		if err := ss.decodeBody(req, &r); err != nil {
 			ss.respond(req.ID, nil, wireError(err))
 			return
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/transport"
 )
 
 // Presence is who has a live session, never written to any log. Each node
@@ -57,8 +58,8 @@ func (p *localPresence) list() []string {
 	return slices.Sorted(maps.Keys(p.users))
 }
 
-// presenceView is the cluster-wide set of online users, made at most once
-// per presenceTTL.
+// presenceView is the cluster-wide set of online users, and who is typing
+// where, made at most once per presenceTTL.
 type presenceView struct {
 	srv *Server
 
@@ -67,20 +68,32 @@ type presenceView struct {
 	mu     sync.Mutex
 	at     time.Time
 	online map[string]bool
+	typing map[string]map[string]bool // room → users
 }
 
 // get returns the users with a live session on this node or on any other
-// node that answers within peerTimeout.
-func (v *presenceView) get(ctx context.Context) map[string]bool {
+// node that answers within peerTimeout, and who of them is typing in
+// which room.
+func (v *presenceView) get(ctx context.Context) (online map[string]bool, typing map[string]map[string]bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.online != nil && time.Since(v.at) < presenceTTL {
-		return v.online
+		return v.online, v.typing
 	}
-	online := make(map[string]bool)
+	online = make(map[string]bool)
+	typing = make(map[string]map[string]bool)
+	addTyping := func(ts []transport.Typing) {
+		for _, t := range ts {
+			if typing[t.Room] == nil {
+				typing[t.Room] = make(map[string]bool)
+			}
+			typing[t.Room][t.User] = true
+		}
+	}
 	for _, u := range v.srv.presence.list() {
 		online[u] = true
 	}
+	addTyping(v.srv.typing.list(time.Now()))
 	nodes, err := v.srv.node.Nodes()
 	if err != nil {
 		v.srv.log.Warn("presence: list nodes", "err", err)
@@ -98,22 +111,23 @@ func (v *presenceView) get(ctx context.Context) map[string]bool {
 			defer wg.Done()
 			qctx, cancel := context.WithTimeout(ctx, peerTimeout)
 			defer cancel()
-			users, err := v.srv.peers.presence(qctx, n)
+			resp, err := v.srv.peers.presence(qctx, n)
 			if err != nil {
 				v.srv.log.Debug("presence: node did not answer", "peer", n.ID, "addr", n.ClientAddr, "err", err)
 				return
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			for _, u := range users {
+			for _, u := range resp.Users {
 				online[u] = true
 			}
+			addTyping(resp.Typing)
 		}(n)
 	}
 	wg.Wait()
 	if ctx.Err() == nil {
 		// A view cut short by its asker is not shared.
-		v.online, v.at = online, time.Now()
+		v.online, v.typing, v.at = online, typing, time.Now()
 	}
-	return online
+	return online, typing
 }

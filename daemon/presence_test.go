@@ -28,14 +28,27 @@ func TestPresenceIsForNodesOnly(t *testing.T) {
 	// The node itself, with its certificate, may; it sees alice while her
 	// session lives, over one connection it keeps.
 	self := chatcore.NodeRecord{ID: srv.Node().ID(), ClientAddr: srv.ClientAddr()}
+	var typing []transport.Typing
 	ask := func() ([]string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		return srv.peers.presence(ctx, self)
+		resp, err := srv.peers.presence(ctx, self)
+		typing = resp.Typing
+		return resp.Users, err
 	}
 	users, err := ask()
-	if err != nil || !slices.Equal(users, []string{"alice"}) {
-		t.Fatalf("presence with a node certificate: %v %v, want [alice]", users, err)
+	if err != nil || !slices.Equal(users, []string{"alice"}) || len(typing) != 0 {
+		t.Fatalf("presence with a node certificate: %v %v %v, want [alice], no one typing", users, typing, err)
+	}
+	// alice types: the node tells its peers, from memory.
+	if resp := rc.call(2, transport.OpTyping, transport.TypingRequest{Room: "general"}); resp.Error != nil {
+		t.Fatalf("typing: %v", resp.Error)
+	}
+	if resp := rc.call(3, transport.OpTyping, transport.TypingRequest{Room: "dm.bob.carol"}); resp.Error == nil || resp.Error.Code != transport.CodeForbidden {
+		t.Fatalf("typing in another's direct messages: %+v, want forbidden", resp.Error)
+	}
+	if _, err = ask(); err != nil || !slices.Equal(typing, []transport.Typing{{Room: "general", User: "alice"}}) {
+		t.Fatalf("typing seen by a peer: %v %v", typing, err)
 	}
 	pc, _ := srv.peers.conn(self.ID)
 	pc.mu.Lock()
@@ -60,5 +73,18 @@ func TestPresenceIsForNodesOnly(t *testing.T) {
 	defer cancel()
 	if _, err := srv.peers.presence(ctx, chatcore.NodeRecord{ID: 99, ClientAddr: srv.ClientAddr()}); err == nil {
 		t.Fatal("presence from a node answering with the wrong id")
+	}
+}
+
+// TestTypingExpires: a typing notice lasts TypingTTL and no longer.
+func TestTypingExpires(t *testing.T) {
+	ty := newLocalTyping()
+	now := time.Unix(1000, 0)
+	ty.add("general", "alice", now)
+	if got := ty.list(now.Add(transport.TypingTTL - time.Millisecond)); len(got) != 1 {
+		t.Fatalf("typing before its end: %v", got)
+	}
+	if got := ty.list(now.Add(transport.TypingTTL)); len(got) != 0 {
+		t.Fatalf("typing after its end: %v", got)
 	}
 }

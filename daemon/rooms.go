@@ -3,10 +3,12 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"time"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
-
 	"github.com/parleychat/parley/transport"
 )
 
@@ -26,6 +28,18 @@ func (ss *session) leaveRoom(ctx context.Context, user string, r transport.Leave
 	}
 	_, err := ss.srv.node.Leave(ctx, r.Room, user)
 	return err
+}
+
+// markRead moves the session's user's read marker in a room.
+func (ss *session) markRead(ctx context.Context, user string, r transport.ReadRequest) (transport.ReadResponse, error) {
+	if resp, done, err := forwardIfRemote[transport.ReadResponse](ctx, ss.srv, r.Room, user, transport.OpRead, r); done {
+		return resp, err
+	}
+	seq, err := ss.srv.node.MarkRead(ctx, r.Room, user, r.Seq)
+	if err != nil {
+		return transport.ReadResponse{}, err
+	}
+	return transport.ReadResponse{Seq: seq}, nil
 }
 
 // rooms lists the public rooms of the directory and the user's own
@@ -70,7 +84,7 @@ func (ss *session) rooms(ctx context.Context, user string) (transport.RoomsRespo
 			out.Rooms = append(out.Rooms, r)
 			continue
 		}
-		out.Rooms = append(out.Rooms, transport.RoomInfo{Name: s.Name, Members: s.Members, LastSeq: s.LastSeq, Joined: s.Joined, DM: s.DM})
+		out.Rooms = append(out.Rooms, transport.RoomInfo{Name: s.Name, Members: s.Members, LastSeq: s.LastSeq, Joined: s.Joined, DM: s.DM, Unread: s.Unread})
 	}
 	return out, nil
 }
@@ -84,10 +98,15 @@ func (ss *session) who(ctx context.Context, user string, r transport.WhoRequest)
 	if err != nil {
 		return transport.WhoResponse{}, err
 	}
-	online := ss.srv.view.get(ctx)
+	online, typing := ss.srv.view.get(ctx)
 	out := transport.WhoResponse{Members: make([]transport.Member, len(users))}
 	for i, u := range users {
 		out.Members[i] = transport.Member{User: u, Online: online[u]}
+	}
+	for _, u := range slices.Sorted(maps.Keys(typing[r.Room])) {
+		if u != ss.user {
+			out.Typing = append(out.Typing, u)
+		}
 	}
 	return out, nil
 }
@@ -97,5 +116,18 @@ func (ss *session) localPresence() (transport.PresenceResponse, error) {
 	if !ss.peerNode {
 		return transport.PresenceResponse{}, transport.Errorf(transport.CodeForbidden, "presence is asked by nodes only")
 	}
-	return transport.PresenceResponse{Users: ss.srv.presence.list()}, nil
+	return transport.PresenceResponse{Users: ss.srv.presence.list(), Typing: ss.srv.typing.list(time.Now())}, nil
+}
+
+// typingNotice records that the session's user is typing in a room, in
+// this node's memory only (see localTyping).
+func (ss *session) typingNotice(r transport.TypingRequest) error {
+	if err := parley.ValidateRoom(r.Room); err != nil {
+		return err
+	}
+	if err := parley.CheckAccess(r.Room, ss.user); err != nil {
+		return err
+	}
+	ss.srv.typing.add(r.Room, ss.user, time.Now())
+	return nil
 }

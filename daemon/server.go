@@ -29,18 +29,22 @@ type Server struct {
 	clientAddr string
 	httpSrv    *http.Server
 	httpAddr   string
+	httpsSrv   *http.Server
+	httpsAddr  string
 	nodeTLS    tlsMaterial
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu    sync.Mutex
-	conns map[*quic.Conn]struct{}
+	mu      sync.Mutex
+	conns   map[*quic.Conn]struct{}
+	sockets map[*webCarrier]struct{}
 
 	// presence counts this node's live user sessions; view merges every
 	// node's, asked through peers.
 	presence *localPresence
+	typing   *localTyping
 	view     *presenceView
 	peers    *peers
 	relays   *relays
@@ -73,31 +77,73 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		udp.Close()
 		return nil, err
 	}
+	// The HTTP listener is bound before the node starts too, so that its
+	// address (port 0 resolved) is published in the registry.
+	var hl net.Listener
+	var httpAddr string
+	if cfg.HTTP != "-" {
+		if hl, err = net.Listen("tcp", cfg.HTTP); err != nil {
+			udp.Close()
+			return nil, fmt.Errorf("http: %w", err)
+		}
+		_, hport, _ := net.SplitHostPort(hl.Addr().String())
+		httpAddr = net.JoinHostPort(cfg.Advertise, hport)
+	}
+	var tl net.Listener
+	var httpsAddr string
+	if cfg.HTTPS != "" {
+		if tl, err = net.Listen("tcp", cfg.HTTPS); err != nil {
+			udp.Close()
+			if hl != nil {
+				hl.Close()
+			}
+			return nil, fmt.Errorf("https: %w", err)
+		}
+		_, tport, _ := net.SplitHostPort(tl.Addr().String())
+		httpsAddr = net.JoinHostPort(cfg.Advertise, tport)
+	}
+	closeListeners := func() {
+		udp.Close()
+		for _, l := range []net.Listener{hl, tl} {
+			if l != nil {
+				l.Close()
+			}
+		}
+	}
 	ccfg := chatcore.Config{
 		DataDir: cfg.DataDir, Name: cfg.Name,
-		RaftAddr: raftAddr, RaftListen: cfg.Raft, ClientAddr: clientAddr,
+		RaftAddr: raftAddr, RaftListen: cfg.Raft, ClientAddr: clientAddr, HTTPAddr: httpAddr, HTTPSAddr: httpsAddr,
 		Profile: profile, Shards: cfg.Shards, Replicas: cfg.Replicas, DeadAfter: cfg.DeadAfter, Logger: cfg.Logger,
 	}
 	node, err := startNode(ctx, cfg, ccfg)
 	if err != nil {
-		udp.Close()
+		closeListeners()
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, node: node, clientAddr: clientAddr, conns: make(map[*quic.Conn]struct{}),
-		presence: newLocalPresence()}
+		presence: newLocalPresence(), typing: newLocalTyping(), sockets: make(map[*webCarrier]struct{})}
 	s.view = &presenceView{srv: s}
 	s.peers = newPeers(s)
 	s.relays = newRelays(s)
-	if err := s.listen(udp); err != nil {
+	if err := s.listen(udp, hl); err != nil {
+		if tl != nil {
+			tl.Close()
+		}
 		node.Close()
 		return nil, err
+	}
+	if tl != nil {
+		if err := s.serveHTTPS(tl); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	s.log.Info("parleyd serving", "node", node.ID(), "cluster", node.ClusterID(),
 		"clients", clientAddr, "raft", raftAddr, "http", s.httpAddr)
 	return s, nil
 }
 
-func (s *Server) listen(udp net.PacketConn) error {
+func (s *Server) listen(udp net.PacketConn, hl net.Listener) error {
 	files := chatcore.NodeTLS(s.cfg.DataDir)
 	var m tlsMaterial
 	for _, f := range []struct {
@@ -107,34 +153,33 @@ func (s *Server) listen(udp net.PacketConn) error {
 		b, err := os.ReadFile(f.path)
 		if err != nil {
 			udp.Close()
+			if hl != nil {
+				hl.Close()
+			}
 			return fmt.Errorf("tls: %w", err)
 		}
 		*f.dst = b
 	}
 	s.nodeTLS = m
 	conf, err := transport.ServerTLSConfig(m.cert, m.key, m.ca)
+	if err == nil {
+		s.ql, err = transport.ListenPacket(udp, conf)
+	}
 	if err != nil {
 		udp.Close()
+		if hl != nil {
+			hl.Close()
+		}
 		return err
 	}
-	ql, err := transport.ListenPacket(udp, conf)
-	if err != nil {
-		udp.Close()
-		return err
-	}
-	s.ql, s.udp = ql, udp
+	s.udp = udp
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		s.acceptLoop()
 	}()
-	if s.cfg.HTTP != "-" {
-		hl, err := net.Listen("tcp", s.cfg.HTTP)
-		if err != nil {
-			s.Close()
-			return fmt.Errorf("http: %w", err)
-		}
+	if hl != nil {
 		s.httpAddr = hl.Addr().String()
 		s.httpSrv = &http.Server{Handler: s.httpHandler(), ReadHeaderTimeout: 5 * time.Second}
 		s.wg.Add(1)
@@ -165,7 +210,7 @@ func (s *Server) acceptLoop() {
 				delete(s.conns, conn)
 				s.mu.Unlock()
 			}()
-			newSession(s, conn).serve()
+			newSession(s, newQUICCarrier(conn)).serve()
 		}()
 	}
 }
@@ -183,6 +228,9 @@ func (s *Server) ClientAddr() string { return s.clientAddr }
 // Advertise returns the host the node advertises to other nodes and clients.
 func (s *Server) Advertise() string { return s.cfg.Advertise }
 
+// HTTPSAddr returns the bound HTTPS address, or "" if HTTPS is off.
+func (s *Server) HTTPSAddr() string { return s.httpsAddr }
+
 // HTTPAddr returns the bound HTTP address, or "" if HTTP is off.
 func (s *Server) HTTPAddr() string { return s.httpAddr }
 
@@ -198,10 +246,16 @@ func (s *Server) Close() error {
 		s.httpSrv.Close()
 	}
 	s.relays.closeAll()
+	if s.httpsSrv != nil {
+		s.httpsSrv.Close()
+	}
 	s.peers.close()
 	s.mu.Lock()
 	for c := range s.conns {
 		c.CloseWithError(closeShutdown, "server shutting down")
+	}
+	for w := range s.sockets {
+		w.close(closeKindShutdown, "server shutting down", false)
 	}
 	s.mu.Unlock()
 	if s.ql != nil {

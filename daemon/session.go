@@ -9,18 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/quic-go/quic-go"
-
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/transport"
-)
-
-// QUIC application error codes the server closes connections with.
-const (
-	closeNormal   quic.ApplicationErrorCode = 0
-	closeProtocol quic.ApplicationErrorCode = 1
-	closeAuth     quic.ApplicationErrorCode = 2
-	closeShutdown quic.ApplicationErrorCode = 3
 )
 
 const (
@@ -34,11 +24,11 @@ const (
 	refuseLinger = 2 * time.Second
 )
 
-// session is one client connection: a control stream carrying requests and
-// responses, and one server-opened stream per subscription.
+// session is one client connection, on any carrier: a hello, then requests
+// and responses, and one event stream per subscription.
 type session struct {
 	srv  *Server
-	conn *quic.Conn
+	c    carrier
 	log  *slog.Logger
 	user string // "" for an anonymous (joining or peer node) session
 	// peerNode is set for an anonymous session whose TLS client
@@ -48,64 +38,51 @@ type session struct {
 	// goroutine touches it.
 	welcomed bool
 
-	ctrl    *quic.Stream
-	writeMu sync.Mutex
-	limit   *tokenBucket
-	slots   chan struct{}
-	wg      sync.WaitGroup
+	limit *tokenBucket
+	slots chan struct{}
+	wg    sync.WaitGroup
 }
 
-func newSession(s *Server, conn *quic.Conn) *session {
+func newSession(s *Server, c carrier) *session {
 	return &session{
-		srv: s, conn: conn,
-		log:   s.log.With("remote", conn.RemoteAddr().String()),
+		srv: s, c: c,
+		log:   s.log.With("remote", c.remote()),
 		limit: newTokenBucket(s.cfg.RequestsPerSecond),
 		slots: make(chan struct{}, maxInFlight),
 	}
 }
 
 func (ss *session) serve() {
-	ctx := ss.conn.Context()
+	ctx := ss.c.context()
 	defer ss.wg.Wait()
-	hctx, cancel := context.WithTimeout(ctx, helloTimeout)
-	stream, err := ss.conn.AcceptStream(hctx)
-	cancel()
-	if err != nil {
-		ss.conn.CloseWithError(closeProtocol, "no control stream")
-		return
-	}
-	ss.ctrl = stream
-	reader := transport.NewFrameReader(stream, transport.DefaultMaxFrame)
-	stream.SetReadDeadline(time.Now().Add(helloTimeout))
 	var hello transport.Hello
-	if err := reader.Read(&hello); err != nil {
+	if err := ss.c.readHello(&hello); err != nil {
 		if e := inputError(err); e != nil {
-			ss.refuse(closeProtocol, e)
+			ss.refuse(closeKindProtocol, e)
 		} else {
-			ss.conn.CloseWithError(closeProtocol, "no hello")
+			ss.c.close(closeKindProtocol, "no hello", false)
 		}
 		return
 	}
-	stream.SetReadDeadline(time.Time{})
 	welcome, err := ss.authenticate(ctx, hello)
 	if err != nil {
-		ss.refuse(closeAuth, wireError(err))
+		ss.refuse(closeKindAuth, wireError(err))
 		return
 	}
-	if err := ss.write(welcome); err != nil {
+	if err := ss.c.writeWelcome(welcome); err != nil {
 		return
 	}
 	ss.welcomed = true
 	if ss.user != "" {
-		// Online from the welcome until the control stream ends (a close,
-		// a lost connection, the QUIC idle timeout), not until the
-		// session's last request is done.
+		// Online from the welcome until the connection ends (a close, a
+		// lost connection, an idle timeout), not until the session's last
+		// request is done.
 		ss.srv.presence.add(ss.user)
 		defer ss.srv.presence.remove(ss.user)
 	}
 	for {
 		var req transport.Request
-		if err := reader.Read(&req); err != nil {
+		if err := ss.c.readRequest(&req); err != nil {
 			ss.readFailed(err)
 			return
 		}
@@ -134,15 +111,15 @@ func (ss *session) serve() {
 	}
 }
 
-// readFailed ends the session after a control-stream read error: a clean
-// end, a lost connection, or bad input, which is answered before closing.
+// readFailed ends the session after a read error: a clean end, a lost
+// connection, or bad input, which is answered before closing.
 func (ss *session) readFailed(err error) {
 	if e := inputError(err); e != nil {
-		ss.refuse(closeProtocol, e)
+		ss.refuse(closeKindProtocol, e)
 		return
 	}
 	if errors.Is(err, io.EOF) {
-		ss.conn.CloseWithError(closeNormal, "bye")
+		ss.c.close(closeKindNormal, "bye", false)
 		return
 	}
 	ss.log.Debug("session ended", "err", err)
@@ -163,48 +140,19 @@ func inputError(err error) *transport.Error {
 // refuse tells the client why and closes the connection. Before a welcome
 // the reason goes in a Welcome, after it in a Response with id 0. The
 // connection is closed only after the client has had the chance to read the
-// reason (it closes first when it has), so the reason is never lost to the
-// connection's close.
-func (ss *session) refuse(code quic.ApplicationErrorCode, e *transport.Error) {
-	if ss.ctrl != nil {
-		var msg any = transport.Response{Error: e}
-		if !ss.welcomed {
-			msg = transport.Welcome{Error: e}
-		}
-		if ss.write(msg) == nil {
-			ss.ctrl.Close()
-			select {
-			case <-ss.conn.Context().Done():
-			case <-time.After(refuseLinger):
-			}
-		}
+// reason, so the reason is never lost to the connection's close.
+func (ss *session) refuse(kind closeKind, e *transport.Error) {
+	var err error
+	if ss.welcomed {
+		err = ss.c.writeResponse(0, nil, e)
+	} else {
+		err = ss.c.writeWelcome(transport.Welcome{Error: e})
 	}
-	ss.conn.CloseWithError(code, e.Error())
-}
-
-func (ss *session) write(v any) error {
-	ss.writeMu.Lock()
-	defer ss.writeMu.Unlock()
-	ss.ctrl.SetWriteDeadline(time.Now().Add(requestTimeout))
-	return transport.WriteFrame(ss.ctrl, v, transport.DefaultMaxFrame)
+	ss.c.close(kind, e.Error(), err == nil)
 }
 
 func (ss *session) respond(id uint64, body any, e *transport.Error) {
-	resp := transport.Response{ID: id, Error: e}
-	if e == nil && body != nil {
-		raw, err := parley.Marshal(body)
-		if err != nil {
-			resp.Error = transport.Errorf(transport.CodeInternal, "encode: %v", err)
-		} else {
-			resp.Body = raw
-		}
-	}
-	err := ss.write(resp)
-	if errors.Is(err, transport.ErrFrameTooLarge) {
-		// Nothing was written: the frame is checked before it is sent.
-		err = ss.write(transport.Response{ID: id, Error: transport.Errorf(transport.CodeTooLarge, "response: %v", err)})
-	}
-	if err != nil {
+	if err := ss.c.writeResponse(id, body, e); err != nil {
 		ss.log.Debug("write response", "err", err)
 	}
 }
@@ -219,32 +167,40 @@ func (ss *session) authenticate(ctx context.Context, h transport.Hello) (transpo
 	if h.User == "" {
 		// Anonymous: a node joining the cluster, or a node of the cluster
 		// (proved by its client certificate) asking for presence.
-		ss.peerNode = len(ss.conn.ConnectionState().TLS.VerifiedChains) > 0
+		ss.peerNode = ss.c.peerNode()
 		return w, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	if h.Token != "" {
-		user, err := node.CheckSessionToken(h.Token)
-		if err != nil {
-			return w, err
-		}
-		if user != h.User {
-			return w, fmt.Errorf("session token is for another user: %w", parley.ErrUnauthorized)
-		}
-	} else if err := node.Login(ctx, h.User, h.Password); err != nil {
+	if err := ss.srv.login(ctx, h); err != nil {
 		return w, err
 	}
 	tok, err := node.IssueSessionToken(h.User)
 	if err != nil {
 		return w, err
 	}
-	ss.user, w.Token = h.User, tok
+	ss.user, w.Token, w.User = h.User, tok, h.User
 	ss.log = ss.log.With("user", h.User)
 	return w, nil
 }
 
-// nodeInfos lists every node's client address from the registry.
+// login checks a user's token or password; the first login of a name
+// claims it.
+func (s *Server) login(ctx context.Context, h transport.Hello) error {
+	if h.Token != "" {
+		user, err := s.node.CheckSessionToken(h.Token)
+		if err != nil {
+			return err
+		}
+		if user != h.User {
+			return fmt.Errorf("session token is for another user: %w", parley.ErrUnauthorized)
+		}
+		return nil
+	}
+	return s.node.Login(ctx, h.User, h.Password)
+}
+
+// nodeInfos lists every node's client and HTTP addresses from the registry.
 func (s *Server) nodeInfos() []transport.NodeInfo {
 	recs, err := s.node.Nodes()
 	if err != nil {
@@ -252,7 +208,7 @@ func (s *Server) nodeInfos() []transport.NodeInfo {
 	}
 	out := make([]transport.NodeInfo, len(recs))
 	for i, r := range recs {
-		out[i] = transport.NodeInfo{ID: r.ID, Name: r.Name, Addr: r.ClientAddr}
+		out[i] = transport.NodeInfo{ID: r.ID, Name: r.Name, Addr: r.ClientAddr, HTTP: r.HTTPAddr, HTTPS: r.HTTPSAddr}
 	}
 	return out
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"time"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
@@ -48,39 +47,36 @@ func (ss *session) subscribe(ctx context.Context, user string, r transport.Subsc
 	return transport.SubscribeResponse{From: from}, nil
 }
 
-// pump writes the subscription's messages until the client cancels the
-// stream, the connection ends or the node stops. A slow reader slows only
-// its own stream: the hub never waits for it.
+// pump writes the subscription's messages until the client cancels it, the
+// connection ends or the node stops. A slow reader slows only its own
+// carrier: the hub never waits for it.
 func (ss *session) pump(id uint64, sub feed) {
-	ctx := ss.conn.Context()
-	stream, err := ss.conn.OpenUniStreamSync(ctx)
+	ctx := ss.c.context()
+	sink, err := ss.c.openSub(ctx, id)
 	if err != nil {
 		return
 	}
-	defer stream.Close()
-	if err := transport.WriteFrame(stream, transport.SubscribeHeader{Sub: id}, transport.DefaultMaxFrame); err != nil {
-		return
-	}
-	// A cancelled stream shows up as a write error; watching its context
-	// also ends a subscription that is idle when the client goes away.
+	defer sink.close()
+	// A cancelled subscription shows up as a write error; watching it also
+	// ends a subscription that is idle when the client goes away.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
-		<-stream.Context().Done()
+		select {
+		case <-sink.done():
+		case <-ctx.Done():
+		}
 		cancel()
 	}()
-	var buf []byte
 	for {
 		msgs, err := sub.Next(ctx, subscriptionBatch)
 		if err != nil {
 			if errors.Is(err, chatcore.ErrClosed) || errors.Is(err, chatcore.ErrNotHosted) {
-				ev := transport.Event{Error: &transport.Error{Code: transport.CodeUnavailable, Message: err.Error(), RetryMillis: retryHint}}
-				transport.WriteFrame(stream, ev, transport.DefaultMaxFrame)
+				sink.fail(&transport.Error{Code: transport.CodeUnavailable, Message: err.Error(), RetryMillis: retryHint})
 			}
 			return
 		}
-		stream.SetWriteDeadline(time.Now().Add(requestTimeout))
-		if buf, err = writeEvents(stream, buf[:0], msgs); err != nil {
+		if err := sink.messages(msgs); err != nil {
 			return
 		}
 	}

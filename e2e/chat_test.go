@@ -19,7 +19,7 @@ import (
 
 // Keys of the JSON lines of parley rooms and parley who.
 var (
-	roomKeys   = []string{"dm", "joined", "last_seq", "members", "name"}
+	roomKeys   = []string{"dm", "joined", "last_seq", "members", "name", "unread"}
 	memberKeys = []string{"online", "user"}
 )
 
@@ -76,7 +76,9 @@ func TestChatCLI(t *testing.T) {
 
 	t.Run("rooms", func(t *testing.T) {
 		want := map[string]roomLine{
-			room: {Name: room, Members: 1, LastSeq: chat.Seq, Joined: true},
+			// bob's hello is after alice's read marker (her join); her
+			// own direct message is not.
+			room: {Name: room, Members: 1, LastSeq: chat.Seq, Joined: true, Unread: 1},
 			dm:   {Name: dm, Members: 2, LastSeq: secret.Seq, Joined: true, DM: true},
 		}
 		// Each node answers from its own replicas: poll until the one
@@ -98,10 +100,10 @@ func TestChatCLI(t *testing.T) {
 			t.Errorf("carol counts as a member of %s: %+v", room, r)
 		}
 		out := splitLines(aliceEnv.mustRun(t, "", "rooms").stdout)
-		if len(out) < 3 || strings.Fields(out[0])[0] != "NAME" || !slices.Equal(strings.Fields(out[0]), []string{"NAME", "MEMBERS", "LAST", "JOINED"}) {
+		if len(out) < 3 || strings.Fields(out[0])[0] != "NAME" || !slices.Equal(strings.Fields(out[0]), []string{"NAME", "MEMBERS", "LAST", "JOINED", "UNREAD"}) {
 			t.Fatalf("rooms table:\n%s", strings.Join(out, "\n"))
 		}
-		wantRow := []string{room, "1", strconv.FormatUint(chat.Seq, 10), "yes"}
+		wantRow := []string{room, "1", strconv.FormatUint(chat.Seq, 10), "yes", "1"}
 		if !slices.ContainsFunc(out[1:], func(l string) bool { return slices.Equal(strings.Fields(l), wantRow) }) {
 			t.Errorf("rooms table has no row %q:\n%s", wantRow, strings.Join(out, "\n"))
 		}
@@ -171,6 +173,7 @@ type roomLine struct {
 	LastSeq uint64 `json:"last_seq"`
 	Joined  bool   `json:"joined"`
 	DM      bool   `json:"dm"`
+	Unread  uint64 `json:"unread"`
 }
 
 // roomLines parses the output of parley rooms --json, by room name.

@@ -1,7 +1,10 @@
 package transport
 
 import (
+	"time"
+
 	"github.com/fxamacker/cbor/v2"
+
 	"github.com/parleychat/parley"
 )
 
@@ -48,7 +51,31 @@ const (
 	// on its connection for a while pings, and gives the node up when even
 	// the ping goes unanswered (see client.Options.ProbeInterval).
 	OpPing = "ping"
+	// OpRead moves the user's read marker in a room forward (ReadRequest,
+	// ReadResponse). Markers are kept by the cluster, so unread counts
+	// (RoomInfo.Unread) agree on every client of the user.
+	OpRead = "read"
+	// OpTyping says the user is typing in a room (TypingRequest; the
+	// response has no body). Typing is ephemeral, like presence: kept in
+	// the memory of the nodes for TypingTTL, never in a room's log, and
+	// shown in WhoResponse.Typing.
+	OpTyping = "typing"
 )
+
+// TypingTTL is how long a typing notice lasts; a client typing on sends
+// one again before it ends.
+const TypingTTL = 4 * time.Second
+
+// TypingRequest says the user is typing in Room.
+type TypingRequest struct {
+	Room string `cbor:"1,keyasint"`
+}
+
+// Typing is one user typing in one room.
+type Typing struct {
+	Room string `cbor:"1,keyasint"`
+	User string `cbor:"2,keyasint"`
+}
 
 // Hello is the first frame a client writes on the control stream. A user
 // session carries User with Password or a Token from an earlier Welcome; a
@@ -69,6 +96,8 @@ type Welcome struct {
 	NodeID    uint64     `cbor:"3,keyasint,omitempty"`
 	Token     string     `cbor:"4,keyasint,omitempty"`
 	Nodes     []NodeInfo `cbor:"5,keyasint,omitempty"`
+	// User is the user the session is logged in as ("" if anonymous).
+	User string `cbor:"6,keyasint,omitempty"`
 }
 
 // NodeInfo describes one node of the cluster.
@@ -79,11 +108,16 @@ type NodeInfo struct {
 	Addr string `cbor:"3,keyasint"`
 	// Up, State, Voters and Leaders are meaningful only in a status reply.
 	Up bool `cbor:"4,keyasint,omitempty"`
+	// HTTP is the node's HTTP address (web client, WebSocket), "" when
+	// the node serves no HTTP or is of an older version.
+	HTTP string `cbor:"5,keyasint,omitempty"`
+	// HTTPS is the node's HTTPS address (parleyd --https), "" if none.
+	HTTPS string `cbor:"6,keyasint,omitempty"`
 	// State is "" for a full member, "draining" while an admin removes it.
-	State string `cbor:"5,keyasint,omitempty"`
+	State string `cbor:"7,keyasint,omitempty"`
 	// Voters and Leaders count the room shards it votes in and leads.
-	Voters  int `cbor:"6,keyasint,omitempty"`
-	Leaders int `cbor:"7,keyasint,omitempty"`
+	Voters  int `cbor:"8,keyasint,omitempty"`
+	Leaders int `cbor:"9,keyasint,omitempty"`
 }
 
 // Request is a control-stream request. ID is chosen by the client and echoed
@@ -227,6 +261,10 @@ type AdmitRequest struct {
 	RaftAddr   string `cbor:"3,keyasint"`
 	ClientAddr string `cbor:"4,keyasint"`
 	PublicKey  []byte `cbor:"5,keyasint"`
+	// HTTPAddr is the new node's advertised HTTP address, if it serves one.
+	HTTPAddr string `cbor:"6,keyasint,omitempty"`
+	// HTTPSAddr is the new node's advertised HTTPS address, if any.
+	HTTPSAddr string `cbor:"7,keyasint,omitempty"`
 }
 
 // AdmitResponse admits a node: its id, its certificate signed by the cluster
@@ -272,6 +310,21 @@ type RoomInfo struct {
 	Joined bool `cbor:"4,keyasint,omitempty"`
 	// DM marks a direct-message room (see parley.DMRoom).
 	DM bool `cbor:"5,keyasint,omitempty"`
+	// Unread counts the messages after the user's read marker, for a
+	// room the user is a member of.
+	Unread uint64 `cbor:"6,keyasint,omitempty"`
+}
+
+// ReadRequest moves the user's read marker in Room forward to Seq (capped
+// at the room's last seq; a marker never moves back).
+type ReadRequest struct {
+	Room string `cbor:"1,keyasint"`
+	Seq  uint64 `cbor:"2,keyasint"`
+}
+
+// ReadResponse tells where the marker is now.
+type ReadResponse struct {
+	Seq uint64 `cbor:"1,keyasint"`
 }
 
 // WhoRequest asks for the members of Room.
@@ -282,6 +335,9 @@ type WhoRequest struct {
 // WhoResponse lists a room's members in name order.
 type WhoResponse struct {
 	Members []Member `cbor:"1,keyasint"`
+	// Typing lists, in name order, the users other than the asker who are
+	// typing in the room (see OpTyping).
+	Typing []string `cbor:"2,keyasint,omitempty"`
 }
 
 // Member is one member of a room. Online means the user has a live session
@@ -303,4 +359,6 @@ type PingRequest struct{}
 // serving node, in name order.
 type PresenceResponse struct {
 	Users []string `cbor:"1,keyasint"`
+	// Typing lists who is typing where, among the node's sessions.
+	Typing []Typing `cbor:"2,keyasint,omitempty"`
 }

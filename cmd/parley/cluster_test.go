@@ -82,6 +82,15 @@ func TestCommandsOnCluster(t *testing.T) {
 		}
 	}
 
+	// The cluster CA, as the connection verified it.
+	te = newTestEnv(t, vars)
+	if code := te.run("ca", "--ca", ca); code != 0 {
+		t.Fatalf("ca: exit %d, stderr %q", code, te.errOut.String())
+	}
+	if want, err := os.ReadFile(ca); err != nil || te.out.String() != string(want) {
+		t.Fatalf("ca printed %q, want the CA file %q (%v)", te.out.String(), want, err)
+	}
+
 	// The history, plain and as JSON.
 	te = newTestEnv(t, vars)
 	if code := te.run("history", "--ca", ca, "--room", "general"); code != 0 {

@@ -8,7 +8,7 @@
 // With no command (or only flags), parley is an interactive chat: see
 // repl.go.
 //
-// The commands are send, tail, history, status, rooms, who and admin; "parley help" lists
+// The commands are send, tail, history, status, rooms, who, ca and admin; "parley help" lists
 // them and "parley help <command>" (or "parley <command> -h") shows a
 // command's flags. Flags must come before positional arguments: the first
 // argument that is not a flag ends the flags.
@@ -49,6 +49,7 @@ var commands = []command{
 	{"status", "print the cluster's nodes and shards", runStatus},
 	{"rooms", "list the rooms with their members and last seq", runRooms},
 	{"who", "list a room's members, online or not", runWho},
+	{"ca", "print the cluster CA (PEM), for a browser to trust parleyd --https", runCA},
 	{"admin", "remove a node, make a user admin, or change a cluster setting", runAdmin},
 	{"repl", "chat interactively (what plain 'parley' runs)", runREPL},
 }

@@ -53,6 +53,12 @@ type repl struct {
 	sending sync.WaitGroup
 	// bg counts the other goroutines of the session.
 	bg sync.WaitGroup
+	// readSent is, per room, the read marker last given to the cluster
+	// (only the poll goroutine and /rooms touch it, under readMu).
+	readMu   sync.Mutex
+	readSent map[string]uint64
+	// typing is who the last poll saw typing in the current room.
+	typing []string
 	// saveFailed is set once a failure to save the state file or the
 	// input history was reported, so that it is reported once.
 	saveFailed atomic.Bool
@@ -260,7 +266,9 @@ func (r *repl) poll(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		r.syncRead(ctx)
 		r.pollRooms(ctx)
+		r.pollTyping(ctx)
 		if tick%whoEvery == 0 {
 			r.refreshWho(ctx, r.v.room())
 		}

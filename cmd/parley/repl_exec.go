@@ -165,6 +165,8 @@ func (r *repl) leave(ctx context.Context, room string) {
 
 // rooms prints every room with its members and unread messages.
 func (r *repl) rooms(ctx context.Context) {
+	// What this REPL has shown is read: tell the cluster first.
+	r.syncRead(ctx)
 	octx, cancel := r.set.operation(ctx)
 	defer cancel()
 	list, err := r.c.Rooms(octx)

@@ -9,8 +9,10 @@ import (
 	"github.com/parleychat/parley/transport"
 )
 
-// roomsTable renders rooms as table rows: name, members, unread (the
-// room's last seq less the last seq seen, as seen tells) and a note.
+// roomsTable renders rooms as table rows: name, members, unread and a
+// note. Unread is the cluster's count from the user's read marker in a
+// room the user is a member of (what "parley rooms" and the web client
+// show), else the room's last seq less the last seq seen, as seen tells.
 func roomsTable(rooms []transport.RoomInfo, current, me string, seen func(room string) uint64) []string {
 	if len(rooms) == 0 {
 		return []string{"no rooms yet: /join ROOM makes one"}
@@ -31,11 +33,18 @@ func roomsTable(rooms []transport.RoomInfo, current, me string, seen func(room s
 		rows = append(rows, []string{
 			clean(ri.Name),
 			strconv.Itoa(ri.Members),
-			strconv.FormatUint(unread(ri.LastSeq, seen(ri.Name)), 10),
+			strconv.FormatUint(roomUnread(ri, seen), 10),
 			strings.Join(notes, ", "),
 		})
 	}
 	return tableLines(rows)
+}
+
+func roomUnread(ri transport.RoomInfo, seen func(room string) uint64) uint64 {
+	if ri.Joined {
+		return ri.Unread
+	}
+	return unread(ri.LastSeq, seen(ri.Name))
 }
 
 // tableLines renders rows with writeTable, as lines without trailing

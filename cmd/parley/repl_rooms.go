@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/parleychat/parley/transport"
 )
@@ -60,6 +62,57 @@ func catchUpFrom(lastSeq, seen uint64, keep int) uint64 {
 		from = lastSeq - k + 1
 	}
 	return from
+}
+
+// syncRead moves the user's read markers in the cluster up to what this
+// REPL has shown, so "parley rooms", /rooms and the web client count the
+// same unread messages. A failure waits for the next poll.
+func (r *repl) syncRead(ctx context.Context) {
+	r.readMu.Lock()
+	defer r.readMu.Unlock()
+	if r.readSent == nil {
+		r.readSent = make(map[string]uint64)
+	}
+	for room, seq := range r.seen.all() {
+		if seq <= r.readSent[room] {
+			continue
+		}
+		octx, cancel := r.set.operation(ctx)
+		_, err := r.c.MarkRead(octx, room, seq)
+		cancel()
+		if err == nil {
+			r.readSent[room] = seq
+		}
+	}
+}
+
+// pollTyping prints a line when someone starts typing in the current room
+// (typing notices are ephemeral: see client.Typing).
+func (r *repl) pollTyping(ctx context.Context) {
+	room := r.v.room()
+	if room == "" {
+		return
+	}
+	octx, cancel := r.set.operation(ctx)
+	defer cancel()
+	users, err := r.c.WhoIsTyping(octx, room)
+	if err != nil {
+		return
+	}
+	var started []string
+	for _, u := range users {
+		if !slices.Contains(r.typing, u) {
+			started = append(started, clean(u))
+		}
+	}
+	r.typing = users
+	if len(started) > 0 {
+		verb := " is typing…"
+		if len(started) > 1 {
+			verb = " are typing…"
+		}
+		r.scr.info(strings.Join(started, ", ") + verb)
+	}
 }
 
 // refreshWho adds room's members to Tab's user names.

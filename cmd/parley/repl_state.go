@@ -81,6 +81,13 @@ func (s *seenState) get(room string) uint64 {
 	return s.rooms[room]
 }
 
+// all returns every room's last seen seq.
+func (s *seenState) all() map[string]uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.rooms)
+}
+
 // mark records that seq of room was seen; seqs only move forward.
 func (s *seenState) mark(room string, seq uint64) {
 	s.mu.Lock()

@@ -98,7 +98,7 @@ func TestDMPeer(t *testing.T) {
 func TestRoomsTable(t *testing.T) {
 	rooms := []transport.RoomInfo{
 		{Name: "dm.alice.bob", Members: 2, LastSeq: 4, Joined: true, DM: true},
-		{Name: "general", Members: 3, LastSeq: 42, Joined: true},
+		{Name: "general", Members: 3, LastSeq: 42, Joined: true, Unread: 2},
 		{Name: "random", Members: 1, LastSeq: 7},
 	}
 	seen := map[string]uint64{"general": 40, "dm.alice.bob": 4, "random": 9}

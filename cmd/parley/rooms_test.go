@@ -17,16 +17,16 @@ import (
 
 func TestPrintRooms(t *testing.T) {
 	rooms := []transport.RoomInfo{
-		{Name: "dm.alice.bob", Members: 2, LastSeq: 7, Joined: true, DM: true},
+		{Name: "dm.alice.bob", Members: 2, LastSeq: 7, Joined: true, DM: true, Unread: 3},
 		{Name: "general", Members: 12, LastSeq: 1234},
 	}
 	p, b := testPrinter(false)
 	if err := p.rooms(rooms); err != nil {
 		t.Fatal(err)
 	}
-	want := "NAME          MEMBERS  LAST  JOINED\n" +
-		"dm.alice.bob  2        7     yes\n" +
-		"general       12       1234  no\n"
+	want := "NAME          MEMBERS  LAST  JOINED  UNREAD\n" +
+		"dm.alice.bob  2        7     yes     3\n" +
+		"general       12       1234  no      -\n"
 	if b.String() != want {
 		t.Fatalf("rooms table:\n%s\nwant:\n%s", b.String(), want)
 	}
@@ -35,8 +35,8 @@ func TestPrintRooms(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := lines(b.String())
-	if len(out) != 2 || out[0] != `{"name":"dm.alice.bob","members":2,"last_seq":7,"joined":true,"dm":true}` ||
-		out[1] != `{"name":"general","members":12,"last_seq":1234,"joined":false,"dm":false}` {
+	if len(out) != 2 || out[0] != `{"name":"dm.alice.bob","members":2,"last_seq":7,"joined":true,"dm":true,"unread":3}` ||
+		out[1] != `{"name":"general","members":12,"last_seq":1234,"joined":false,"dm":false,"unread":0}` {
 		t.Fatalf("rooms --json:\n%s", b.String())
 	}
 }
@@ -139,8 +139,8 @@ func TestRoomsWhoOnCluster(t *testing.T) {
 	chatcoretest.WaitFor(t, 20*time.Second, func() error {
 		got := lines(mustRun("alice", "rooms", "--json"))
 		want := []string{
-			`{"name":"dm.alice.bob","members":2,"last_seq":1,"joined":true,"dm":true}`,
-			`{"name":"general","members":1,"last_seq":1,"joined":true,"dm":false}`,
+			`{"name":"dm.alice.bob","members":2,"last_seq":1,"joined":true,"dm":true,"unread":0}`,
+			`{"name":"general","members":1,"last_seq":1,"joined":true,"dm":false,"unread":0}`,
 		}
 		if !slices.Equal(got, want) {
 			return fmt.Errorf("alice's rooms %q, want %q", got, want)

@@ -22,6 +22,7 @@ type settings struct {
 	Listen    string `json:"listen"`
 	Raft      string `json:"raft"`
 	HTTP      string `json:"http"`
+	HTTPS     string `json:"https,omitempty"`
 	Advertise string `json:"advertise"`
 }
 
@@ -45,7 +46,7 @@ func applySavedSettings(fset *flag.FlagSet, cfg *daemon.Config) error {
 	fset.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	for name, pair := range map[string][2]*string{
 		"name": {&cfg.Name, &s.Name}, "listen": {&cfg.Listen, &s.Listen}, "raft": {&cfg.Raft, &s.Raft},
-		"http": {&cfg.HTTP, &s.HTTP}, "advertise": {&cfg.Advertise, &s.Advertise},
+		"http": {&cfg.HTTP, &s.HTTP}, "https": {&cfg.HTTPS, &s.HTTPS}, "advertise": {&cfg.Advertise, &s.Advertise},
 	} {
 		if !set[name] && *pair[1] != "" {
 			*pair[0] = *pair[1]
@@ -56,7 +57,7 @@ func applySavedSettings(fset *flag.FlagSet, cfg *daemon.Config) error {
 
 // saveSettings records the settings the node runs with.
 func saveSettings(cfg daemon.Config, advertise string) error {
-	s := settings{Name: cfg.Name, Listen: cfg.Listen, Raft: cfg.Raft, HTTP: cfg.HTTP, Advertise: advertise}
+	s := settings{Name: cfg.Name, Listen: cfg.Listen, Raft: cfg.Raft, HTTP: cfg.HTTP, HTTPS: cfg.HTTPS, Advertise: advertise}
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return fmt.Errorf("settings: %w", err)

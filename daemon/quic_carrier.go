@@ -1,0 +1,146 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/transport"
+)
+
+// QUIC application error codes the server closes connections with.
+const (
+	closeNormal   quic.ApplicationErrorCode = 0
+	closeProtocol quic.ApplicationErrorCode = 1
+	closeAuth     quic.ApplicationErrorCode = 2
+	closeShutdown quic.ApplicationErrorCode = 3
+)
+
+var quicCloseCodes = map[closeKind]quic.ApplicationErrorCode{
+	closeKindNormal: closeNormal, closeKindProtocol: closeProtocol,
+	closeKindAuth: closeAuth, closeKindShutdown: closeShutdown,
+}
+
+// quicCarrier is the QUIC protocol: the client's first bidirectional stream
+// is the control stream, and each subscription gets a server-opened
+// unidirectional stream, so one busy room never blocks another.
+type quicCarrier struct {
+	conn    *quic.Conn
+	ctrl    *quic.Stream
+	reader  *transport.FrameReader
+	writeMu chan struct{}
+}
+
+func newQUICCarrier(conn *quic.Conn) *quicCarrier {
+	return &quicCarrier{conn: conn, writeMu: make(chan struct{}, 1)}
+}
+
+func (q *quicCarrier) context() context.Context { return q.conn.Context() }
+
+func (q *quicCarrier) remote() string { return q.conn.RemoteAddr().String() }
+
+func (q *quicCarrier) peerNode() bool {
+	return len(q.conn.ConnectionState().TLS.VerifiedChains) > 0
+}
+
+func (q *quicCarrier) readHello(h *transport.Hello) error {
+	ctx, cancel := context.WithTimeout(q.conn.Context(), helloTimeout)
+	stream, err := q.conn.AcceptStream(ctx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	q.ctrl = stream
+	q.reader = transport.NewFrameReader(stream, transport.DefaultMaxFrame)
+	stream.SetReadDeadline(time.Now().Add(helloTimeout))
+	if err := q.reader.Read(h); err != nil {
+		return err
+	}
+	stream.SetReadDeadline(time.Time{})
+	return nil
+}
+
+func (q *quicCarrier) readRequest(req *transport.Request) error { return q.reader.Read(req) }
+
+func (q *quicCarrier) decode(body []byte, v any) error { return parley.Unmarshal(body, v) }
+
+func (q *quicCarrier) write(v any) error {
+	q.writeMu <- struct{}{}
+	defer func() { <-q.writeMu }()
+	q.ctrl.SetWriteDeadline(time.Now().Add(requestTimeout))
+	return transport.WriteFrame(q.ctrl, v, transport.DefaultMaxFrame)
+}
+
+func (q *quicCarrier) writeWelcome(w transport.Welcome) error {
+	if q.ctrl == nil {
+		return errors.New("no control stream")
+	}
+	return q.write(w)
+}
+
+func (q *quicCarrier) writeResponse(id uint64, body any, e *transport.Error) error {
+	resp := transport.Response{ID: id, Error: e}
+	if e == nil && body != nil {
+		raw, err := parley.Marshal(body)
+		if err != nil {
+			resp.Error = transport.Errorf(transport.CodeInternal, "encode: %v", err)
+		} else {
+			resp.Body = raw
+		}
+	}
+	err := q.write(resp)
+	if errors.Is(err, transport.ErrFrameTooLarge) {
+		// Nothing was written: the frame is checked before it is sent.
+		err = q.write(transport.Response{ID: id, Error: transport.Errorf(transport.CodeTooLarge, "response: %v", err)})
+	}
+	return err
+}
+
+func (q *quicCarrier) close(kind closeKind, reason string, linger bool) {
+	if linger && q.ctrl != nil {
+		// The client closes first once it has read the reason.
+		q.ctrl.Close()
+		select {
+		case <-q.conn.Context().Done():
+		case <-time.After(refuseLinger):
+		}
+	}
+	q.conn.CloseWithError(quicCloseCodes[kind], reason)
+}
+
+func (q *quicCarrier) openSub(ctx context.Context, id uint64) (eventSink, error) {
+	stream, err := q.conn.OpenUniStreamSync(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := transport.WriteFrame(stream, transport.SubscribeHeader{Sub: id}, transport.DefaultMaxFrame); err != nil {
+		stream.Close()
+		return nil, err
+	}
+	return &quicSink{stream: stream}, nil
+}
+
+// quicSink is a subscription's own unidirectional stream.
+type quicSink struct {
+	stream *quic.SendStream
+	buf    []byte
+}
+
+func (s *quicSink) messages(msgs []parley.Message) error {
+	s.stream.SetWriteDeadline(time.Now().Add(requestTimeout))
+	var err error
+	s.buf, err = writeEvents(s.stream, s.buf[:0], msgs)
+	return err
+}
+
+func (s *quicSink) fail(e *transport.Error) {
+	transport.WriteFrame(s.stream, transport.Event{Error: e}, transport.DefaultMaxFrame)
+}
+
+// done: a cancelled stream's context ends.
+func (s *quicSink) done() <-chan struct{} { return s.stream.Context().Done() }
+
+func (s *quicSink) close() { s.stream.Close() }
