@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/parleychat/parley"
-	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -51,30 +50,28 @@ func (ss *session) rooms(ctx context.Context, user string) (transport.RoomsRespo
 		return transport.RoomsResponse{}, err
 	}
 	out := transport.RoomsResponse{Rooms: []transport.RoomInfo{}}
-	// Counts, seqs and membership of rooms whose shard this node does not
-	// host come from a node that does: one request per such node.
-	remote := make(map[string]chatcore.NodeRecord)
-	byHost := make(map[uint64]chatcore.NodeRecord)
+	// Counts, seqs, membership and unread counts of rooms whose shard this
+	// node does not host come from a node that does: one forwarded request
+	// per such shard, to its hosts in turn.
+	byShard := make(map[uint64][]string)
 	if !isForwarded(ctx) {
 		for _, s := range sums {
 			if local, hosts, err := ss.srv.node.RoomHosts(s.Name); err == nil && !local && len(hosts) > 0 {
-				remote[s.Name] = hosts[0]
-				byHost[hosts[0].ID] = hosts[0]
+				shard, err := ss.srv.node.RoomShard(s.Name)
+				if err == nil {
+					byShard[shard] = append(byShard[shard], s.Name)
+				}
 			}
 		}
 	}
 	theirs := make(map[string]transport.RoomInfo)
-	for _, h := range byHost {
+	for _, names := range byShard {
 		var resp transport.RoomsResponse
-		body, err := parley.Marshal(transport.RoomsRequest{})
-		if err == nil {
-			err = ss.srv.peers.call(ctx, h, transport.OpForward, transport.ForwardRequest{User: user, Op: transport.OpRooms, Body: body}, &resp)
-		}
-		if err != nil {
-			return transport.RoomsResponse{}, fmt.Errorf("rooms: from node %d: %w", h.ID, err)
+		if err := forward(ctx, ss.srv, names[0], user, transport.OpRooms, transport.RoomsRequest{}, &resp); err != nil {
+			return transport.RoomsResponse{}, fmt.Errorf("rooms: %w", err)
 		}
 		for _, r := range resp.Rooms {
-			if remote[r.Name].ID == h.ID {
+			if slices.Contains(names, r.Name) {
 				theirs[r.Name] = r
 			}
 		}
