@@ -169,11 +169,15 @@ func (n *Node) nonVotingShards() map[uint64]bool {
 
 // promoteSelf turns the local non-voting replica of shard into a voter when
 // the placement wants one here and the replica has caught up.
+//
+// A room shard's leader adds a non-voting member only to promote it (see
+// placement.NextStep), so it promotes itself whatever the voter count. The
+// registry's other nodes follow it as non-voting members for good: one
+// promotes itself only while the registry has fewer voters than wanted, as
+// seen after catching up, so two promotions racing a placement change
+// cannot leave an even number of voters (each change is guarded by the
+// membership's config-change id, so the second re-reads).
 func (n *Node) promoteSelf(shard uint64) {
-	p, err := n.placement(shard)
-	if err != nil || !slices.Contains(p.Voters, n.id.NodeID) {
-		return
-	}
 	replica, ok := n.localReplica(shard)
 	if !ok {
 		return
@@ -185,11 +189,20 @@ func (n *Node) promoteSelf(shard uint64) {
 	if _, err := n.nh.SyncRead(ctx, shard, readBarrier{}); err != nil {
 		return
 	}
+	// Read after the barrier: for the registry, that is this replica's own
+	// state, current.
+	p, err := n.placement(shard)
+	if err != nil || !slices.Contains(p.Voters, n.id.NodeID) {
+		return
+	}
 	m, err := n.nh.SyncGetShardMembership(ctx, shard)
 	if err != nil {
 		return
 	}
 	if _, ok := m.NonVotings[replica]; !ok {
+		return
+	}
+	if shard == placement.RegistryShard && len(m.Nodes) >= len(p.Voters) {
 		return
 	}
 	if err := n.nh.SyncRequestAddReplica(ctx, shard, replica, n.cfg.RaftAddr, m.ConfigChangeID); err != nil {
