@@ -7,6 +7,10 @@
 #   make build   bin/parleyd and bin/parley
 #   make bench   the benchmark suite, full run (minutes; see README "Performance")
 #   make bench-quick  every benchmark scenario for a few seconds (part of test)
+#   make release dist/parley-VERSION-linux-{amd64,arm64}.tar.gz: the binaries,
+#                the systemd unit, its user and config files, and the README
+#   make soak    the fault suite (faults/) for SOAK (default 5m) of faults;
+#                needs root, like make test
 
 GO          ?= go
 BIN         := bin
@@ -14,13 +18,20 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME    ?= 15s
 
 BENCHFLAGS  ?=
+SOAK        ?= 5m
 
-.PHONY: all build run test lint unit fuzz arm64 arm64-smoke bench bench-build bench-quick clean
+# What "parley version" and "parleyd version" print (internal/buildinfo).
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT      ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+LDFLAGS     := -X github.com/parleychat/parley/internal/buildinfo.version=$(VERSION) \
+               -X github.com/parleychat/parley/internal/buildinfo.commit=$(COMMIT)
+
+.PHONY: all build run test lint unit fuzz arm64 arm64-smoke bench bench-build bench-quick soak release clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
 run: build
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/parleyd dev --nodes 3
@@ -39,11 +50,15 @@ unit:
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzFrameReader$$' -fuzztime=$(FUZZTIME) ./transport
 	$(GO) test -run='^$$' -fuzz='^FuzzMsgID$$' -fuzztime=$(FUZZTIME) .
+	$(GO) test -run='^$$' -fuzz='^FuzzDNSQuery$$' -fuzztime=$(FUZZTIME) ./daemon
 	$(GO) test -run='^$$' -fuzz='^FuzzWebFrame$$' -fuzztime=$(FUZZTIME) ./transport
+	$(GO) test -run='^$$' -fuzz='^FuzzAnalyticsBodies$$' -fuzztime=$(FUZZTIME) ./transport
+	$(GO) test -run='^$$' -fuzz='^FuzzStartRequest$$' -fuzztime=$(FUZZTIME) ./mapreduce
+	$(GO) test -run='^$$' -fuzz='^FuzzRunFile$$' -fuzztime=$(FUZZTIME) ./mapreduce
 
 arm64:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build ./...
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -o $(BIN)/linux-arm64/ ./cmd/...
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/linux-arm64/ ./cmd/...
 
 # Runs the arm64 parleyd under qemu-user: it must bootstrap a node and answer
 # /healthz. Needs qemu-user-static (installed by .ci/run).
@@ -67,5 +82,27 @@ bench: bench-build
 bench-quick: bench-build
 	$(BIN)/parley-bench --quick --out $(BIN)/bench-quick.json $(BENCHFLAGS)
 
+# The fault suite for longer: kill -9, SIGSTOP, restarts, partitions,
+# packet loss and delay for $(SOAK) while clients send, read and subscribe,
+# then porcupine checks the history. `make test` runs it for 40 s (unit).
+soak:
+	PARLEY_FAULTS_DURATION=$(SOAK) $(GO) test -count=1 -v -timeout 0 -run '^TestFaults$$' ./faults/
+
+DIST        := dist
+RELEASE_ARCHES := amd64 arm64
+
+# One archive per architecture, each with a directory of the binaries, the
+# files of packaging/ and the README; SHA256SUMS beside them.
+release:
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	set -e; for arch in $(RELEASE_ARCHES); do \
+	  name=parley-$(VERSION)-linux-$$arch; dir=$(DIST)/$$name; mkdir -p $$dir; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $$dir/ ./cmd/parleyd ./cmd/parley; \
+	  cp packaging/parleyd.service packaging/parley.sysusers packaging/parleyd.conf README.md $$dir/; \
+	  tar -C $(DIST) -czf $(DIST)/$$name.tar.gz $$name; \
+	  rm -rf $$dir; \
+	done
+	cd $(DIST) && sha256sum *.tar.gz > SHA256SUMS
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(DIST)

@@ -33,6 +33,7 @@ type Report struct {
 	Reconnect  *ReconnectResult   `json:"reconnect,omitempty"`
 	Rebalance  *RebalanceResult   `json:"rebalance,omitempty"`
 	Memory     []MemoryResult     `json:"memory,omitempty"`
+	Analytics  *AnalyticsResult   `json:"analytics,omitempty"`
 	// Ratios compares Parley's throughput with each peer's.
 	Ratios []Ratio `json:"ratios,omitempty"`
 	// Targets are the goals, reported and never asserted.
@@ -179,6 +180,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "rebalance\tparley\tsettled %.1fs\tadded a node to %d under %.0f msg/s; %d replicas moved, ideal %d; ack p99 %s during the move, %s before; %d failed\n",
 			b.SettleS, b.Params.Nodes, b.Params.Rate, b.Moved, b.Ideal, ms(b.During.P99Ms), ms(b.Before.P99Ms), b.Failed)
 	}
+	if a := r.Analytics; a != nil {
+		for _, j := range a.Jobs {
+			fmt.Fprintf(tw, "analytics\tparley %s\t%.2fs, %s msg/s\t%d tasks over %d messages in %d rooms; peak RSS per node %s; single-threaded scan of the JSON Lines export %.2fs (%s msg/s): parley %.2f× as fast; same rows: %v\n",
+				j.Job, j.WallS, thousands(j.ScannedPerSec), j.Tasks, j.Scanned, a.Params.Rooms, rssList(j.RSS, true),
+				j.BaselineS, thousands(j.BaselinePerSec), j.SpeedUp, j.Match)
+		}
+	}
 	for _, mr := range r.Memory {
 		fmt.Fprintf(tw, "memory\tparley --profile %s\tidle %.0f MiB\t%d room shards; per node after %.0fs idle %s; peak under load %s (%s msg/s); idle CPU %s\n",
 			mr.Profile, mr.MaxIdleMiB, mr.Shards, mr.IdleS, rssList(mr.Idle, false), rssList(mr.Load, true), thousands(mr.MsgPerSec), cpuList(mr.IdleCPU))
@@ -299,8 +307,9 @@ func cpuList(c CPU) string {
 	return strings.Join(parts, ", ")
 }
 
-// Check returns an error if a scenario failed or the failover scenario
-// lost, duplicated or reordered anything: the only things a run asserts.
+// Check returns an error if a scenario failed, the failover scenario lost,
+// duplicated or reordered anything, or an analytics job's answer differs
+// from the single-threaded scan's: the only things a run asserts.
 func (r *Report) Check() error {
 	var errs []string
 	for _, e := range r.Errors {
@@ -308,6 +317,13 @@ func (r *Report) Check() error {
 	}
 	if f := r.Failover; f != nil && !f.Correct() {
 		errs = append(errs, fmt.Sprintf("failover lost %d, duplicated %d, gaps %d, diverged %q", f.Lost, f.Dups, f.Gaps, f.Diverged))
+	}
+	if a := r.Analytics; a != nil {
+		for _, j := range a.Jobs {
+			if !j.Match {
+				errs = append(errs, fmt.Sprintf("analytics %s: the cluster's rows differ from the single-threaded scan's", j.Job))
+			}
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("bench: %s", strings.Join(errs, "; "))

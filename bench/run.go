@@ -27,12 +27,13 @@ const (
 	// ScenarioRebalance adds a node to a loaded 5-node cluster, and
 	// measures a 5-node cluster's throughput first.
 	ScenarioRebalance = "rebalance"
+	ScenarioAnalytics = "analytics"
 )
 
 // AllScenarios lists every scenario in running order.
 var AllScenarios = []string{
 	ScenarioRaw, ScenarioJetStream, ScenarioThroughput, ScenarioLatency,
-	ScenarioFanout, ScenarioReconnect, ScenarioFailover, ScenarioRebalance, ScenarioMemory,
+	ScenarioFanout, ScenarioReconnect, ScenarioFailover, ScenarioRebalance, ScenarioAnalytics, ScenarioMemory,
 }
 
 // Options configures Run.
@@ -74,6 +75,7 @@ type Options struct {
 	Reconnect  ReconnectParams
 	Memory     MemoryParams
 	Rebalance  RebalanceParams
+	Analytics  AnalyticsParams
 }
 
 // DefaultOptions returns the parameters of a full run, or of a quick one
@@ -88,6 +90,7 @@ func DefaultOptions(quick bool) Options {
 		Reconnect:  ReconnectParams{Rate: 200, Payload: 128, Before: 5 * time.Second, After: 10 * time.Second},
 		Memory:     MemoryParams{Profiles: []string{"small", "default"}, Idle: 10 * time.Second},
 		Rebalance:  RebalanceParams{Nodes: 5, Rate: 500, Rooms: 16, Senders: 10, Workers: 64, Payload: 128, Before: 10 * time.Second, After: 30 * time.Second},
+		Analytics:  AnalyticsParams{Messages: 1_000_000, Rooms: 64, Senders: 64, Query: `pizza.*(coffee|tea)`},
 	}
 	if quick {
 		o.Throughput.Warmup, o.Throughput.Duration = time.Second, 3*time.Second
@@ -97,6 +100,7 @@ func DefaultOptions(quick bool) Options {
 		o.Reconnect.Before, o.Reconnect.After = 2*time.Second, 4*time.Second
 		o.Memory.Idle = 3 * time.Second
 		o.Rebalance.Before, o.Rebalance.After = 3*time.Second, 10*time.Second
+		o.Analytics.Messages, o.Analytics.Senders = 20_000, 32
 	}
 	o.Memory.Load = o.Throughput
 	return o
@@ -278,6 +282,16 @@ func (r *runner) run(ctx context.Context, s string) error {
 		}
 		if res.Offered > 0 {
 			r.rep.Rebalance = &res
+		}
+		return err
+	case ScenarioAnalytics:
+		c, err := r.parley(ctx)
+		if err != nil {
+			return err
+		}
+		res, err := RunAnalytics(ctx, c, r.o.WorkDir, r.o.Analytics)
+		if len(res.Jobs) > 0 || res.LoadS > 0 {
+			r.rep.Analytics = &res
 		}
 		return err
 	case ScenarioMemory:

@@ -43,7 +43,7 @@ type Admitter interface {
 // up, and are promoted where the placement wants a voter. A data dir that
 // holds a node already is reopened, as by Open, and a is not asked.
 func Join(ctx context.Context, cfg Config, a Admitter) (*Node, error) {
-	if HasIdentity(cfg.DataDir) {
+	if hasIdentity(cfg.FS, cfg.DataDir) {
 		if cfg.Logger != nil {
 			cfg.Logger.Info("data dir already holds a node; not joining again", "data", cfg.DataDir)
 		}
@@ -53,7 +53,7 @@ func Join(ctx context.Context, cfg Config, a Admitter) (*Node, error) {
 		return nil, err
 	}
 	// Before the cluster admits a node that then could not start.
-	if err := secureDataDir(cfg.DataDir, cfg.Logger, true); err != nil {
+	if err := prepareDataDir(cfg, true); err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
 	keyPEM, pub, err := pki.NewKey()

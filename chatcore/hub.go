@@ -125,3 +125,14 @@ func (h *hub) poll(room string, next uint64, max int) (last uint64, msgs []parle
 	}
 	return f.last, msgs, f.wake
 }
+
+// head returns the last seq the hub knows of room, 0 if it has no
+// subscriber.
+func (h *hub) head(room string) uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if f := h.feeds[room]; f != nil {
+		return f.last
+	}
+	return 0
+}

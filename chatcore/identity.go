@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
+	"github.com/lni/vfs"
 	"github.com/parleychat/parley"
-	"github.com/parleychat/parley/internal/atomicfile"
 )
 
 // identity is what a node must remember across restarts, in
@@ -28,17 +27,19 @@ type TLSFiles struct {
 
 // HasIdentity reports whether dataDir holds a node (created by Start or
 // Join), which Open can restart.
-func HasIdentity(dataDir string) bool {
-	_, err := os.Stat(DataLayout(dataDir).Identity())
-	return err == nil
+func HasIdentity(dataDir string) bool { return hasIdentity(vfs.Default, dataDir) }
+
+// hasIdentity is HasIdentity on file system f.
+func hasIdentity(f vfs.FS, dataDir string) bool {
+	return exists(fsOrDisk(f), DataLayout(dataDir).Identity())
 }
 
 // NodeTLS returns the paths of the node's CA, certificate and key PEM files.
 func NodeTLS(dataDir string) TLSFiles { return DataLayout(dataDir).TLS() }
 
-func loadIdentity(dataDir string) (identity, error) {
+func loadIdentity(f vfs.FS, dataDir string) (identity, error) {
 	var id identity
-	b, err := os.ReadFile(DataLayout(dataDir).Identity())
+	b, err := readFile(fsOrDisk(f), DataLayout(dataDir).Identity())
 	if errors.Is(err, fs.ErrNotExist) {
 		return id, fmt.Errorf("identity: %s holds no node: %w", dataDir, parley.ErrNotFound)
 	}
@@ -57,16 +58,14 @@ func loadIdentity(dataDir string) (identity, error) {
 // writeIdentity stores the TLS material and then the identity file; the
 // identity file is written last and atomically, so a crash midway leaves a
 // directory that HasIdentity still reports empty.
-func writeIdentity(dataDir string, id identity, caPEM, certPEM, keyPEM []byte) error {
-	if HasIdentity(dataDir) {
+func writeIdentity(f vfs.FS, dataDir string, id identity, caPEM, certPEM, keyPEM []byte) error {
+	f = fsOrDisk(f)
+	if hasIdentity(f, dataDir) {
 		return fmt.Errorf("identity: %s: %w", dataDir, ErrExists)
 	}
 	files := DataLayout(dataDir).TLS()
-	if err := os.MkdirAll(DataLayout(dataDir).TLSDir(), 0o700); err != nil {
-		return fmt.Errorf("identity: %w", err)
-	}
 	for path, data := range map[string][]byte{files.CA: caPEM, files.Cert: certPEM, files.Key: keyPEM} {
-		if err := atomicfile.Write(path, data, 0o600); err != nil {
+		if err := writeFileOn(f, path, data, dataFileMode); err != nil {
 			return fmt.Errorf("identity: %w", err)
 		}
 	}
@@ -74,7 +73,7 @@ func writeIdentity(dataDir string, id identity, caPEM, certPEM, keyPEM []byte) e
 	if err != nil {
 		return fmt.Errorf("identity: %w", err)
 	}
-	if err := atomicfile.Write(DataLayout(dataDir).Identity(), append(b, '\n'), 0o600); err != nil {
+	if err := writeFileOn(f, DataLayout(dataDir).Identity(), append(b, '\n'), dataFileMode); err != nil {
 		return fmt.Errorf("identity: %w", err)
 	}
 	return nil

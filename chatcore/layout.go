@@ -14,6 +14,7 @@ import "path/filepath"
 //	<dir>/raft/           dragonboat's NodeHost dir and LogDB (the Raft log)
 //	<dir>/join-token      the join token, on the node that created the cluster
 //	<dir>/parleyd.json    parleyd's saved addresses and name
+//	<dir>/analytics/      analytics tasks' spills and outputs (emptied at start)
 //
 // Every directory in it is kept 0700 and every file 0600 (see
 // secureDataDir).
@@ -49,6 +50,11 @@ func (l Layout) Raft() string { return filepath.Join(l.Dir, "raft") }
 
 // JoinToken is where the node that creates a cluster writes its join token.
 func (l Layout) JoinToken() string { return filepath.Join(l.Dir, "join-token") }
+
+// Analytics is the scratch directory of the node's analytics tasks (see
+// package mapreduce): spilled runs and map and reduce outputs, emptied
+// whenever the node starts.
+func (l Layout) Analytics() string { return filepath.Join(l.Dir, "analytics") }
 
 // Settings is where parleyd saves the flags a node keeps across restarts.
 func (l Layout) Settings() string { return filepath.Join(l.Dir, "parleyd.json") }

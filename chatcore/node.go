@@ -13,6 +13,7 @@ import (
 	"github.com/lni/dragonboat/v4"
 	"github.com/lni/dragonboat/v4/config"
 	sm "github.com/lni/dragonboat/v4/statemachine"
+	"github.com/lni/vfs"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/placement"
 )
@@ -75,6 +76,19 @@ type Config struct {
 	DeadAfter time.Duration
 	// Logger receives the node's logs (default slog.Default()).
 	Logger *slog.Logger
+	// Observer hears about proposals, sends and deliveries as they
+	// happen, for metrics (default: none).
+	Observer Observer
+	// FS is the file system the node keeps every file on: identity, TLS
+	// material, Raft log and state db. It is for tests and experts; nil
+	// means the OS's disk. Tests use vfs.NewStrictMem, which keeps only
+	// what was fsynced, to cut a node's power (ResetToSyncedState) and
+	// reopen it from what survived.
+	FS vfs.FS
+	// RaftTransport, if set, replaces dragonboat's transport between
+	// nodes, TCP with mutual TLS. It is for tests, such as an in-process
+	// transport a test can cut at the instant it cuts a node's power.
+	RaftTransport config.TransportFactory
 }
 
 // bootstrapParams is what a new cluster starts with (see newCluster).
@@ -132,9 +146,13 @@ type Node struct {
 	// removed is closed once the registry says this node was removed.
 	removed     chan struct{}
 	removedOnce sync.Once
+	obs         Observer
+	subs        subscriptions
 
 	stop chan struct{}
 	wg   sync.WaitGroup
+	// cleanup removes what the node made outside its file system.
+	cleanup func()
 }
 
 // bootstrap creates a new cluster with this node as its first member (see
@@ -144,7 +162,7 @@ func bootstrap(ctx context.Context, cfg Config, p bootstrapParams) (*Node, error
 		p.shards = cfg.Profile.DefaultShards()
 	}
 	id := identity{NodeID: 1, ClusterID: p.clusterID, Profile: cfg.Profile.Name, Bootstrapped: true}
-	if err := writeIdentity(cfg.DataDir, id, p.caCertPEM, p.nodeCertPEM, p.nodeKeyPEM); err != nil {
+	if err := writeIdentity(fsOrDisk(cfg.FS), cfg.DataDir, id, p.caCertPEM, p.nodeCertPEM, p.nodeKeyPEM); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	n, err := start(cfg, id)
@@ -187,7 +205,7 @@ func bootstrap(ctx context.Context, cfg Config, p bootstrapParams) (*Node, error
 // join starts a node that the cluster has admitted (see Join).
 func join(ctx context.Context, cfg Config, p joinParams) (*Node, error) {
 	id := identity{NodeID: p.nodeID, ClusterID: p.clusterID, Profile: cfg.Profile.Name}
-	if err := writeIdentity(cfg.DataDir, id, p.caCertPEM, p.nodeCertPEM, p.nodeKeyPEM); err != nil {
+	if err := writeIdentity(fsOrDisk(cfg.FS), cfg.DataDir, id, p.caCertPEM, p.nodeCertPEM, p.nodeKeyPEM); err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
 	n, err := start(cfg, id)
@@ -205,7 +223,7 @@ func join(ctx context.Context, cfg Config, p joinParams) (*Node, error) {
 // Open restarts the node in its data dir, and fails with an error wrapping
 // parley.ErrNotFound if the dir holds none (Start creates one instead).
 func Open(ctx context.Context, cfg Config) (*Node, error) {
-	id, err := loadIdentity(cfg.DataDir)
+	id, err := loadIdentity(fsOrDisk(cfg.FS), cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +233,7 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err := validateConfig(&cfg); err != nil {
 		return nil, err
 	}
-	if err := secureDataDir(cfg.DataDir, cfg.Logger, true); err != nil {
+	if err := prepareDataDir(cfg, true); err != nil {
 		return nil, fmt.Errorf("open: %w", err)
 	}
 	n, err := start(cfg, id)
@@ -250,6 +268,9 @@ func validateConfig(cfg *Config) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	return nil
 }
 
@@ -280,11 +301,16 @@ func sanitizeName(h string) string {
 
 func start(cfg Config, id identity) (*Node, error) {
 	installDragonboatLogger(cfg.Logger)
-	db, err := openStateDB(DataLayout(cfg.DataDir).StateDB(), cfg.Profile)
+	fsys := fsOrDisk(cfg.FS)
+	db, err := openStateDB(fsys, DataLayout(cfg.DataDir).StateDB(), cfg.Profile)
 	if err != nil {
 		return nil, err
 	}
-	files := DataLayout(cfg.DataDir).TLS()
+	files, cleanupTLS, err := raftTLS(fsys, cfg.DataDir)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	raftDir := DataLayout(cfg.DataDir).Raft()
 	leaders := newLeaderWatch()
 	nhc := config.NodeHostConfig{
@@ -300,20 +326,26 @@ func start(cfg Config, id identity) (*Node, error) {
 		KeyFile:           files.Key,
 		RaftEventListener: leaders,
 		Expert: config.ExpertConfig{
-			LogDB:  cfg.Profile.LogDBConfig(),
-			Engine: cfg.Profile.EngineConfig(),
+			LogDB:            cfg.Profile.LogDBConfig(),
+			Engine:           cfg.Profile.EngineConfig(),
+			FS:               fsys,
+			TransportFactory: cfg.RaftTransport,
 		},
 	}
 	nh, err := dragonboat.NewNodeHost(nhc)
 	if err != nil {
+		cleanupTLS()
 		db.Close()
 		return nil, fmt.Errorf("nodehost: %w", err)
 	}
 	// The stores have just created their files with modes of their own.
-	if err := secureDataDir(cfg.DataDir, cfg.Logger, false); err != nil {
-		nh.Close()
-		db.Close()
-		return nil, err
+	if onDisk(cfg.FS) {
+		if err := secureDataDir(cfg.DataDir, cfg.Logger, false); err != nil {
+			nh.Close()
+			cleanupTLS()
+			db.Close()
+			return nil, err
+		}
 	}
 	n := &Node{
 		cfg: cfg, id: id,
@@ -327,7 +359,9 @@ func start(cfg Config, id identity) (*Node, error) {
 		live:    newLiveness(),
 		moves:   newMoveState(),
 		removed: make(chan struct{}),
+		obs:     cfg.Observer,
 		stop:    make(chan struct{}),
+		cleanup: cleanupTLS,
 	}
 	return n, nil
 }
@@ -413,6 +447,12 @@ func (n *Node) restartReplicas() error {
 	return nil
 }
 
+// isHosted reports whether a replica of shard runs here.
+func (n *Node) isHosted(shard uint64) bool {
+	_, ok := n.localReplica(shard)
+	return ok
+}
+
 // localReplica returns the id of the local replica of shard, if running.
 func (n *Node) localReplica(shard uint64) (uint64, bool) {
 	n.mu.Lock()
@@ -453,8 +493,12 @@ func (n *Node) Close() error {
 	n.leaders.close()
 	n.wg.Wait()
 	n.nh.Close()
+	n.cleanup()
 	err := n.db.Close()
 	// Leave nothing the stores created while running open to others.
+	if !onDisk(n.cfg.FS) {
+		return err
+	}
 	if serr := secureDataDir(n.cfg.DataDir, n.log, false); serr != nil {
 		n.log.Warn("close", "err", serr)
 	}

@@ -22,6 +22,13 @@ const attemptTimeout = 2 * time.Second
 // Only commands that are safe to apply twice may be proposed: a timed-out
 // attempt may still commit. Room sends are, thanks to message ids.
 func (n *Node) propose(ctx context.Context, shard uint64, cmd []byte) (sm.Result, error) {
+	start := time.Now()
+	res, err := n.proposeRetrying(ctx, shard, cmd)
+	n.obs.Proposed(shard, time.Since(start), err)
+	return res, err
+}
+
+func (n *Node) proposeRetrying(ctx context.Context, shard uint64, cmd []byte) (sm.Result, error) {
 	session := n.nh.GetNoOPSession(shard)
 	backoff := 10 * time.Millisecond
 	for {

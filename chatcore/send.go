@@ -24,6 +24,12 @@ type SendParams struct {
 // participants may write to a direct-message room (parley.ErrForbidden, see
 // parley.CheckAccess; checked after the names and the text).
 func (n *Node) Send(ctx context.Context, p SendParams) (SendResult, error) {
+	res, err := n.send(ctx, p)
+	n.obs.Sent(res, err)
+	return res, err
+}
+
+func (n *Node) send(ctx context.Context, p SendParams) (SendResult, error) {
 	if err := parley.ValidateRoom(p.Room); err != nil {
 		return SendResult{}, fmt.Errorf("send: %w", err)
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/parleychat/parley"
-	"github.com/parleychat/parley/internal/atomicfile"
 	"github.com/parleychat/parley/pki"
 	"github.com/parleychat/parley/placement"
 )
@@ -22,7 +21,7 @@ import (
 // Layout.JoinToken (mode 0600) for other nodes to Join with. Other nodes
 // join through an Admitter (see Join).
 func Start(ctx context.Context, cfg Config) (*Node, error) {
-	if HasIdentity(cfg.DataDir) {
+	if hasIdentity(cfg.FS, cfg.DataDir) {
 		return Open(ctx, cfg)
 	}
 	if cfg.Shards > maxShards {
@@ -39,12 +38,12 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
-	if err := secureDataDir(cfg.DataDir, cfg.Logger, true); err != nil {
+	if err := prepareDataDir(cfg, true); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	// The token file is written first: once the cluster exists, its token
 	// can no longer be recovered from the registry (only its hash is there).
-	if err := atomicfile.Write(DataLayout(cfg.DataDir).JoinToken(), []byte(token+"\n"), 0o600); err != nil {
+	if err := writeFileOn(fsOrDisk(cfg.FS), DataLayout(cfg.DataDir).JoinToken(), []byte(token+"\n"), dataFileMode); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	p.replicas, p.deadAfter = replicas, deadAfter

@@ -9,6 +9,7 @@ import (
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/bloom"
 	"github.com/fxamacker/cbor/v2"
+	"github.com/lni/vfs"
 )
 
 // stateDB is the node's one pebble database, shared by every shard's state
@@ -17,13 +18,16 @@ type stateDB struct {
 	db *pebble.DB
 }
 
-func openStateDB(dir string, p Profile) (*stateDB, error) {
+func openStateDB(f vfs.FS, dir string, p Profile) (*stateDB, error) {
 	opts := &pebble.Options{
 		Cache:                       pebble.NewCache(p.stateCacheBytes),
 		MemTableSize:                p.stateMemTableBytes,
 		MemTableStopWritesThreshold: 4,
 		MaxOpenFiles:                256,
 		Logger:                      quietPebbleLogger{},
+	}
+	if !onDisk(f) {
+		opts.FS = pebbleFS{f}
 	}
 	// Every send looks up its message id, and nearly always misses. Bloom
 	// filters let a miss skip the tables that cannot hold the key instead of

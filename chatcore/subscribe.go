@@ -44,6 +44,7 @@ func (n *Node) Subscribe(room, user string, from uint64) (*Subscription, error) 
 	}
 	sub := &Subscription{n: n, room: room, shard: shard, done: make(chan struct{})}
 	sub.next.Store(from)
+	n.subs.add(sub)
 	return sub, nil
 }
 
@@ -74,18 +75,21 @@ func (s *Subscription) Next(ctx context.Context, max int) ([]parley.Message, err
 		if wake == nil {
 			return nil, ErrClosed
 		}
+		fromDisk := false
 		if len(msgs) == 0 && next <= last {
 			var err error
 			msgs, err = readMessages(s.n.db.db, s.shard, s.room, next, min(last, next+uint64(max)-1))
 			if err != nil {
 				return nil, fmt.Errorf("subscribe: %w", err)
 			}
+			fromDisk = true
 		}
 		if len(msgs) > 0 {
 			if msgs[0].Seq != next {
 				return nil, fmt.Errorf("subscribe: %s: want seq %d, read %d: gap in state db", s.room, next, msgs[0].Seq)
 			}
 			s.next.Store(msgs[len(msgs)-1].Seq + 1)
+			s.n.obs.Delivered(len(msgs), fromDisk)
 			return msgs, nil
 		}
 		select {
@@ -105,5 +109,6 @@ func (s *Subscription) Close() {
 	s.closeOnce.Do(func() {
 		close(s.done)
 		s.n.hub.detach(s.room)
+		s.n.subs.remove(s)
 	})
 }

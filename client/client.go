@@ -39,6 +39,10 @@ import (
 // ErrClosed is returned by the operations of a Client that has been closed.
 var ErrClosed = errors.New("client closed")
 
+// ErrNoAnswer is returned by Dial when no server completed a QUIC
+// handshake: nothing that speaks Parley answered at any address given.
+var ErrNoAnswer = errors.New("no Parley node answered")
+
 // Options configures Dial.
 type Options struct {
 	// Servers lists "host:port" QUIC addresses of cluster nodes; at least
@@ -80,6 +84,12 @@ type Options struct {
 	// 1 s and 5 s: a node given up too early costs a reconnect, never a
 	// message. Beyond QUIC's idle timeout it has no effect.
 	ProbeTimeout time.Duration
+	// ConnectTimeout bounds the QUIC handshake with each server, before
+	// the login: a node answers it in milliseconds, so an address where it
+	// times out has no node. 0 leaves it to the handshake's own timeout
+	// (several seconds). Dial fails with ErrNoAnswer when no server
+	// answered at all.
+	ConnectTimeout time.Duration
 }
 
 // Client is a connection to a Parley cluster that survives the loss of any

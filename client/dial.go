@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/parleychat/parley/transport"
 )
@@ -18,6 +19,7 @@ func (c *Client) dialAny(ctx context.Context) (*conn, error) {
 	start := c.next
 	c.mu.Unlock()
 	var errs []error
+	silent := 0
 	for i := range servers {
 		idx := (start + i) % len(servers)
 		cn, err := c.handshake(ctx, servers[idx])
@@ -35,6 +37,12 @@ func (c *Client) dialAny(ctx context.Context) (*conn, error) {
 		}
 		c.log.Warn("server unreachable", "addr", servers[idx], "err", err)
 		errs = append(errs, err)
+		if errors.Is(err, transport.ErrNoAnswer) {
+			silent++
+		}
+	}
+	if silent == len(servers) {
+		return nil, fmt.Errorf("%w at %s", ErrNoAnswer, strings.Join(servers, ", "))
 	}
 	return nil, fmt.Errorf("dial: no server reachable: %w", errors.Join(errs...))
 }
@@ -95,6 +103,7 @@ func (c *Client) handshakeWith(ctx context.Context, addr string, hello transport
 		OnClose:          func(error) { c.detach(cn) },
 		StreamHeaderWait: streamWait,
 		Logger:           c.log,
+		HandshakeTimeout: c.opts.ConnectTimeout,
 	})
 	if err != nil {
 		return nil, err // "dial <addr>: ..." or "hello <addr>: ..."

@@ -49,8 +49,22 @@ type Config struct {
 	// RequestsPerSecond bounds each connection's request rate (default 2000,
 	// with bursts of twice that).
 	RequestsPerSecond int
+	// DNS, if set, is the address ("host:port", UDP and TCP) of the DNS
+	// service answering for DNSDomain from the registry (see dns.go).
+	DNS string
+	// DNSDomain is the DNS service's zone, default DefaultDNSDomain.
+	DNSDomain string
 	// Logger receives the server's logs.
 	Logger *slog.Logger
+	// AnalyticsScanDelay slows every message an analytics map task reads;
+	// tests use it to catch a job while it runs. Zero in production.
+	AnalyticsScanDelay time.Duration
+	// AnalyticsBackupAfter is the least time an analytics task runs
+	// before a straggler gets a backup (default 1 s); tests raise it.
+	AnalyticsBackupAfter time.Duration
+	// AnalyticsMemBytes bounds about how much one analytics map task holds
+	// before it spills to disk (default mapreduce.DefaultMemBytes).
+	AnalyticsMemBytes int
 }
 
 func (c *Config) setDefaults() error {
@@ -65,6 +79,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.HTTP == "" {
 		c.HTTP = ":7480"
+	}
+	if c.DNSDomain == "" {
+		c.DNSDomain = DefaultDNSDomain
 	}
 	if c.RequestsPerSecond <= 0 {
 		c.RequestsPerSecond = 2000

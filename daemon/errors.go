@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
@@ -25,9 +26,29 @@ func wireError(err error) *transport.Error {
 	case errors.Is(err, parley.ErrUnavailable), errors.Is(err, chatcore.ErrNotHosted),
 		errors.Is(err, chatcore.ErrClosed), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, context.Canceled):
-		return &transport.Error{Code: transport.CodeUnavailable, Message: err.Error(), RetryMillis: retryHint}
+		return &transport.Error{Code: transport.CodeUnavailable, Message: saidOnce(err, parley.ErrUnavailable), RetryMillis: retryHint}
 	case errors.Is(err, chatcore.ErrExists):
 		return &transport.Error{Code: transport.CodeInvalid, Message: err.Error()}
 	}
-	return &transport.Error{Code: transport.CodeFor(err), Message: err.Error()}
+	code := transport.CodeFor(err)
+	for _, sentinel := range []error{parley.ErrTooLarge, parley.ErrInvalid, parley.ErrNotFound, parley.ErrUnauthorized, parley.ErrForbidden} {
+		if transport.CodeFor(sentinel) == code {
+			return &transport.Error{Code: code, Message: saidOnce(err, sentinel)}
+		}
+	}
+	return &transport.Error{Code: code, Message: err.Error()}
+}
+
+// saidOnce is err's message without a trailing ": <sentinel>", the text
+// of the sentinel whose wire code the client prints before the message:
+// "unauthorized: login: wrong password: unauthorized" says it twice.
+func saidOnce(err, sentinel error) string {
+	msg := err.Error()
+	if !errors.Is(err, sentinel) {
+		return msg
+	}
+	if m, ok := strings.CutSuffix(msg, ": "+sentinel.Error()); ok && m != "" {
+		return m
+	}
+	return msg
 }

@@ -65,7 +65,7 @@ func forward(ctx context.Context, srv *Server, room, user, op string, req, resp 
 	if err != nil {
 		return fmt.Errorf("forward %s: %w", op, err)
 	}
-	fr := transport.ForwardRequest{User: user, Op: op, Body: body}
+	fr := transport.ForwardedRequest{User: user, Op: op, Body: body}
 	var last error
 	for {
 		_, hosts, err := srv.node.RoomHosts(room)
@@ -97,7 +97,7 @@ func forward(ctx context.Context, srv *Server, room, user, op string, req, resp 
 }
 
 // forwarded serves a request another node forwarded for one of its users.
-func (ss *session) forwarded(ctx context.Context, id uint64, r transport.ForwardRequest) (any, error) {
+func (ss *session) forwarded(ctx context.Context, id uint64, r transport.ForwardedRequest) (any, error) {
 	if !ss.peerNode {
 		return nil, transport.Errorf(transport.CodeForbidden, "forward is asked by nodes only")
 	}

@@ -13,8 +13,20 @@ import (
 func (ss *session) handle(ctx context.Context, req transport.Request) {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	if ss.user == "" && req.Op != transport.OpAdmit && !(ss.peerNode && (req.Op == transport.OpPresence || req.Op == transport.OpForward)) {
+	if nodeOps[req.Op] && !(ss.peerNode && ss.user == "") {
+		ss.respond(req.ID, nil, transport.Errorf(transport.CodeForbidden, "%s is for nodes of the cluster only", req.Op))
+		return
+	}
+	if ss.user == "" && req.Op != transport.OpAdmit && !(ss.peerNode && (req.Op == transport.OpPresence || req.Op == transport.OpForward || nodeOps[req.Op])) {
 		ss.respond(req.ID, nil, transport.Errorf(transport.CodeUnauthorized, "log in first: %s needs a user", req.Op))
+		return
+	}
+	if body, ok, err := ss.handleAnalytics(ctx, req); ok {
+		if err != nil {
+			ss.respond(req.ID, nil, wireError(err))
+			return
+		}
+		ss.respond(req.ID, body, nil)
 		return
 	}
 	body, err := ss.dispatch(ctx, ss.user, req)
@@ -80,7 +92,7 @@ func (ss *session) dispatch(ctx context.Context, user string, req transport.Requ
 	case transport.OpPresence:
 		body, err = ss.localPresence()
 	case transport.OpForward:
-		var r transport.ForwardRequest
+		var r transport.ForwardedRequest
 		if err = ss.decodeBody(req, &r); err == nil {
 			body, err = ss.forwarded(ctx, req.ID, r)
 		}
@@ -162,8 +174,7 @@ func (s *Server) probeNodes(ctx context.Context, nodes []chatcore.NodeRecord) ma
 	var wg sync.WaitGroup
 	for _, n := range nodes {
 		if n.ID == s.node.ID() {
-			up[n.ID] = true
-			continue
+			continue // marked after the probes: they write up concurrently
 		}
 		wg.Add(1)
 		go func() {
@@ -181,12 +192,21 @@ func (s *Server) probeNodes(ctx context.Context, nodes []chatcore.NodeRecord) ma
 		}()
 	}
 	wg.Wait()
+	up[s.node.ID()] = true
 	return up
 }
 
 func (ss *session) join(ctx context.Context, r transport.AdmitRequest) (transport.AdmitResponse, error) {
 	node := ss.srv.node
 	if err := node.CheckJoinToken(ctx, r.Token); err != nil {
+		ss.log.Warn("join refused", "name", r.Name, "err", err)
+		return transport.AdmitResponse{}, err
+	}
+	if err := checkApplyVersion("joining node", r.ApplyVersion); err != nil {
+		ss.log.Warn("join refused", "name", r.Name, "err", err)
+		return transport.AdmitResponse{}, err
+	}
+	if err := nameFree(node, r.Name, r.RaftAddr); err != nil {
 		ss.log.Warn("join refused", "name", r.Name, "err", err)
 		return transport.AdmitResponse{}, err
 	}

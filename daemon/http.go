@@ -1,13 +1,10 @@
 package daemon
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
-	"time"
 
 	"github.com/parleychat/parley/transport"
 	"github.com/parleychat/parley/web"
@@ -22,39 +19,13 @@ const sessionCookie = "parley_session"
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self' ws: wss:; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-// healthTimeout bounds /healthz's registry read.
-const healthTimeout = 2 * time.Second
-
-// httpHandler serves /healthz (200 with the node's id and cluster while the
-// node runs and reaches a quorum of the registry — a linearizable read of
-// it succeeds —, else 503 with the reason; both with the process id, by
-// which a starter checks that the node it started answers and not an older
-// process on the same port), the web client at /, its WebSocket at /ws and
-// its login at /api/login.
+// httpHandler serves the health endpoints /livez, /healthz and /readyz
+// (health.go), /metrics (metrics.go), the web client at /, its WebSocket at
+// /ws and its login at /api/login.
 func (s *Server) httpHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
-		defer cancel()
-		if _, err := s.node.ClusterInfo(ctx); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			json.NewEncoder(w).Encode(map[string]any{
-				"status": "unavailable",
-				"node":   s.node.ID(),
-				"pid":    os.Getpid(),
-				"error":  "registry quorum unreachable: " + err.Error(),
-			})
-			return
-		}
-		json.NewEncoder(w).Encode(map[string]any{
-			"status":  "ok",
-			"node":    s.node.ID(),
-			"cluster": s.node.ClusterID(),
-			"clients": s.clientAddr,
-			"pid":     os.Getpid(),
-		})
-	})
+	s.handleHealth(mux)
+	mux.Handle("GET /metrics", s.metricsHandler())
 	mux.HandleFunc("GET /ws", s.serveWebSocket)
 	mux.HandleFunc("POST /api/login", s.serveLogin)
 	mux.HandleFunc("POST /api/logout", s.serveLogout)

@@ -25,7 +25,7 @@ func (a remoteAdmitter) Admit(ctx context.Context, r chatcore.AdmitRequest) (cha
 		return chatcore.Admission{}, err
 	}
 	req := transport.AdmitRequest{Token: a.token, Name: r.Name, RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr,
-		HTTPAddr: r.HTTPAddr, HTTPSAddr: r.HTTPSAddr, PublicKey: r.PublicKey}
+		HTTPAddr: r.HTTPAddr, HTTPSAddr: r.HTTPSAddr, PublicKey: r.PublicKey, ApplyVersion: chatcore.ApplyRulesVersion}
 	var resp transport.AdmitResponse
 	if err := callAnonymous(ctx, a.addr, transport.FingerprintTLSConfig(fp), transport.OpAdmit, req, &resp); err != nil {
 		return chatcore.Admission{}, fmt.Errorf("%s: %w", a.addr, err)
@@ -38,10 +38,13 @@ func (a remoteAdmitter) Admit(ctx context.Context, r chatcore.AdmitRequest) (cha
 func callAnonymous(ctx context.Context, addr string, conf *tls.Config, op string, body, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	conn, _, err := transport.Connect(ctx, addr, transport.ConnectOptions{TLS: conf})
+	conn, w, err := transport.Connect(ctx, addr, transport.ConnectOptions{TLS: conf, Hello: nodeHello()})
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	if err := checkApplyVersion("cluster's node", w.ApplyVersion); err != nil {
+		return err
+	}
 	return conn.Call(ctx, op, body, out)
 }

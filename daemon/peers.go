@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/transport"
 )
@@ -68,6 +69,30 @@ func (p *peers) presence(ctx context.Context, n chatcore.NodeRecord) (transport.
 	return resp, nil
 }
 
+// Call makes one request of the node with id node (mapreduce.Caller): it
+// finds the node's client address in the registry and asks over the node's
+// reusable connection. resp may be nil for a response without a body.
+func (p *peers) Call(ctx context.Context, node uint64, op string, req, resp any) error {
+	recs, err := p.srv.node.Nodes()
+	if err != nil {
+		return fmt.Errorf("peers: %w", err)
+	}
+	for _, n := range recs {
+		if n.ID != node {
+			continue
+		}
+		pc, err := p.conn(n.ID)
+		if err != nil {
+			return err
+		}
+		if err := pc.call(ctx, n.ClientAddr, op, req, resp); err != nil {
+			return fmt.Errorf("%s on node %d: %w", op, n.ID, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("peers: node %d: %w", node, parley.ErrNotFound)
+}
+
 // close closes every connection; later calls fail.
 func (p *peers) close() {
 	p.mu.Lock()
@@ -120,8 +145,12 @@ func (pc *peerConn) get(ctx context.Context, addr string) (*transport.Conn, erro
 	if pc.qc != nil {
 		return pc.qc, nil
 	}
-	tc, w, err := transport.Connect(ctx, addr, transport.ConnectOptions{TLS: pc.conf})
+	tc, w, err := transport.Connect(ctx, addr, transport.ConnectOptions{TLS: pc.conf, Hello: nodeHello()})
 	if err != nil {
+		return nil, err
+	}
+	if err := checkApplyVersion("peer", w.ApplyVersion); err != nil {
+		tc.Close()
 		return nil, err
 	}
 	if w.NodeID != pc.id {

@@ -136,7 +136,7 @@ func (r *relay) follow(ctx context.Context, node uint64, addr string) error {
 	}
 	var resp transport.SubscribeResponse
 	cctx, cancel := context.WithTimeout(ctx, requestTimeout)
-	err = tc.Call(cctx, transport.OpForward, transport.ForwardRequest{User: r.user, Op: transport.OpSubscribe, Body: body}, &resp)
+	err = tc.Call(cctx, transport.OpForward, transport.ForwardedRequest{User: r.user, Op: transport.OpSubscribe, Body: body}, &resp)
 	cancel()
 	if err != nil {
 		w.Drop()

@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go"
 
 	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/mapreduce"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -48,6 +50,15 @@ type Server struct {
 	view     *presenceView
 	peers    *peers
 	relays   *relays
+	metrics  *metrics
+	// caughtUp is set once /readyz found every hosted shard caught up.
+	caughtUp atomic.Bool
+	// dns is the DNS service, nil unless Config.DNS is set.
+	dns *dnsService
+
+	// analytics coordinates this node's analytics jobs and runs the tasks
+	// of any node's.
+	analytics *mapreduce.Engine
 }
 
 type tlsMaterial struct {
@@ -115,20 +126,33 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		RaftAddr: raftAddr, RaftListen: cfg.Raft, ClientAddr: clientAddr, HTTPAddr: httpAddr, HTTPSAddr: httpsAddr,
 		Profile: profile, Shards: cfg.Shards, Replicas: cfg.Replicas, DeadAfter: cfg.DeadAfter, Logger: cfg.Logger,
 	}
+	m := newMetrics()
+	ccfg.Observer = m
 	node, err := startNode(ctx, cfg, ccfg)
 	if err != nil {
 		closeListeners()
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, node: node, clientAddr: clientAddr, conns: make(map[*quic.Conn]struct{}),
-		presence: newLocalPresence(), typing: newLocalTyping(), sockets: make(map[*webCarrier]struct{})}
+		presence: newLocalPresence(), typing: newLocalTyping(), sockets: make(map[*webCarrier]struct{}), metrics: m}
+	m.reg.MustRegister(newServerCollector(s))
 	s.view = &presenceView{srv: s}
 	s.peers = newPeers(s)
 	s.relays = newRelays(s)
+	s.analytics, err = mapreduce.New(mapreduce.Config{
+		Node: node, Caller: s.peers, Dir: chatcore.DataLayout(cfg.DataDir).Analytics(), Logger: cfg.Logger,
+		ScanDelay: cfg.AnalyticsScanDelay, MemBytes: cfg.AnalyticsMemBytes, BackupAfter: cfg.AnalyticsBackupAfter,
+	})
+	if err != nil {
+		closeListeners()
+		node.Close()
+		return nil, err
+	}
 	if err := s.listen(udp, hl); err != nil {
 		if tl != nil {
 			tl.Close()
 		}
+		s.analytics.Close()
 		node.Close()
 		return nil, err
 	}
@@ -137,6 +161,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			s.Close()
 			return nil, err
 		}
+	}
+	if cfg.DNS != "" {
+		if s.dns, err = s.startDNS(cfg.DNS, cfg.DNSDomain); err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.log.Info("dns serving", "addr", s.dns.addr(), "zone", cfg.DNSDomain)
 	}
 	s.log.Info("parleyd serving", "node", node.ID(), "cluster", node.ClusterID(),
 		"clients", clientAddr, "raft", raftAddr, "http", s.httpAddr)
@@ -209,6 +240,7 @@ func (s *Server) acceptLoop() {
 				s.mu.Lock()
 				delete(s.conns, conn)
 				s.mu.Unlock()
+				s.metrics.connClosed(conn.ConnectionStats())
 			}()
 			newSession(s, newQUICCarrier(conn)).serve()
 		}()
@@ -228,6 +260,14 @@ func (s *Server) ClientAddr() string { return s.clientAddr }
 // Advertise returns the host the node advertises to other nodes and clients.
 func (s *Server) Advertise() string { return s.cfg.Advertise }
 
+// DNSAddr returns the bound address of the DNS service, or "" if it is off.
+func (s *Server) DNSAddr() string {
+	if s.dns == nil {
+		return ""
+	}
+	return s.dns.addr()
+}
+
 // HTTPSAddr returns the bound HTTPS address, or "" if HTTPS is off.
 func (s *Server) HTTPSAddr() string { return s.httpsAddr }
 
@@ -246,8 +286,14 @@ func (s *Server) Close() error {
 		s.httpSrv.Close()
 	}
 	s.relays.closeAll()
+	if s.analytics != nil {
+		s.analytics.Close()
+	}
 	if s.httpsSrv != nil {
 		s.httpsSrv.Close()
+	}
+	if s.dns != nil {
+		s.dns.close()
 	}
 	s.peers.close()
 	s.mu.Lock()

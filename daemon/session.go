@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -94,6 +95,7 @@ func (ss *session) serve() {
 		// Another node's session carries the requests of many users, each
 		// limited on their own connection there.
 		if !ss.peerNode && !ss.limit.allow(time.Now()) {
+			ss.srv.metrics.rateLimited.Inc()
 			ss.respond(req.ID, nil, &transport.Error{Code: transport.CodeRateLimited, Message: "too many requests", RetryMillis: 100})
 			continue
 		}
@@ -163,11 +165,18 @@ func (ss *session) authenticate(ctx context.Context, h transport.Hello) (transpo
 	if h.Version != transport.ProtocolVersion {
 		return transport.Welcome{}, transport.Errorf(transport.CodeInvalid, "protocol version %d, this server speaks %d", h.Version, transport.ProtocolVersion)
 	}
-	w := transport.Welcome{ClusterID: node.ClusterID(), NodeID: node.ID(), Nodes: ss.srv.nodeInfos()}
+	w := transport.Welcome{ClusterID: node.ClusterID(), NodeID: node.ID(), Nodes: ss.srv.nodeInfos(), ApplyVersion: chatcore.ApplyRulesVersion}
 	if h.User == "" {
-		// Anonymous: a node joining the cluster, or a node of the cluster
-		// (proved by its client certificate) asking for presence.
+		// Anonymous: a node joining the cluster (its apply version is
+		// checked with its admission), or a node of the cluster (proved
+		// by its client certificate) asking for presence.
 		ss.peerNode = ss.c.peerNode()
+		if ss.peerNode {
+			if err := checkApplyVersion("peer", h.ApplyVersion); err != nil {
+				ss.log.Warn("peer refused", "err", err)
+				return w, err
+			}
+		}
 		return w, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)

@@ -81,12 +81,13 @@ type Cluster struct {
 	dials int // numbers the clients' known_clusters files
 }
 
-// startCluster starts a cluster of its own for test t, under t's temporary
+// startCluster starts a cluster of its own for test t (its nodes get args
+// as well), under t's temporary
 // directory, and kills it when t ends; its nodes' logs are printed if t
 // failed.
-func startCluster(t *testing.T) *Cluster {
+func startCluster(t *testing.T, args ...string) *Cluster {
 	t.Helper()
-	c, err := newCluster(t.TempDir(), clusterSize)
+	c, err := newCluster(t.TempDir(), clusterSize, args...)
 	if c != nil {
 		t.Cleanup(func() {
 			if t.Failed() {
@@ -106,7 +107,7 @@ func startCluster(t *testing.T) *Cluster {
 // others join it one after another, each once the previous one answers
 // /healthz. It returns when the cluster is formed (see formed). On error
 // the returned Cluster, if not nil, holds whatever was started.
-func newCluster(root string, size int) (*Cluster, error) {
+func newCluster(root string, size int, args ...string) (*Cluster, error) {
 	c := &Cluster{Root: root}
 	c.Probes = proccluster.NewProbes(func(ctx context.Context, n *Node) (*client.Client, error) {
 		return c.dial(ctx, "probe", []string{n.Client})
@@ -117,6 +118,7 @@ func newCluster(root string, size int) (*Cluster, error) {
 		Size:     size,
 		Profile:  "small",
 		Shards:   roomShards,
+		Args:     args,
 		Launcher: launcher,
 	}, func(n *Node) error { return waitHealthy(n, startTimeout) })
 	if pc == nil {

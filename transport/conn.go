@@ -60,7 +60,15 @@ type ConnectOptions struct {
 	// Logger receives debug lines about stray responses and streams.
 	// Default: discard.
 	Logger *slog.Logger
+	// HandshakeTimeout, if set, bounds the QUIC handshake alone (not the
+	// hello): a node answers it in milliseconds, so an address where it
+	// times out has no node, and Connect's error wraps ErrNoAnswer.
+	HandshakeTimeout time.Duration
 }
+
+// ErrNoAnswer is wrapped by Connect's error when nothing answered the QUIC
+// handshake at the address.
+var ErrNoAnswer = errors.New("no answer")
 
 // Conn is one protocol connection to one node, after a welcomed hello: the
 // control stream with requests in flight, matched to their responses by
@@ -103,16 +111,28 @@ func Connect(ctx context.Context, addr string, opts ConnectOptions) (*Conn, Welc
 	var w Welcome
 	var qc *quic.Conn
 	var err error
+	dctx, dcancel := ctx, context.CancelFunc(func() {})
+	if opts.HandshakeTimeout > 0 {
+		dctx, dcancel = context.WithTimeout(ctx, opts.HandshakeTimeout)
+	}
 	if opts.PacketConn == nil {
-		qc, err = Dial(ctx, addr, opts.TLS)
+		qc, err = Dial(dctx, addr, opts.TLS)
 	} else {
 		var pc net.PacketConn
 		if pc, err = opts.PacketConn(addr); err != nil {
+			dcancel()
 			return nil, w, fmt.Errorf("dial %s: %w", addr, err)
 		}
-		qc, err = DialWith(ctx, pc, addr, opts.TLS)
+		qc, err = DialWith(dctx, pc, addr, opts.TLS)
 	}
+	silent := dctx.Err() != nil && ctx.Err() == nil
+	dcancel()
 	if err != nil {
+		var idle *quic.IdleTimeoutError
+		var hs *quic.HandshakeTimeoutError
+		if silent || errors.As(err, &idle) || errors.As(err, &hs) {
+			return nil, w, fmt.Errorf("%w: %w", ErrNoAnswer, err)
+		}
 		return nil, w, err // already "dial <addr>: ..."
 	}
 	c := &Conn{

@@ -48,7 +48,7 @@ func sampleMessages(t testing.TB) []any {
 		&AdminRequest{Action: AdminRemoveNode, Args: []string{"n3"}},
 		&AdminRequest{Action: AdminSet, Args: []string{"dead-after", "5m"}},
 		&AdminResponse{Message: "node 3 (n3) is draining"},
-		&ForwardRequest{User: "ada", Op: OpSend, Body: body},
+		&ForwardedRequest{User: "ada", Op: OpSend, Body: body},
 		&ShardStatus{ID: 17, Leader: 1, Term: 9, Replicas: []uint64{1}},
 		&AdmitRequest{Token: "join", Name: "pi-4", RaftAddr: "10.0.0.4:7001", ClientAddr: "10.0.0.4:7000", PublicKey: []byte{1, 2, 3}},
 		&AdmitResponse{NodeID: 4, ClusterID: "c1", CertPEM: []byte("cert"), CAPEM: []byte("ca")},

@@ -21,7 +21,7 @@ const (
 	// AdminResponse). Only an admin may; anyone else gets CodeForbidden.
 	OpAdmin = "admin"
 	// OpForward is node to node: serve the request Op with Body for User,
-	// on a node that hosts the room (ForwardRequest; the response is Op's).
+	// on a node that hosts the room (ForwardedRequest; the response is Op's).
 	// A node that holds no replica of a room's shard serves the room this
 	// way. Only a session whose TLS client certificate the cluster CA
 	// signed may ask.
@@ -85,6 +85,11 @@ type Hello struct {
 	User     string `cbor:"2,keyasint,omitempty"`
 	Password string `cbor:"3,keyasint,omitempty"`
 	Token    string `cbor:"4,keyasint,omitempty"`
+	// ApplyVersion is set by a node (joining, or asking a peer): the
+	// version of the rules its state machines apply entries by
+	// (chatcore.ApplyRulesVersion). A node refuses a peer whose version
+	// differs from its own.
+	ApplyVersion int `cbor:"5,keyasint,omitempty"`
 }
 
 // Welcome answers Hello. It tells the client every node's client address so
@@ -98,6 +103,9 @@ type Welcome struct {
 	Nodes     []NodeInfo `cbor:"5,keyasint,omitempty"`
 	// User is the user the session is logged in as ("" if anonymous).
 	User string `cbor:"6,keyasint,omitempty"`
+	// ApplyVersion is the serving node's apply rules version, so that a
+	// dialing node can refuse it too.
+	ApplyVersion int `cbor:"7,keyasint,omitempty"`
 }
 
 // NodeInfo describes one node of the cluster.
@@ -241,8 +249,9 @@ type AdminRequest struct {
 	Args   []string `cbor:"2,keyasint,omitempty"`
 }
 
-// ForwardRequest is a request a node forwards for one of its users.
-type ForwardRequest struct {
+// ForwardedRequest is a room request a node forwards for one of its users
+// (OpForward).
+type ForwardedRequest struct {
 	User string          `cbor:"1,keyasint"`
 	Op   string          `cbor:"2,keyasint"`
 	Body cbor.RawMessage `cbor:"3,keyasint"`
@@ -265,6 +274,9 @@ type AdmitRequest struct {
 	HTTPAddr string `cbor:"6,keyasint,omitempty"`
 	// HTTPSAddr is the new node's advertised HTTPS address, if any.
 	HTTPSAddr string `cbor:"7,keyasint,omitempty"`
+	// ApplyVersion is the joining node's apply rules version; a cluster
+	// whose rules differ refuses to admit it.
+	ApplyVersion int `cbor:"8,keyasint,omitempty"`
 }
 
 // AdmitResponse admits a node: its id, its certificate signed by the cluster

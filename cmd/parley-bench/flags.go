@@ -89,6 +89,12 @@ func addScenarioFlags(fs *flag.FlagSet, scenario string, o *bench.Options) func(
 		fs.IntVar(&p.Payload, "payload", p.Payload, "message size in bytes")
 		fs.DurationVar(&p.Before, "before", p.Before, "load time before the kill")
 		fs.DurationVar(&p.After, "after", p.After, "load time after the kill")
+	case bench.ScenarioAnalytics:
+		p := &o.Analytics
+		fs.IntVar(&p.Messages, "messages", p.Messages, "messages sent before the jobs run")
+		fs.IntVar(&p.Rooms, "rooms", p.Rooms, "rooms the messages go to")
+		fs.IntVar(&p.Senders, "senders", p.Senders, "sending clients")
+		fs.StringVar(&p.Query, "query", p.Query, "the search job's regular expression")
 	case bench.ScenarioReconnect:
 		p := &o.Reconnect
 		fs.Float64Var(&p.Rate, "rate", p.Rate, "offered messages per second")

@@ -19,6 +19,8 @@ import (
 const (
 	defaultServer  = "127.0.0.1:7400"
 	defaultTimeout = 15 * time.Second
+	// connectTimeout bounds the QUIC handshake with each address.
+	connectTimeout = 2 * time.Second
 )
 
 // Environment variables the commands read.
@@ -38,6 +40,8 @@ type common struct {
 	ca      string
 	json    bool
 	timeout time.Duration
+	// timeoutSet is set when --timeout was given.
+	timeoutSet bool
 }
 
 // flagSet is a command's flags: the common ones and its own.
@@ -45,6 +49,8 @@ type flagSet struct {
 	*flag.FlagSet
 	synopsis string
 	common   common
+	// args are the positional arguments, in order, once parsed.
+	args []string
 }
 
 // newFlagSet makes a command's flag set with the common flags. synopsis is
@@ -55,7 +61,7 @@ func newFlagSet(name, synopsis string) *flagSet {
 	f.SetOutput(io.Discard)
 	f.Usage = func() {}
 	co := &f.common
-	f.StringVar(&co.server, "server", "", "cluster node `addresses`, comma-separated (env "+envServer+", default "+defaultServer+")")
+	f.StringVar(&co.server, "server", "", "cluster node `addresses`, comma-separated, or dns:ZONE[@DNS-SERVER] for its SRV records (env "+envServer+", default "+defaultServer+")")
 	f.StringVar(&co.user, "user", "", "user `name` (env "+envUser+"; required)")
 	f.StringVar(&co.ca, "ca", "", "pin the cluster CA in this PEM `file` instead of known_clusters")
 	f.BoolVar(&co.json, "json", false, "print JSON lines")
@@ -63,12 +69,15 @@ func newFlagSet(name, synopsis string) *flagSet {
 	return f
 }
 
-// parse parses args. -h prints the command's help on stdout and returns
-// errHelp; a bad flag returns a usageError.
+// parse parses args: flags may come before, between or after the
+// positional arguments, and "--" ends the flags (what follows is
+// positional even if it starts with a dash). -h prints the command's help
+// on stdout and returns errHelp; a bad flag returns a usageError.
 func (f *flagSet) parse(e *env, args []string) error {
-	err := f.Parse(args)
+	err := f.parseInterleaved(args)
 	switch {
 	case err == nil:
+		f.Visit(func(fl *flag.Flag) { f.common.timeoutSet = f.common.timeoutSet || fl.Name == "timeout" })
 		return nil
 	case errors.Is(err, flag.ErrHelp):
 		f.printHelp(e.stdout)
@@ -78,8 +87,61 @@ func (f *flagSet) parse(e *env, args []string) error {
 	}
 }
 
+// parseInterleaved parses flags wherever they are, collecting positional
+// arguments in f.args.
+func (f *flagSet) parseInterleaved(args []string) error {
+	f.args = nil
+	for {
+		if err := f.Parse(args); err != nil {
+			return err
+		}
+		rest := f.FlagSet.Args()
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" && !f.isFlagValue(args[:used]) {
+			f.args = append(f.args, rest...)
+			return nil
+		}
+		if len(rest) == 0 {
+			return nil
+		}
+		f.args = append(f.args, rest[0])
+		args = rest[1:]
+	}
+}
+
+// isFlagValue reports whether the last of the parsed args is the value of
+// a flag ("--user --"), not the "--" that ends the flags.
+func (f *flagSet) isFlagValue(parsed []string) bool {
+	if len(parsed) < 2 {
+		return false
+	}
+	name := strings.TrimLeft(parsed[len(parsed)-2], "-")
+	if !strings.HasPrefix(parsed[len(parsed)-2], "-") || strings.Contains(name, "=") {
+		return false
+	}
+	fl := f.Lookup(name)
+	if fl == nil {
+		return false
+	}
+	b, ok := fl.Value.(interface{ IsBoolFlag() bool })
+	return !ok || !b.IsBoolFlag()
+}
+
+// Args returns the positional arguments.
+func (f *flagSet) Args() []string { return f.args }
+
+// NArg returns the number of positional arguments.
+func (f *flagSet) NArg() int { return len(f.args) }
+
+// Arg returns positional argument i, or "".
+func (f *flagSet) Arg(i int) string {
+	if i < 0 || i >= len(f.args) {
+		return ""
+	}
+	return f.args[i]
+}
+
 func (f *flagSet) printHelp(w io.Writer) {
-	fmt.Fprintf(w, "Usage: %s\n\nFlags (they come before arguments):\n", f.synopsis)
+	fmt.Fprintf(w, "Usage: %s\n\nFlags (before or after the arguments; -- ends them):\n", f.synopsis)
 	f.SetOutput(w)
 	f.PrintDefaults()
 	f.SetOutput(io.Discard)
@@ -98,10 +160,23 @@ type settings struct {
 // resolve applies the environment and defaults to the flags and gets the
 // password. A flag wins over its environment variable.
 func (co *common) resolve(e *env) (settings, error) {
+	conf, err := e.config()
+	if err != nil {
+		return settings{}, err
+	}
 	s := settings{ca: co.ca, json: co.json, timeout: co.timeout}
+	if s.ca == "" {
+		s.ca = conf.ca
+	}
+	if !co.timeoutSet && conf.timeout > 0 {
+		s.timeout = conf.timeout
+	}
 	server := co.server
 	if server == "" {
 		server = e.getenv(envServer)
+	}
+	if server == "" {
+		server = conf.server
 	}
 	if server == "" {
 		server = defaultServer
@@ -114,7 +189,7 @@ func (co *common) resolve(e *env) (settings, error) {
 	if len(s.servers) == 0 {
 		return s, usagef("--server: no address")
 	}
-	if co.timeout <= 0 {
+	if s.timeout <= 0 {
 		return s, usagef("--timeout must be positive")
 	}
 	s.user = co.user
@@ -122,7 +197,10 @@ func (co *common) resolve(e *env) (settings, error) {
 		s.user = e.getenv(envUser)
 	}
 	if s.user == "" {
-		return s, usagef("no user: pass --user NAME or set %s", envUser)
+		s.user = conf.user
+	}
+	if s.user == "" {
+		return s, usagef("no user: pass --user NAME, set %s or put user = NAME in the config file", envUser)
 	}
 	s.password = e.getenv(envPassword)
 	if s.password == "" {
@@ -143,6 +221,9 @@ func (co *common) dial(ctx context.Context, e *env, onState func(client.State)) 
 	}
 	dctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	if s.servers, err = client.ResolveServers(dctx, s.servers); err != nil {
+		return nil, s, err
+	}
 	c, err := client.Dial(dctx, client.Options{
 		Servers:  s.servers,
 		User:     s.user,
@@ -150,6 +231,10 @@ func (co *common) dial(ctx context.Context, e *env, onState func(client.State)) 
 		CAFile:   s.ca,
 		Logger:   newLogger(e),
 		OnState:  onState,
+		// A node answers a QUIC handshake in milliseconds, even a busy
+		// one: an address that stays silent this long has no node, and
+		// the user hears so now rather than at the end of --timeout.
+		ConnectTimeout: connectTimeout,
 	})
 	if err != nil {
 		return nil, s, err

@@ -84,15 +84,3 @@ func TestResolveNoTerminal(t *testing.T) {
 		t.Fatalf("err = %v, want errNoTerminal", err)
 	}
 }
-
-func TestFlagsStopAtFirstArgument(t *testing.T) {
-	te := newTestEnv(t, nil)
-	f := newFlagSet("send", "parley send")
-	room := f.String("room", "", "")
-	if err := f.parse(&te.env, []string{"--room", "general", "hello", "--json", "world"}); err != nil {
-		t.Fatal(err)
-	}
-	if *room != "general" || f.common.json || !slices.Equal(f.Args(), []string{"hello", "--json", "world"}) {
-		t.Fatalf("room %q json %v args %q", *room, f.common.json, f.Args())
-	}
-}

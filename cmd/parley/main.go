@@ -8,10 +8,11 @@
 // With no command (or only flags), parley is an interactive chat: see
 // repl.go.
 //
-// The commands are send, tail, history, status, rooms, who, ca and admin; "parley help" lists
+// The commands are send, tail, history, status, rooms, who, ca, analytics,
+// search and admin; "parley help" lists
 // them and "parley help <command>" (or "parley <command> -h") shows a
-// command's flags. Flags must come before positional arguments: the first
-// argument that is not a flag ends the flags.
+// command's flags. Flags may come before or after positional arguments;
+// "--" ends them.
 //
 // Every command takes the common flags --server, --user, --ca, --json and
 // --timeout; see common.go. The password comes from PARLEY_PASSWORD or is
@@ -50,8 +51,21 @@ var commands = []command{
 	{"rooms", "list the rooms with their members and last seq", runRooms},
 	{"who", "list a room's members, online or not", runWho},
 	{"ca", "print the cluster CA (PEM), for a browser to trust parleyd --https", runCA},
+	{"analytics", "run an analytics job over the history ('analytics list' names them)", runAnalytics},
+	{"search", "find messages matching a regular expression, newest first", runSearch},
 	{"admin", "remove a node, make a user admin, or change a cluster setting", runAdmin},
 	{"repl", "chat interactively (what plain 'parley' runs)", runREPL},
+	{"version", "print the client's version, commit and Go version", runVersion},
+	{"completion", "print a bash or zsh completion script (parley completion bash|zsh)", nil},
+}
+
+// init fills in the commands that refer to the list itself.
+func init() {
+	for i := range commands {
+		if commands[i].name == "completion" {
+			commands[i].run = runCompletion
+		}
+	}
 }
 
 // env is what a command may touch of the outside world, so that tests can
@@ -62,6 +76,8 @@ type env struct {
 	getenv         func(string) string
 	// askPassword prompts for user's password without echo.
 	askPassword func(user string) (string, error)
+	// conf is the config file, loaded on first use (see env.config).
+	conf *clientConfig
 }
 
 func main() {
@@ -167,7 +183,7 @@ Commands:
 		fmt.Fprintf(w, "\t%-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
-Common flags (flags come before arguments):
+Common flags (before or after the arguments; -- ends them):
 
 	--server ADDR[,ADDR...]  cluster node addresses (env PARLEY_SERVER, default `+defaultServer+`)
 	--user NAME              user name (env PARLEY_USER; required)
@@ -176,6 +192,10 @@ Common flags (flags come before arguments):
 	--timeout DURATION       bound send, history and status (default `+defaultTimeout.String()+`)
 
 The password is read from PARLEY_PASSWORD, else asked for on the terminal.
+Settings may also come from ~/.config/parley/config.conf (or $PARLEY_CONFIG):
+"server = ADDR", "user = NAME", "ca = FILE", "timeout = 15s" and
+"color = auto|always|never", one per line. Flags win over the environment,
+which wins over the file.
 
 Run 'parley help <command>' for a command's flags.
 `)

@@ -101,12 +101,17 @@ func runREPL(ctx context.Context, e *env, args []string) error {
 	// A "dumb" terminal gets plain lines: it would show the control
 	// sequences of line editing as text.
 	live := isTerminal(e.stdin) && isTerminal(e.stdout) && liner.TerminalSupported()
-	_, noColor := os.LookupEnv("NO_COLOR")
+	conf, err := e.config()
+	if err != nil {
+		return err
+	}
+	_, noColorSet := os.LookupEnv("NO_COLOR")
+	noColor, colorTTY := conf.colorWanted(noColorSet, isTerminal(e.stdout))
 	scr := &screen{
 		w:      e.stdout,
 		live:   live,
 		redraw: redrawPrompt,
-		color:  chooseColor(noColor, isTerminal(e.stdout), os.Getenv("TERM"), os.Getenv("COLORTERM")),
+		color:  chooseColor(noColor, colorTTY, os.Getenv("TERM"), os.Getenv("COLORTERM")),
 	}
 	r := &repl{scr: scr, comp: newCompleter(), out: make(chan outgoing, sendQueue)}
 	var cp atomic.Pointer[client.Client]

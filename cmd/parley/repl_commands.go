@@ -20,6 +20,8 @@ const (
 	cmdHistory                // /history [N]
 	cmdMsg                    // /msg USER TEXT
 	cmdStatus                 // /status
+	cmdStats                  // /stats [JOB]
+	cmdSearch                 // /search REGEXP
 	cmdHelp                   // /help
 	cmdQuit                   // /quit
 )
@@ -41,6 +43,8 @@ var replCommands = []replCommand{
 	{"/history", cmdHistory, "[N]", "show the current room's last N messages (default 20)"},
 	{"/msg", cmdMsg, "USER TEXT", "send USER a direct message"},
 	{"/status", cmdStatus, "", "show every node (up or down) and every shard's leader and term"},
+	{"/stats", cmdStats, "[JOB]", "run an analytics job over the current room (default messages-per-user)"},
+	{"/search", cmdSearch, "REGEXP", "find messages in every room you may read, newest first"},
 	{"/help", cmdHelp, "", "show this help"},
 	{"/quit", cmdQuit, "", "leave the REPL (also Ctrl-D)"},
 }
@@ -103,6 +107,19 @@ func parseInput(line string) (input, error) {
 			}
 			in.n = n
 		}
+	case cmdStats:
+		if strings.ContainsAny(rest, " \t") {
+			return input{}, fmt.Errorf("usage: /stats [JOB]")
+		}
+		in.arg = rest
+		if in.arg == "" {
+			in.arg = "messages-per-user"
+		}
+	case cmdSearch:
+		if rest == "" {
+			return input{}, fmt.Errorf("usage: /search REGEXP")
+		}
+		in.text = rest
 	case cmdMsg:
 		user, text, _ := strings.Cut(rest, " ")
 		text = strings.TrimLeft(text, " ")

@@ -26,6 +26,9 @@ func TestParseInput(t *testing.T) {
 		{"/history 5", input{kind: cmdHistory, n: 5}},
 		{"/msg bob hi  there", input{kind: cmdMsg, arg: "bob", text: "hi  there"}},
 		{"/status", input{kind: cmdStatus}},
+		{"/stats", input{kind: cmdStats, arg: "messages-per-user"}},
+		{"/stats top-words", input{kind: cmdStats, arg: "top-words"}},
+		{"/search pizza|coffee  now", input{kind: cmdSearch, text: "pizza|coffee  now"}},
 		{"/help", input{kind: cmdHelp}},
 		{"/quit", input{kind: cmdQuit}},
 	}

@@ -15,7 +15,7 @@ func TestCompleteWord(t *testing.T) {
 		items      []string
 	}{
 		{"/jo", 3, "", "", []string{"/join "}},
-		{"/", 1, "", "", []string{"/join ", "/leave ", "/rooms ", "/who ", "/history ", "/msg ", "/status ", "/help ", "/quit "}},
+		{"/", 1, "", "", []string{"/join ", "/leave ", "/rooms ", "/who ", "/history ", "/msg ", "/status ", "/stats ", "/search ", "/help ", "/quit "}},
 		{"/h", 2, "", "", []string{"/history ", "/help "}},
 		{"/join g", 7, "/join ", "", []string{"general ", "gossip "}},
 		{"/leave r", 8, "/leave ", "", []string{"random "}},

@@ -40,6 +40,10 @@ func (r *repl) exec(ctx context.Context, line string) error {
 		r.history(ctx, in.n)
 	case cmdStatus:
 		r.status(ctx)
+	case cmdStats:
+		r.stats(ctx, in.arg)
+	case cmdSearch:
+		r.search(ctx, in.text)
 	case cmdHelp:
 		r.scr.println(helpText()...)
 	case cmdQuit:

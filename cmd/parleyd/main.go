@@ -5,6 +5,8 @@
 //	        [--advertise HOST] [--join ADDR --token-file FILE] [--shards N]
 //	        [--profile small|default] [--name NAME]
 //	parleyd dev --nodes N [--dir DIR] [--base-port P]
+//	parleyd version
+//	parleyd help
 package main
 
 import (
@@ -15,9 +17,14 @@ import (
 func main() {
 	args := os.Args[1:]
 	var err error
-	if len(args) > 0 && args[0] == "dev" {
+	switch {
+	case len(args) > 0 && args[0] == "dev":
 		err = runDev(args[1:])
-	} else {
+	case len(args) > 0 && args[0] == "version":
+		err = runVersion(os.Stdout, args[1:])
+	case len(args) > 0 && args[0] == "help":
+		err = runNode([]string{"-h"})
+	default:
 		err = runNode(args)
 	}
 	if err != nil {

@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -12,17 +12,19 @@ import (
 
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/daemon"
+	"github.com/parleychat/parley/internal/conffile"
 )
 
 // runNode runs one node until SIGINT or SIGTERM.
 func runNode(args []string) error {
 	fs := flag.NewFlagSet("parleyd", flag.ContinueOnError)
 	var cfg daemon.Config
-	var logLevel, tokenFile string
+	var logLevel, logFormat, configFile, tokenFile string
+	fs.StringVar(&configFile, "config", "", "read settings from this `FILE`: one \"key = value\" per line, the keys being these flags' names (flags given here win)")
 	fs.StringVar(&cfg.DataDir, "data", "", "data directory (required)")
 	fs.StringVar(&cfg.Listen, "listen", ":7400", "QUIC (UDP) address for clients")
 	fs.StringVar(&cfg.Raft, "raft", ":7401", "TCP address for Raft between nodes")
-	fs.StringVar(&cfg.HTTP, "http", ":7480", `HTTP address of the web client and /healthz ("-" for none)`)
+	fs.StringVar(&cfg.HTTP, "http", ":7480", `HTTP address of the web client, /healthz, /readyz, /livez and /metrics ("-" for none)`)
 	fs.StringVar(&cfg.HTTPS, "https", "", "HTTPS address of the web client, with the node's certificate (trust \"parley ca\" in the browser)")
 	fs.StringVar(&cfg.Advertise, "advertise", "", "host other nodes and clients reach this node at (default: first non-loopback IPv4)")
 	fs.StringVar(&cfg.Join, "join", "", "client address of a node of the cluster to join")
@@ -33,21 +35,38 @@ func runNode(args []string) error {
 	fs.DurationVar(&cfg.DeadAfter, "dead-after", 0, "how long a node of a new cluster may be unreachable before its replicas are re-created elsewhere (default 5m; change later with parley admin set dead-after)")
 	fs.StringVar(&cfg.Profile, "profile", "default", "memory profile of a new node: small or default")
 	fs.StringVar(&cfg.Name, "name", "", "node name (default: host name)")
+	fs.StringVar(&cfg.DNS, "dns", "", "serve DNS for --dns-domain on this address, UDP and TCP (e.g. :53; default off)")
+	fs.StringVar(&cfg.DNSDomain, "dns-domain", daemon.DefaultDNSDomain, "zone of the DNS service: SRV "+daemon.ServiceLabel+".ZONE, A/AAAA NODE-NAME.ZONE")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&logFormat, "log-format", "text", "text or json (one JSON object per line)")
+	fs.Usage = func() { printUsage(fs) }
+	fs.DurationVar(&cfg.AnalyticsScanDelay, "analytics-scan-delay", 0, "for tests: slow analytics map tasks down by this much per message")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return usageError{err}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
+	if configFile != "" {
+		file, err := conffile.Load(configFile)
+		if err != nil {
+			return usageError{err}
+		}
+		if err := file.ApplyFlags(fs, "config"); err != nil {
+			return usageError{err}
+		}
+	}
 	if cfg.DataDir == "" {
 		return usageError{fmt.Errorf("--data is required")}
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-		return usageError{fmt.Errorf("--log-level: %w", err)}
+	logger, err := newLogger(os.Stderr, logFormat, logLevel)
+	if err != nil {
+		return usageError{err}
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	cfg.Logger = logger
 	switch {
 	case chatcore.HasIdentity(cfg.DataDir):
 		// A restart, perhaps with the flags of the first start: the token
@@ -90,4 +109,22 @@ func runNode(args []string) error {
 	}
 	cfg.Logger.Info("stopping")
 	return srv.Close()
+}
+
+// printUsage lists the subcommands and the node's flags.
+func printUsage(fs *flag.FlagSet) {
+	w := fs.Output()
+	fmt.Fprint(w, `parleyd runs a node of a Parley cluster.
+
+Usage:
+
+	parleyd [flags]          run a node (--data is required)
+	parleyd dev [flags]      run a local cluster of several nodes, one process each ('parleyd dev -h')
+	parleyd version          print the version, commit, Go version and apply rules version
+	parleyd help             print this
+
+Flags of a node (or put them in a --config file, one "key = value" per line):
+
+`)
+	fs.PrintDefaults()
 }

@@ -9,10 +9,14 @@ import (
 	"time"
 )
 
-// healthClient asks the nodes' /healthz.
+// healthClient asks the nodes' /livez.
+//
+// /livez, not /healthz: a node is started once its process serves with its
+// node open, and /healthz also needs the registry's quorum, which a node
+// restarted before the others cannot have.
 var healthClient = &http.Client{Timeout: 2 * time.Second}
 
-// Health is what a node's /healthz answers.
+// Health is what a node's /livez (and /healthz) answers.
 type Health struct {
 	// Node is the node's registry id.
 	Node uint64 `json:"node"`
@@ -23,42 +27,42 @@ type Health struct {
 }
 
 // ErrNotOurs is returned by CheckHealthy when another process than the
-// node's answers its /healthz: its port is taken, say by an old cluster.
+// node's answers its /livez: its port is taken, say by an old cluster.
 // Waiting longer does not help.
 var ErrNotOurs = errors.New("another process answers its health checks")
 
-// CheckHealthy asks the node's /healthz once. It succeeds if the node
+// CheckHealthy asks the node's /livez once. It succeeds if the node
 // answers 200 with its registry id, the answer comes from the process the
 // node started (else the error wraps ErrNotOurs), and check, if not nil,
 // accepts the answer; the node then records its id. An error of check's
 // is returned as it is.
 func (n *Node) CheckHealthy(ctx context.Context, check func(Health) error) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.HTTP+"/healthz", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.HTTP+"/livez", nil)
 	if err != nil {
-		return fmt.Errorf("%s: healthz: %w", n.Name, err)
+		return fmt.Errorf("%s: livez: %w", n.Name, err)
 	}
 	resp, err := healthClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s: healthz: %w", n.Name, err)
+		return fmt.Errorf("%s: livez: %w", n.Name, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: healthz: %s", n.Name, resp.Status)
+		return fmt.Errorf("%s: livez: %s", n.Name, resp.Status)
 	}
 	var h Health
 	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
-		return fmt.Errorf("%s: healthz: %w", n.Name, err)
+		return fmt.Errorf("%s: livez: %w", n.Name, err)
 	}
 	pid := n.Pid()
 	if pid == 0 {
-		return fmt.Errorf("%s: healthz: the node's process does not run", n.Name)
+		return fmt.Errorf("%s: livez: the node's process does not run", n.Name)
 	}
 	if h.Pid != pid {
-		return fmt.Errorf("%s: %w: pid %d answers http://%s/healthz, not the node's process (pid %d); is another cluster running on its ports?",
+		return fmt.Errorf("%s: %w: pid %d answers http://%s/livez, not the node's process (pid %d); is another cluster running on its ports?",
 			n.Name, ErrNotOurs, h.Pid, n.HTTP, pid)
 	}
 	if h.Node == 0 {
-		return fmt.Errorf("%s: healthz: no node id yet", n.Name)
+		return fmt.Errorf("%s: livez: no node id yet", n.Name)
 	}
 	if check != nil {
 		if err := check(h); err != nil {

@@ -18,14 +18,14 @@ type Node struct {
 	Log    string // log file, appended to by every start
 	Client string // QUIC (UDP) address for clients
 	Raft   string // TCP address for Raft
-	HTTP   string // TCP address of /healthz
+	HTTP   string // TCP address of /livez, /healthz, /readyz and /metrics
 
 	bin      string
 	args     []string
 	launcher proc.Launcher
 
 	mu     sync.Mutex
-	id     uint64     // registry node id, learnt from /healthz
+	id     uint64     // registry node id, learnt from /livez
 	p      *proc.Proc // the current incarnation
 	paused bool
 }

@@ -1,0 +1,10 @@
+package chatcore
+
+// ApplyRulesVersion numbers the rules by which this build's state machines
+// turn committed entries into state. Two nodes whose numbers differ could
+// apply the same log to different states, so a node refuses to admit or to
+// talk to a peer with another number. Raise it with every change to what an
+// entry does when applied (a new command, a changed key layout, a changed
+// validation in the apply path); a change that only touches the proposing
+// side does not need it.
+const ApplyRulesVersion = 1
