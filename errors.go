@@ -21,6 +21,10 @@ var (
 	// ErrUnavailable marks a request that could not be served now (no
 	// quorum, shard not ready, node closing); it may succeed if retried.
 	ErrUnavailable = errors.New("unavailable")
+	// ErrRateLimited marks a request refused because its sender did too
+	// much too fast (such as creating rooms beyond a quota); it may
+	// succeed later.
+	ErrRateLimited = errors.New("rate limited")
 	// ErrMalformed marks input that is not a valid Parley frame or value.
 	ErrMalformed = errors.New("malformed input")
 )

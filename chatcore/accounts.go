@@ -3,9 +3,7 @@ package chatcore
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -14,18 +12,12 @@ import (
 	"time"
 
 	"github.com/parleychat/parley"
-	"golang.org/x/crypto/argon2"
 
 	"github.com/parleychat/parley/placement"
 )
 
-// argon2id parameters: OWASP's minimum (19 MiB, 2 passes), kind to a Pi.
 const (
-	argonTime    = 2
-	argonMemory  = 19 * 1024
-	argonThreads = 1
-	argonKeyLen  = 32
-	saltLen      = 16
+	saltLen = 16
 	// MaxPassword bounds the password a client may send.
 	MaxPassword = 1024
 	// SessionTTL is how long a session token stays valid.
@@ -56,8 +48,12 @@ func (n *Node) Login(ctx context.Context, user, password string) error {
 		}
 	}
 	if !found {
-		hash, err := hashPassword(password)
-		if err != nil {
+		var hash []byte
+		var herr error
+		if err := n.pwSlots.do(ctx, func() { hash, herr = hashPassword(password, n.argonParams()) }); err != nil {
+			return fmt.Errorf("login: %w", err)
+		}
+		if err := herr; err != nil {
 			return fmt.Errorf("login: %w", err)
 		}
 		rec := &Account{Name: user, Hash: hash, Created: time.Now().UnixNano()}
@@ -73,42 +69,33 @@ func (n *Node) Login(ctx context.Context, user, password string) error {
 			return fmt.Errorf("login: account %q vanished: %w", user, errors.Join(err, parley.ErrUnavailable))
 		}
 	}
-	if !checkPassword(acct.Hash, password) {
+	var ok bool
+	if err := n.pwSlots.do(ctx, func() { ok = checkPassword(acct.Hash, password) }); err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
+	if !ok {
 		return fmt.Errorf("login: wrong password for %q: %w", user, parley.ErrUnauthorized)
 	}
 	return nil
+}
+
+// argonParams returns the cluster's argon2id profile for new hashes.
+func (n *Node) argonParams() ArgonParams {
+	info, found, err := n.clusterInfo()
+	if err != nil || !found {
+		return ArgonDefault
+	}
+	p, err := ParseArgonProfile(info.Argon)
+	if err != nil {
+		return ArgonDefault
+	}
+	return p
 }
 
 func (n *Node) account(user string) (Account, bool, error) {
 	var a Account
 	found, err := getCBOR(n.db.db, regKey(regAccount, user), &a)
 	return a, found, err
-}
-
-// hashPassword returns "argon2id$<salt>$<key>" in base64.
-func hashPassword(password string) ([]byte, error) {
-	salt := make([]byte, saltLen)
-	if _, err := rand.Read(salt); err != nil {
-		return nil, fmt.Errorf("password: %w", err)
-	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	enc := base64.RawStdEncoding
-	return []byte("argon2id$" + enc.EncodeToString(salt) + "$" + enc.EncodeToString(key)), nil
-}
-
-func checkPassword(stored []byte, password string) bool {
-	parts := strings.Split(string(stored), "$")
-	if len(parts) != 3 || parts[0] != "argon2id" {
-		return false
-	}
-	enc := base64.RawStdEncoding
-	salt, err1 := enc.DecodeString(parts[1])
-	want, err2 := enc.DecodeString(parts[2])
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	got := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1
 }
 
 // IssueSessionToken returns a token that proves user logged in, valid for

@@ -57,6 +57,9 @@ func (n *Node) changeMembership(ctx context.Context, op uint8, room, user string
 		if err := n.ensureRoom(ctx, room, user); err != nil {
 			return MembershipResult{}, err
 		}
+		if err := n.checkMemberQuota(shard, room, user); err != nil {
+			return MembershipResult{}, err
+		}
 	}
 	now := time.Now()
 	cmd, err := cbor.Marshal(roomCommand{Op: op, Room: room, User: user, ID: parley.NewMsgID(now), TS: now.UnixNano()})

@@ -89,6 +89,17 @@ type Config struct {
 	// nodes, TCP with mutual TLS. It is for tests, such as an in-process
 	// transport a test can cut at the instant it cuts a node's power.
 	RaftTransport config.TransportFactory
+	// PasswordChecks bounds the argon2id hashes the node computes at once
+	// (default DefaultPasswordChecks); logins beyond it wait their turn.
+	PasswordChecks int
+	// Argon is the argon2id profile ("small" or "default") of a new
+	// cluster's password hashes; used when Start creates the cluster, then
+	// kept in the registry's cluster settings.
+	Argon string
+	// Quotas limit a new cluster's rooms and members (zero fields: the
+	// defaults); used when Start creates the cluster, then kept in the
+	// registry's cluster settings.
+	Quotas Quotas
 }
 
 // bootstrapParams is what a new cluster starts with (see newCluster).
@@ -153,6 +164,9 @@ type Node struct {
 	wg   sync.WaitGroup
 	// cleanup removes what the node made outside its file system.
 	cleanup func()
+
+	// pwSlots bounds concurrent password hashes (see Login).
+	pwSlots passwordSlots
 }
 
 // bootstrap creates a new cluster with this node as its first member (see
@@ -180,7 +194,7 @@ func bootstrap(ctx context.Context, cfg Config, p bootstrapParams) (*Node, error
 		Cluster: &ClusterInfo{
 			ClusterID: p.clusterID, Shards: p.shards,
 			CACertPEM: p.caCertPEM, CAKeyPEM: p.caKeyPEM,
-			TokenHash: p.tokenHash, Secret: p.secret, Created: now,
+			TokenHash: p.tokenHash, Secret: p.secret, Created: now, Argon: cfg.Argon, Quotas: cfg.Quotas,
 			Replication: p.replicas, DeadAfter: p.deadAfter,
 		},
 		Node: &NodeRecord{ID: id.NodeID, Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr, HTTPAddr: cfg.HTTPAddr, HTTPSAddr: cfg.HTTPSAddr, Joined: now},
@@ -270,6 +284,9 @@ func validateConfig(cfg *Config) error {
 	}
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
+	}
+	if _, err := ParseArgonProfile(cfg.Argon); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	return nil
 }
@@ -362,6 +379,7 @@ func start(cfg Config, id identity) (*Node, error) {
 		obs:     cfg.Observer,
 		stop:    make(chan struct{}),
 		cleanup: cleanupTLS,
+		pwSlots: newPasswordSlots(cfg.PasswordChecks),
 	}
 	return n, nil
 }

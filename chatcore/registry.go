@@ -34,17 +34,22 @@ type ClusterInfo struct {
 	Secret     []byte `cbor:"6,keyasint"`
 	Created    int64  `cbor:"7,keyasint"`
 	NextNodeID uint64 `cbor:"8,keyasint"`
+	// Argon names the argon2id profile new password hashes are made with
+	// ("small" or "default"; "" is "default"), chosen at bootstrap.
+	Argon string `cbor:"9,keyasint,omitempty"`
+	// Quotas limit rooms and members (zero fields: the defaults).
+	Quotas Quotas `cbor:"10,keyasint,omitempty"`
 	// Replication is the number of voting replicas of every room shard
 	// (parleyd --replicas): odd, 1 to MaxReplication.
-	Replication int `cbor:"9,keyasint,omitempty"`
+	Replication int `cbor:"11,keyasint,omitempty"`
 	// DeadAfter is how long a node may be unreachable before its replicas
 	// are re-created on live nodes.
-	DeadAfter time.Duration `cbor:"10,keyasint,omitempty"`
+	DeadAfter time.Duration `cbor:"12,keyasint,omitempty"`
 	// NextReplicaID is the next room-shard replica id to hand out. Ids are
 	// never reused: dragonboat refuses a replica id once removed.
-	NextReplicaID uint64 `cbor:"11,keyasint,omitempty"`
+	NextReplicaID uint64 `cbor:"13,keyasint,omitempty"`
 	// HasAdmin is set once the first account was claimed: it became admin.
-	HasAdmin bool `cbor:"12,keyasint,omitempty"`
+	HasAdmin bool `cbor:"14,keyasint,omitempty"`
 }
 
 // Replicas returns the cluster's replication, the default for clusters
@@ -298,6 +303,15 @@ func (r *registryShard) apply(b *pebble.Batch, data []byte) (uint64, error) {
 	case regOpCreateRoom:
 		if cmd.Room == nil || parley.ValidateRoom(cmd.Room.Name) != nil {
 			return regRejected, nil
+		}
+		if found, err := getCBOR(b, regKey(regRoom, cmd.Room.Name), &RoomRecord{}); err != nil || found {
+			return regExisted, err
+		}
+		if v, err := checkRoomQuota(b, info.Quotas, cmd.Room); err != nil || v != regApplied {
+			return v, err
+		}
+		if err := recordRoom(b, cmd.Room); err != nil {
+			return 0, err
 		}
 		return r.putNew(b, regKey(regRoom, cmd.Room.Name), cmd.Room)
 	case regOpSetPlacement:

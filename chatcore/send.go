@@ -71,10 +71,16 @@ func (n *Node) ensureRoom(ctx context.Context, room, user string) error {
 	if err != nil || found {
 		return err
 	}
-	_, err = n.proposeRegistry(ctx, registryCommand{
-		Op: regOpCreateRoom, Room: &RoomRecord{Name: room, Creator: user, Created: time.Now().UnixNano()},
-	})
-	return err
+	newRec := &RoomRecord{Name: room, Creator: user, Created: time.Now().UnixNano()}
+	v, err := n.proposeRegistry(ctx, registryCommand{Op: regOpCreateRoom, Room: newRec})
+	if err != nil {
+		return err
+	}
+	if v == regQuotaRooms || v == regQuotaRate {
+		info, _, _ := n.clusterInfo()
+		return quotaError(v, info.Quotas, newRec)
+	}
+	return nil
 }
 
 // RoomShard returns the shard that holds room.

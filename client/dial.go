@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/parleychat/parley/transport"
 )
@@ -85,8 +86,33 @@ func (c *Client) handshake(ctx context.Context, addr string) (*conn, error) {
 		hello.Token, hello.Password = "", c.opts.Password
 		cn, err = c.handshakeWith(ctx, addr, hello)
 	}
+	// A node slows logins down after failed passwords, and checks one
+	// password at a time per account: a short wait it asks for is waited
+	// out here (another login of the same user may be running).
+	giveUp := time.Now().Add(maxLoginWaiting)
+	for {
+		var te *transport.Error
+		if !errors.As(err, &te) || te.Code != transport.CodeRateLimited || te.RetryAfter() > maxLoginWait ||
+			time.Now().Add(te.RetryAfter()).After(giveUp) {
+			break
+		}
+		c.log.Info("login slowed down by the node; waiting", "addr", addr, "wait", te.RetryAfter())
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(te.RetryAfter()):
+		}
+		cn, err = c.handshakeWith(ctx, addr, hello)
+	}
 	return cn, err
 }
+
+// A login refused as rate_limited is tried again after the node's hint if
+// the hint is at most maxLoginWait, for at most maxLoginWaiting in all.
+const (
+	maxLoginWait    = 5 * time.Second
+	maxLoginWaiting = 30 * time.Second
+)
 
 // handshakeWith dials addr, says hello and reads the welcome. On success
 // the connection's probe is running and the Client has learnt the

@@ -70,6 +70,11 @@ func (c *Client) do(ctx context.Context, op string, req, resp any) error {
 			}
 			return err
 		}
+		if dl, ok := ctx.Deadline(); ok && transport.CodeOf(err) == transport.CodeRateLimited && time.Now().Add(d).After(dl) {
+			// The node asks to wait past the caller's deadline (a quota):
+			// say why now rather than wait for nothing.
+			return err
+		}
 		last = err
 		c.log.Debug("retrying", "op", op, "after", d, "err", err)
 		if err := c.sleep(ctx, d); err != nil {

@@ -82,12 +82,25 @@ func (c *Client) WhoIsTyping(ctx context.Context, room string) ([]string, error)
 // it is a direct-message room. The counts are the connected node's view and
 // may lag the cluster by a moment. It is retried across reconnects until
 // ctx ends.
+//
+// The node answers a page at a time (transport.MaxPage rooms); Rooms asks
+// for every page and returns them all.
 func (c *Client) Rooms(ctx context.Context) ([]transport.RoomInfo, error) {
-	var resp transport.RoomsResponse
-	if err := c.do(ctx, transport.OpRooms, transport.RoomsRequest{}, &resp); err != nil {
-		return nil, fmt.Errorf("rooms: %w", err)
+	var out []transport.RoomInfo
+	for after := ""; ; {
+		var resp transport.RoomsResponse
+		if err := c.do(ctx, transport.OpRooms, transport.RoomsRequest{After: after}, &resp); err != nil {
+			return nil, fmt.Errorf("rooms: %w", err)
+		}
+		out = append(out, resp.Rooms...)
+		if resp.Next == "" || resp.Next <= after {
+			if out == nil {
+				out = []transport.RoomInfo{}
+			}
+			return out, nil
+		}
+		after = resp.Next
 	}
-	return resp.Rooms, nil
 }
 
 // Who lists the members of room in name order, each with whether the user
@@ -95,16 +108,27 @@ func (c *Client) Rooms(ctx context.Context) ([]transport.RoomInfo, error) {
 // offline about a second after its client disconnects, about two after the
 // node it is connected to dies (unless its client reconnects to another),
 // and within the QUIC idle timeout (6 s) after its client vanishes
-// silently. Who is retried across reconnects until ctx ends.
+// silently. Who is retried across reconnects until ctx ends, and asks for
+// every page of a large room's members.
 func (c *Client) Who(ctx context.Context, room string) ([]transport.Member, error) {
 	if room == "" {
 		return nil, fmt.Errorf("who: %w", transport.Errorf(transport.CodeInvalid, "no room"))
 	}
-	var resp transport.WhoResponse
-	if err := c.do(ctx, transport.OpWho, transport.WhoRequest{Room: room}, &resp); err != nil {
-		return nil, fmt.Errorf("who %s: %w", room, err)
+	var out []transport.Member
+	for after := ""; ; {
+		var resp transport.WhoResponse
+		if err := c.do(ctx, transport.OpWho, transport.WhoRequest{Room: room, After: after}, &resp); err != nil {
+			return nil, fmt.Errorf("who %s: %w", room, err)
+		}
+		out = append(out, resp.Members...)
+		if resp.Next == "" || resp.Next <= after {
+			if out == nil {
+				out = []transport.Member{}
+			}
+			return out, nil
+		}
+		after = resp.Next
 	}
-	return resp.Members, nil
 }
 
 // DirectMessage sends text to user privately: into the direct-message room

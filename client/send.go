@@ -31,8 +31,10 @@ type SendResult struct {
 // on the next connection (the cluster drops the duplicate), until it is
 // acknowledged or ctx ends; so is a send refused as unavailable or
 // rate_limited, after the node's retry hint. Other refusals are returned as
-// a *transport.Error. If ctx ends first, the message may or may not have
-// been committed; use SendID to retry it safely.
+// a *transport.Error. If ctx ends first, or the cluster cannot commit
+// (no quorum, a full disk), the message may or may not have been
+// committed: the error is then an *OutcomeUnknownError (errors.Is
+// ErrOutcomeUnknown) that carries the message id, to retry with SendID.
 func (c *Client) Send(ctx context.Context, room, text string) (SendResult, error) {
 	return c.SendID(ctx, room, parley.NewMsgID(time.Now()), text)
 }
@@ -51,7 +53,7 @@ func (c *Client) SendID(ctx context.Context, room string, id parley.MsgID, text 
 	req := transport.SendRequest{Room: room, ID: id, Text: text}
 	var resp transport.SendResponse
 	if err := c.do(ctx, transport.OpSend, req, &resp); err != nil {
-		return SendResult{}, fmt.Errorf("send: %w", err)
+		return SendResult{}, sendOutcome(room, id, err)
 	}
 	return sendResult(req, resp), nil
 }

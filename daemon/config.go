@@ -65,6 +65,30 @@ type Config struct {
 	// AnalyticsMemBytes bounds about how much one analytics map task holds
 	// before it spills to disk (default mapreduce.DefaultMemBytes).
 	AnalyticsMemBytes int
+
+	// ArgonProfile is the argon2id profile ("small" or "default") of a new
+	// cluster's password hashes; used only at bootstrap, then kept in the
+	// registry's cluster settings.
+	ArgonProfile string
+	// Quotas are a new cluster's limits on rooms and members; used only at
+	// bootstrap, then kept in the registry (zero fields: the defaults).
+	Quotas chatcore.Quotas
+	// PasswordChecks bounds the argon2id hashes the node computes at once
+	// (default chatcore.DefaultPasswordChecks).
+	PasswordChecks int
+	// MaxConns bounds the connections the node serves (default
+	// DefaultMaxConns); MaxConnsPerAddr bounds those from one source IP
+	// address (default DefaultMaxConnsPerAddr).
+	MaxConns, MaxConnsPerAddr int
+	// HelloTimeout bounds the time from a connection's handshake to its
+	// hello (default 10 s); AnonIdleTimeout closes an anonymous session
+	// (not a node of the cluster) that makes no request for that long
+	// (default 45 s, longer than a request may run).
+	HelloTimeout, AnonIdleTimeout time.Duration
+	// MinFreeDisk is the free space in the data dir's file system below
+	// which the node refuses writes and /healthz answers 503 (default
+	// DefaultMinFreeDisk).
+	MinFreeDisk uint64
 }
 
 func (c *Config) setDefaults() error {
@@ -85,6 +109,24 @@ func (c *Config) setDefaults() error {
 	}
 	if c.RequestsPerSecond <= 0 {
 		c.RequestsPerSecond = 2000
+	}
+	if _, err := chatcore.ParseArgonProfile(c.ArgonProfile); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if c.MinFreeDisk == 0 {
+		c.MinFreeDisk = DefaultMinFreeDisk
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	if c.MaxConnsPerAddr <= 0 {
+		c.MaxConnsPerAddr = DefaultMaxConnsPerAddr
+	}
+	if c.HelloTimeout <= 0 {
+		c.HelloTimeout = 10 * time.Second
+	}
+	if c.AnonIdleTimeout <= 0 {
+		c.AnonIdleTimeout = 45 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -14,6 +14,9 @@ import (
 // one election.
 const retryHint = 200
 
+// quotaRetryHint is the retry delay suggested with a rate quota's refusal.
+const quotaRetryHint = 60_000
+
 // wireError turns an error from the core into the typed error a client sees:
 // the code of the domain sentinel it wraps (transport.CodeFor), with a retry
 // hint for anything that may succeed later.
@@ -27,6 +30,9 @@ func wireError(err error) *transport.Error {
 		errors.Is(err, chatcore.ErrClosed), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, context.Canceled):
 		return &transport.Error{Code: transport.CodeUnavailable, Message: saidOnce(err, parley.ErrUnavailable), RetryMillis: retryHint}
+	case errors.Is(err, chatcore.ErrRateQuota):
+		// The window is an hour: a retry within a minute is useless.
+		return &transport.Error{Code: transport.CodeRateLimited, Message: err.Error(), RetryMillis: quotaRetryHint}
 	case errors.Is(err, chatcore.ErrExists):
 		return &transport.Error{Code: transport.CodeInvalid, Message: err.Error()}
 	}

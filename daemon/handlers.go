@@ -21,6 +21,10 @@ func (ss *session) handle(ctx context.Context, req transport.Request) {
 		ss.respond(req.ID, nil, transport.Errorf(transport.CodeUnauthorized, "log in first: %s needs a user", req.Op))
 		return
 	}
+	if e := ss.srv.disk.refuse(); e != nil && writes(req.Op) {
+		ss.respond(req.ID, nil, e)
+		return
+	}
 	if body, ok, err := ss.handleAnalytics(ctx, req); ok {
 		if err != nil {
 			ss.respond(req.ID, nil, wireError(err))
@@ -83,14 +87,20 @@ func (ss *session) dispatch(ctx context.Context, user string, req transport.Requ
 			err = ss.typingNotice(r)
 		}
 	case transport.OpRooms:
-		body, err = ss.rooms(ctx, user)
+		var r transport.RoomsRequest
+		if err = ss.decodeBody(req, &r); err == nil {
+			body, err = ss.rooms(ctx, user, r)
+		}
 	case transport.OpWho:
 		var r transport.WhoRequest
 		if err = ss.decodeBody(req, &r); err == nil {
 			body, err = ss.who(ctx, user, r)
 		}
 	case transport.OpPresence:
-		body, err = ss.localPresence()
+		var r transport.PresenceRequest
+		if err = ss.decodeBody(req, &r); err == nil {
+			body, err = ss.localPresence(r)
+		}
 	case transport.OpForward:
 		var r transport.ForwardedRequest
 		if err = ss.decodeBody(req, &r); err == nil {
@@ -128,6 +138,11 @@ func (ss *session) send(ctx context.Context, user string, r transport.SendReques
 func (ss *session) history(ctx context.Context, user string, r transport.HistoryRequest) (transport.HistoryResponse, error) {
 	if resp, done, err := forwardIfRemote[transport.HistoryResponse](ctx, ss.srv, r.Room, user, transport.OpHistory, r); done {
 		return resp, err
+	}
+	if r.MinSeq > 0 {
+		if err := ss.srv.node.WaitApplied(ctx, r.Room, user, r.MinSeq); err != nil {
+			return transport.HistoryResponse{}, err
+		}
 	}
 	msgs, last, err := ss.srv.node.History(ctx, r.Room, user, chatcore.HistoryQuery{From: r.From, Limit: r.Limit, Last: r.Last})
 	if err != nil {

@@ -65,6 +65,9 @@ func unhealthy(w http.ResponseWriter, err error) {
 
 // checkHealth says why the node cannot serve, or nil.
 func (s *Server) checkHealth(ctx context.Context) error {
+	if p := s.disk.trouble(); p != "" {
+		return errors.New(p) // the disk guard refuses writes (diskguard.go)
+	}
 	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
 	defer cancel()
 	if err := s.node.CheckRegistry(ctx); err != nil {

@@ -73,13 +73,15 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := transport.Hello{Version: transport.ProtocolVersion, User: req.User, Password: req.Password}
-	if err := s.login(r.Context(), h); err != nil {
+	if err := s.login(r.Context(), h, r.RemoteAddr); err != nil {
 		e := wireError(err)
 		status := http.StatusUnauthorized
 		if e.Code == transport.CodeUnavailable {
 			status = http.StatusServiceUnavailable
 		} else if e.Code == transport.CodeInvalid {
 			status = http.StatusBadRequest
+		} else if e.Code == transport.CodeRateLimited {
+			status = http.StatusTooManyRequests
 		}
 		httpError(w, e, status)
 		return

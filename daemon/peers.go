@@ -62,11 +62,19 @@ func (p *peers) presence(ctx context.Context, n chatcore.NodeRecord) (transport.
 	if err != nil {
 		return transport.PresenceResponse{}, err
 	}
-	var resp transport.PresenceResponse
-	if err := pc.call(ctx, n.ClientAddr, transport.OpPresence, transport.PresenceRequest{}, &resp); err != nil {
-		return resp, fmt.Errorf("presence of node %d: %w", n.ID, err)
+	var out transport.PresenceResponse
+	for after := ""; ; {
+		var resp transport.PresenceResponse
+		if err := pc.call(ctx, n.ClientAddr, transport.OpPresence, transport.PresenceRequest{After: after}, &resp); err != nil {
+			return out, fmt.Errorf("presence of node %d: %w", n.ID, err)
+		}
+		out.Users = append(out.Users, resp.Users...)
+		out.Typing = append(out.Typing, resp.Typing...)
+		if resp.Next == "" || resp.Next <= after {
+			return out, nil
+		}
+		after = resp.Next
 	}
-	return resp, nil
 }
 
 // Call makes one request of the node with id node (mapreduce.Caller): it

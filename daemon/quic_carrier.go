@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"os"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -17,6 +18,8 @@ const (
 	closeProtocol quic.ApplicationErrorCode = 1
 	closeAuth     quic.ApplicationErrorCode = 2
 	closeShutdown quic.ApplicationErrorCode = 3
+	// closeBusy refuses a connection over the node's connection caps.
+	closeBusy quic.ApplicationErrorCode = 4
 )
 
 var quicCloseCodes = map[closeKind]quic.ApplicationErrorCode{
@@ -32,10 +35,15 @@ type quicCarrier struct {
 	ctrl    *quic.Stream
 	reader  *transport.FrameReader
 	writeMu chan struct{}
+	// helloTimeout bounds the time from the handshake to the hello.
+	helloTimeout time.Duration
+	// anonIdle, once set by limitAnonymous, bounds the wait for each
+	// request.
+	anonIdle time.Duration
 }
 
 func newQUICCarrier(conn *quic.Conn) *quicCarrier {
-	return &quicCarrier{conn: conn, writeMu: make(chan struct{}, 1)}
+	return &quicCarrier{conn: conn, writeMu: make(chan struct{}, 1), helloTimeout: helloTimeout}
 }
 
 func (q *quicCarrier) context() context.Context { return q.conn.Context() }
@@ -46,24 +54,46 @@ func (q *quicCarrier) peerNode() bool {
 	return len(q.conn.ConnectionState().TLS.VerifiedChains) > 0
 }
 
+// readHello reads the hello with one deadline for the control stream and
+// the hello on it, and a frame limit of maxHelloFrame.
 func (q *quicCarrier) readHello(h *transport.Hello) error {
-	ctx, cancel := context.WithTimeout(q.conn.Context(), helloTimeout)
+	deadline := time.Now().Add(q.helloTimeout)
+	ctx, cancel := context.WithDeadline(q.conn.Context(), deadline)
 	stream, err := q.conn.AcceptStream(ctx)
 	cancel()
 	if err != nil {
 		return err
 	}
 	q.ctrl = stream
-	q.reader = transport.NewFrameReader(stream, transport.DefaultMaxFrame)
-	stream.SetReadDeadline(time.Now().Add(helloTimeout))
+	q.reader = transport.NewFrameReader(stream, maxHelloFrame)
+	stream.SetReadDeadline(deadline)
 	if err := q.reader.Read(h); err != nil {
 		return err
 	}
 	stream.SetReadDeadline(time.Time{})
+	q.reader.SetMax(transport.DefaultMaxFrame)
 	return nil
 }
 
-func (q *quicCarrier) readRequest(req *transport.Request) error { return q.reader.Read(req) }
+// limitAnonymous bounds a session that did not log in (see anonLimiter).
+func (q *quicCarrier) limitAnonymous(maxFrame int, idle time.Duration) {
+	q.reader.SetMax(maxFrame)
+	q.anonIdle = idle
+}
+
+func (q *quicCarrier) readRequest(req *transport.Request) error {
+	if q.anonIdle > 0 {
+		q.ctrl.SetReadDeadline(time.Now().Add(q.anonIdle))
+		if err := q.reader.Read(req); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return errAnonIdle
+			}
+			return err
+		}
+		return nil
+	}
+	return q.reader.Read(req)
+}
 
 func (q *quicCarrier) decode(body []byte, v any) error { return parley.Unmarshal(body, v) }
 

@@ -41,49 +41,66 @@ func (ss *session) markRead(ctx context.Context, user string, r transport.ReadRe
 	return transport.ReadResponse{Seq: seq}, nil
 }
 
-// rooms lists the public rooms of the directory and the user's own
-// direct-message rooms; other users' direct-message rooms are left out (by
-// chatcore.Node.RoomSummaries).
-func (ss *session) rooms(ctx context.Context, user string) (transport.RoomsResponse, error) {
+// rooms lists a page of the public rooms of the directory and the user's
+// own direct-message rooms; other users' direct-message rooms are left out.
+// The counts, seqs, membership and unread counts of the page's rooms whose
+// shard this node does not host come from a node that does (remoteRooms).
+func (ss *session) rooms(ctx context.Context, user string, r transport.RoomsRequest) (transport.RoomsResponse, error) {
 	sums, err := ss.srv.node.RoomSummaries(user)
 	if err != nil {
 		return transport.RoomsResponse{}, err
 	}
-	out := transport.RoomsResponse{Rooms: []transport.RoomInfo{}}
-	// Counts, seqs, membership and unread counts of rooms whose shard this
-	// node does not host come from a node that does: one forwarded request
-	// per such shard, to its hosts in turn.
-	byShard := make(map[uint64][]string)
+	visible := []transport.RoomInfo{}
+	for _, s := range sums {
+		visible = append(visible, transport.RoomInfo{Name: s.Name, Members: s.Members, LastSeq: s.LastSeq, Joined: s.Joined, DM: s.DM, Unread: s.Unread})
+	}
+	page, next := transport.Page(visible, func(ri transport.RoomInfo) string { return ri.Name }, r.After, r.Limit)
 	if !isForwarded(ctx) {
-		for _, s := range sums {
-			if local, hosts, err := ss.srv.node.RoomHosts(s.Name); err == nil && !local && len(hosts) > 0 {
-				shard, err := ss.srv.node.RoomShard(s.Name)
-				if err == nil {
-					byShard[shard] = append(byShard[shard], s.Name)
-				}
+		theirs, err := ss.remoteRooms(ctx, user, page)
+		if err != nil {
+			return transport.RoomsResponse{}, err
+		}
+		for i, ri := range page {
+			if t, ok := theirs[ri.Name]; ok {
+				page[i] = t
+			}
+		}
+	}
+	return transport.RoomsResponse{Rooms: page, Next: next}, nil
+}
+
+// remoteRooms returns, for the rooms of page whose shard this node does
+// not host, their summaries as a host of the shard has them: one forwarded
+// listing per such shard, to its hosts in turn, paged through.
+func (ss *session) remoteRooms(ctx context.Context, user string, page []transport.RoomInfo) (map[string]transport.RoomInfo, error) {
+	byShard := make(map[uint64][]string)
+	for _, ri := range page {
+		if local, hosts, err := ss.srv.node.RoomHosts(ri.Name); err == nil && !local && len(hosts) > 0 {
+			if shard, err := ss.srv.node.RoomShard(ri.Name); err == nil {
+				byShard[shard] = append(byShard[shard], ri.Name)
 			}
 		}
 	}
 	theirs := make(map[string]transport.RoomInfo)
 	for _, names := range byShard {
-		var resp transport.RoomsResponse
-		if err := forward(ctx, ss.srv, names[0], user, transport.OpRooms, transport.RoomsRequest{}, &resp); err != nil {
-			return transport.RoomsResponse{}, fmt.Errorf("rooms: %w", err)
-		}
-		for _, r := range resp.Rooms {
-			if slices.Contains(names, r.Name) {
-				theirs[r.Name] = r
+		after := ""
+		for {
+			var resp transport.RoomsResponse
+			if err := forward(ctx, ss.srv, names[0], user, transport.OpRooms, transport.RoomsRequest{After: after}, &resp); err != nil {
+				return nil, fmt.Errorf("rooms: %w", err)
 			}
+			for _, ri := range resp.Rooms {
+				if slices.Contains(names, ri.Name) {
+					theirs[ri.Name] = ri
+				}
+			}
+			if resp.Next == "" || len(resp.Rooms) == 0 {
+				break
+			}
+			after = resp.Next
 		}
 	}
-	for _, s := range sums {
-		if r, ok := theirs[s.Name]; ok {
-			out.Rooms = append(out.Rooms, r)
-			continue
-		}
-		out.Rooms = append(out.Rooms, transport.RoomInfo{Name: s.Name, Members: s.Members, LastSeq: s.LastSeq, Joined: s.Joined, DM: s.DM, Unread: s.Unread})
-	}
-	return out, nil
+	return theirs, nil
 }
 
 // who lists a room's members, each online or not.
@@ -95,8 +112,9 @@ func (ss *session) who(ctx context.Context, user string, r transport.WhoRequest)
 	if err != nil {
 		return transport.WhoResponse{}, err
 	}
+	users, next := transport.Page(users, func(u string) string { return u }, r.After, r.Limit)
 	online, typing := ss.srv.view.get(ctx)
-	out := transport.WhoResponse{Members: make([]transport.Member, len(users))}
+	out := transport.WhoResponse{Members: make([]transport.Member, len(users)), Next: next}
 	for i, u := range users {
 		out.Members[i] = transport.Member{User: u, Online: online[u]}
 	}
@@ -109,11 +127,16 @@ func (ss *session) who(ctx context.Context, user string, r transport.WhoRequest)
 }
 
 // localPresence answers another node: the users with a live session here.
-func (ss *session) localPresence() (transport.PresenceResponse, error) {
+func (ss *session) localPresence(r transport.PresenceRequest) (transport.PresenceResponse, error) {
 	if !ss.peerNode {
 		return transport.PresenceResponse{}, transport.Errorf(transport.CodeForbidden, "presence is asked by nodes only")
 	}
-	return transport.PresenceResponse{Users: ss.srv.presence.list(), Typing: ss.srv.typing.list(time.Now())}, nil
+	users, next := transport.Page(ss.srv.presence.list(), func(u string) string { return u }, r.After, r.Limit)
+	out := transport.PresenceResponse{Users: users, Next: next}
+	if r.After == "" {
+		out.Typing = ss.srv.typing.list(time.Now())
+	}
+	return out, nil
 }
 
 // typingNotice records that the session's user is typing in a room, in

@@ -42,6 +42,10 @@ type Server struct {
 	mu      sync.Mutex
 	conns   map[*quic.Conn]struct{}
 	sockets map[*webCarrier]struct{}
+	// connCap and logins bound what unauthenticated clients can cost.
+	connCap *connCap
+	logins  *loginGuard
+	disk    *diskGuard
 
 	// presence counts this node's live user sessions; view merges every
 	// node's, asked through peers.
@@ -124,7 +128,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ccfg := chatcore.Config{
 		DataDir: cfg.DataDir, Name: cfg.Name,
 		RaftAddr: raftAddr, RaftListen: cfg.Raft, ClientAddr: clientAddr, HTTPAddr: httpAddr, HTTPSAddr: httpsAddr,
-		Profile: profile, Shards: cfg.Shards, Replicas: cfg.Replicas, DeadAfter: cfg.DeadAfter, Logger: cfg.Logger,
+		Profile: profile, Shards: cfg.Shards, Replicas: cfg.Replicas, DeadAfter: cfg.DeadAfter, Logger: cfg.Logger, PasswordChecks: cfg.PasswordChecks,
+		Argon: cfg.ArgonProfile, Quotas: cfg.Quotas,
 	}
 	m := newMetrics()
 	ccfg.Observer = m
@@ -134,7 +139,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, node: node, clientAddr: clientAddr, conns: make(map[*quic.Conn]struct{}),
-		presence: newLocalPresence(), typing: newLocalTyping(), sockets: make(map[*webCarrier]struct{}), metrics: m}
+		presence: newLocalPresence(), typing: newLocalTyping(), sockets: make(map[*webCarrier]struct{}), metrics: m,
+		connCap: newConnCap(cfg.MaxConns, cfg.MaxConnsPerAddr), logins: newLoginGuard(loginGuardEntries),
+		disk: newDiskGuard(cfg.DataDir, cfg.MinFreeDisk, cfg.Logger)}
 	m.reg.MustRegister(newServerCollector(s))
 	s.view = &presenceView{srv: s}
 	s.peers = newPeers(s)
@@ -205,7 +212,11 @@ func (s *Server) listen(udp net.PacketConn, hl net.Listener) error {
 	}
 	s.udp = udp
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.wg.Add(1)
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		s.disk.run(s.ctx.Done())
+	}()
 	go func() {
 		defer s.wg.Done()
 		s.acceptLoop()
@@ -230,6 +241,12 @@ func (s *Server) acceptLoop() {
 		if err != nil {
 			return
 		}
+		ip := sourceIP(conn.RemoteAddr())
+		if err := s.connCap.acquire(ip); err != nil {
+			s.log.Debug("connection refused", "remote", conn.RemoteAddr().String(), "err", err)
+			conn.CloseWithError(closeBusy, err.Error())
+			continue
+		}
 		s.mu.Lock()
 		s.conns[conn] = struct{}{}
 		s.mu.Unlock()
@@ -241,8 +258,11 @@ func (s *Server) acceptLoop() {
 				delete(s.conns, conn)
 				s.mu.Unlock()
 				s.metrics.connClosed(conn.ConnectionStats())
+				s.connCap.release(ip)
 			}()
-			newSession(s, newQUICCarrier(conn)).serve()
+			qc := newQUICCarrier(conn)
+			qc.helloTimeout = s.cfg.HelloTimeout
+			newSession(s, qc).serve()
 		}()
 	}
 }

@@ -15,7 +15,17 @@ import (
 )
 
 const (
+	// helloTimeout is the default time from a connection to its hello
+	// (Config.HelloTimeout).
 	helloTimeout = 10 * time.Second
+	// maxHelloFrame bounds the first frame: a Hello is a name, a password
+	// of at most chatcore.MaxPassword bytes and a token, so nobody who has
+	// not logged in can make the node buffer more than this.
+	maxHelloFrame = 4 << 10
+	// maxAnonFrame bounds the frames of a session that did not log in and
+	// is not a node of the cluster: it may only ask to be admitted (a token,
+	// a name, two addresses and a public key) or ping.
+	maxAnonFrame = 16 << 10
 	// maxInFlight bounds the requests one connection may have running.
 	maxInFlight = 256
 	// requestTimeout bounds one request on the server side.
@@ -24,6 +34,16 @@ const (
 	// client to read why.
 	refuseLinger = 2 * time.Second
 )
+
+// anonLimiter is a carrier that can bound a session that did not log in
+// and is not a node of the cluster: a smaller frame limit, and a deadline
+// for each request after which readRequest returns errAnonIdle.
+type anonLimiter interface {
+	limitAnonymous(maxFrame int, idle time.Duration)
+}
+
+// errAnonIdle ends a session that did not log in and went idle.
+var errAnonIdle = errors.New("idle before logging in")
 
 // session is one client connection, on any carrier: a hello, then requests
 // and responses, and one event stream per subscription.
@@ -81,9 +101,19 @@ func (ss *session) serve() {
 		ss.srv.presence.add(ss.user)
 		defer ss.srv.presence.remove(ss.user)
 	}
+	// A session that never authenticated (not a user, not a node of the
+	// cluster) is closed once idle: a joining node makes its one request
+	// and goes.
+	if l, ok := ss.c.(anonLimiter); ok && ss.user == "" && !ss.peerNode {
+		l.limitAnonymous(maxAnonFrame, ss.srv.cfg.AnonIdleTimeout)
+	}
 	for {
 		var req transport.Request
 		if err := ss.c.readRequest(&req); err != nil {
+			if errors.Is(err, errAnonIdle) {
+				ss.c.close(closeKindProtocol, errAnonIdle.Error(), false)
+				return
+			}
 			ss.readFailed(err)
 			return
 		}
@@ -181,7 +211,7 @@ func (ss *session) authenticate(ctx context.Context, h transport.Hello) (transpo
 	}
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
-	if err := ss.srv.login(ctx, h); err != nil {
+	if err := ss.srv.login(ctx, h, ss.c.remote()); err != nil {
 		return w, err
 	}
 	tok, err := node.IssueSessionToken(h.User)
@@ -194,8 +224,10 @@ func (ss *session) authenticate(ctx context.Context, h transport.Hello) (transpo
 }
 
 // login checks a user's token or password; the first login of a name
-// claims it.
-func (s *Server) login(ctx context.Context, h transport.Hello) error {
+// claims it. A password is checked unless recent failures for the account
+// or from the source address (remote, host:port) ask the client to wait
+// first, or a check for either runs already (see loginGuard).
+func (s *Server) login(ctx context.Context, h transport.Hello, remote string) error {
 	if h.Token != "" {
 		user, err := s.node.CheckSessionToken(h.Token)
 		if err != nil {
@@ -206,7 +238,19 @@ func (s *Server) login(ctx context.Context, h transport.Hello) error {
 		}
 		return nil
 	}
-	return s.node.Login(ctx, h.User, h.Password)
+	addr := remoteIP(remote)
+	if e := s.logins.begin(time.Now(), h.User, addr); e != nil {
+		return e
+	}
+	defer s.logins.end(h.User, addr)
+	err := s.node.Login(ctx, h.User, h.Password)
+	switch {
+	case err == nil:
+		s.logins.succeeded(h.User, addr)
+	case errors.Is(err, parley.ErrUnauthorized):
+		s.logins.failed(time.Now(), h.User, addr)
+	}
+	return err
 }
 
 // nodeInfos lists every node's client and HTTP addresses from the registry.

@@ -71,6 +71,7 @@ var codeErrors = []struct {
 	{CodeTooLarge, parley.ErrTooLarge},
 	{CodeInvalid, parley.ErrInvalid},
 	{CodeUnavailable, parley.ErrUnavailable},
+	{CodeRateLimited, parley.ErrRateLimited},
 }
 
 // Is reports whether target is the sentinel error of e's code, so that

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/parleychat/parley"
 )
@@ -58,6 +59,16 @@ func NewFrameReader(r io.Reader, max int) *FrameReader {
 	return &FrameReader{r: bufio.NewReader(r), max: max}
 }
 
+// SetMax changes the largest frame the reader accepts from the next frame
+// on: a server reads a hello with a small limit and, once the client has
+// logged in, requests with a larger one.
+func (f *FrameReader) SetMax(max int) { f.max = max }
+
+// frameChunk is the most a frame's buffer grows by before the bytes that
+// fill it have arrived: a peer that declares a large frame and sends
+// little of it costs what it sent, not what it declared.
+const frameChunk = 64 << 10
+
 // ReadRaw returns the next frame's CBOR bytes. io.EOF means the stream ended
 // cleanly between frames; io.ErrUnexpectedEOF means it ended inside one.
 func (f *FrameReader) ReadRaw() ([]byte, error) {
@@ -74,12 +85,30 @@ func (f *FrameReader) ReadRaw() ([]byte, error) {
 	if n == 0 {
 		return nil, fmt.Errorf("frame: empty frame: %w", parley.ErrMalformed)
 	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(f.r, body); err != nil {
+	body, err := readBody(f.r, int(n))
+	if err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
 		return nil, fmt.Errorf("frame: body: %w", err)
+	}
+	return body, nil
+}
+
+// readBody reads exactly n bytes, growing its buffer by at most frameChunk
+// (and at most doubling) ahead of the bytes read.
+func readBody(r io.Reader, n int) ([]byte, error) {
+	body := make([]byte, 0, min(n, frameChunk))
+	for len(body) < n {
+		if len(body) == cap(body) {
+			grow := min(n-len(body), max(len(body), frameChunk))
+			body = slices.Grow(body, grow)
+		}
+		m, err := io.ReadFull(r, body[len(body):min(n, cap(body))])
+		body = body[:len(body)+m]
+		if err != nil {
+			return nil, err
+		}
 	}
 	return body, nil
 }

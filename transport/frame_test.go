@@ -57,11 +57,17 @@ func sampleMessages(t testing.TB) []any {
 		&JoinRoomRequest{Room: "general"},
 		&LeaveRoomRequest{Room: parley.DMRoom("bob", "ada")},
 		&RoomsRequest{},
+		&RoomsRequest{After: "general", Limit: 10},
 		&RoomsResponse{Rooms: []RoomInfo{{Name: "general", Members: 3, LastSeq: 42, Joined: true}, {Name: "dm.ada.bob", Members: 2, LastSeq: 1, DM: true}}},
+		&RoomsResponse{Rooms: []RoomInfo{{Name: "general", Members: 3}}, Next: "general"},
 		&WhoRequest{Room: "general"},
+		&WhoRequest{Room: "general", After: "ada", Limit: 500},
 		&WhoResponse{Members: []Member{{User: "ada", Online: true}, {User: "bob"}}},
+		&WhoResponse{Members: []Member{{User: "ada"}}, Next: "ada"},
 		&PresenceRequest{},
+		&PresenceRequest{After: "ada", Limit: 2},
 		&PresenceResponse{Users: []string{"ada", "bob"}},
+		&PresenceResponse{Users: []string{"ada"}, Next: "ada"},
 		&PingRequest{},
 		&Request{ID: 9, Op: OpPing, Body: []byte{0xa0}},
 	}
@@ -332,5 +338,47 @@ func TestDecodeLimitsAreExact(t *testing.T) {
 	}
 	if err := parley.Unmarshal(arr, &v); err == nil {
 		t.Fatalf("%d elements accepted", parley.MaxArrayElements+1)
+	}
+}
+
+// A frame's buffer grows with the bytes that arrive: a peer that declares
+// a 1 MiB frame and sends 10 bytes of it makes the reader allocate about
+// one chunk, not the declared size.
+func TestFrameReaderGrowsWithBytes(t *testing.T) {
+	const declared = 1 << 20
+	head := binary.AppendUvarint(nil, declared)
+	r := NewFrameReader(io.MultiReader(bytes.NewReader(head), bytes.NewReader(make([]byte, 10))), DefaultMaxFrame)
+	var ms1, ms2 runtime.MemStats
+	runtime.ReadMemStats(&ms1)
+	_, err := r.ReadRaw()
+	runtime.ReadMemStats(&ms2)
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("read of a cut frame: %v, want io.ErrUnexpectedEOF", err)
+	}
+	if got := ms2.TotalAlloc - ms1.TotalAlloc; got >= declared/4 {
+		t.Fatalf("a cut 1 MiB frame allocated %d bytes", got)
+	}
+
+	// A whole frame larger than a chunk still reads intact.
+	big := bytes.Repeat([]byte("x"), 3*frameChunk+17)
+	body, err := readBody(bytes.NewReader(big), len(big))
+	if err != nil || !bytes.Equal(body, big) {
+		t.Fatalf("readBody of %d bytes: %d bytes, %v", len(big), len(body), err)
+	}
+}
+
+func TestFrameReaderSetMax(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteFrame(&buf, strings.Repeat("y", 100), DefaultMaxFrame); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFrame(&buf, strings.Repeat("y", 100), DefaultMaxFrame); err != nil {
+		t.Fatal(err)
+	}
+	r := NewFrameReader(&buf, 1<<20)
+	r.SetMax(50)
+	var s string
+	if err := r.Read(&s); !errors.Is(err, ErrFrameTooLarge) {
+		t.Fatalf("over the lowered limit: %v, want ErrFrameTooLarge", err)
 	}
 }

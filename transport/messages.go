@@ -1,6 +1,8 @@
 package transport
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
@@ -303,13 +305,26 @@ type LeaveRoomRequest struct {
 	Room string `cbor:"1,keyasint"`
 }
 
-// RoomsRequest asks for the rooms the user may see. It has no fields.
-type RoomsRequest struct{}
+// MaxPage is the most entries one page of a list reply carries, and the
+// page size when a request asks for none. A page stays far below the
+// decoder's array limit (parley.MaxArrayElements) and the frame limit.
+const MaxPage = 1000
 
-// RoomsResponse lists every public room of the cluster's directory and the
-// direct-message rooms the user takes part in, in name order.
+// RoomsRequest asks for one page of the rooms the user may see: those
+// named after After ("" for the first page), at most Limit of them (0 or
+// more than MaxPage means MaxPage).
+type RoomsRequest struct {
+	After string `cbor:"1,keyasint,omitempty"`
+	Limit int    `cbor:"2,keyasint,omitempty"`
+}
+
+// RoomsResponse lists, in name order, a page of the public rooms of the
+// cluster's directory and the direct-message rooms the user takes part in.
+// Next is the After of the next page, "" after the last page. (A client
+// that does not page sees the first page.)
 type RoomsResponse struct {
 	Rooms []RoomInfo `cbor:"1,keyasint"`
+	Next  string     `cbor:"2,keyasint,omitempty"`
 }
 
 // RoomInfo describes one room as the serving node knows it (possibly a
@@ -339,17 +354,23 @@ type ReadResponse struct {
 	Seq uint64 `cbor:"1,keyasint"`
 }
 
-// WhoRequest asks for the members of Room.
+// WhoRequest asks for one page of the members of Room: those named after
+// After, at most Limit (as in RoomsRequest).
 type WhoRequest struct {
-	Room string `cbor:"1,keyasint"`
+	Room  string `cbor:"1,keyasint"`
+	After string `cbor:"2,keyasint,omitempty"`
+	Limit int    `cbor:"3,keyasint,omitempty"`
 }
 
-// WhoResponse lists a room's members in name order.
+// WhoResponse lists a page of a room's members in name order; Next is the
+// After of the next page, "" after the last.
 type WhoResponse struct {
 	Members []Member `cbor:"1,keyasint"`
 	// Typing lists, in name order, the users other than the asker who are
 	// typing in the room (see OpTyping).
 	Typing []string `cbor:"2,keyasint,omitempty"`
+	// Next is the After of the next page, "" after the last.
+	Next string `cbor:"3,keyasint,omitempty"`
 }
 
 // Member is one member of a room. Online means the user has a live session
@@ -359,9 +380,12 @@ type Member struct {
 	Online bool   `cbor:"2,keyasint,omitempty"`
 }
 
-// PresenceRequest asks a node for its users with live sessions. It has no
-// fields.
-type PresenceRequest struct{}
+// PresenceRequest asks a node for one page of its users with live
+// sessions: those named after After, at most Limit (as in RoomsRequest).
+type PresenceRequest struct {
+	After string `cbor:"1,keyasint,omitempty"`
+	Limit int    `cbor:"2,keyasint,omitempty"`
+}
 
 // PingRequest is the body of OpPing. It has no fields; a body that is not
 // a CBOR map (or null) is refused as invalid.
@@ -373,4 +397,25 @@ type PresenceResponse struct {
 	Users []string `cbor:"1,keyasint"`
 	// Typing lists who is typing where, among the node's sessions.
 	Typing []Typing `cbor:"2,keyasint,omitempty"`
+	// Next is the After of the next page of Users, "" after the last.
+	// Typing is on the first page only.
+	Next string `cbor:"3,keyasint,omitempty"`
+}
+
+// Page returns the entries of sorted (by key) named after after, at most
+// limit of them (MaxPage if limit is 0 or larger), and the cursor of the
+// next page: the last key returned if more remain, else "".
+func Page[T any](sorted []T, key func(T) string, after string, limit int) ([]T, string) {
+	if limit <= 0 || limit > MaxPage {
+		limit = MaxPage
+	}
+	i, _ := slices.BinarySearchFunc(sorted, after, func(e T, a string) int { return strings.Compare(key(e), a) })
+	for i < len(sorted) && after != "" && key(sorted[i]) <= after {
+		i++
+	}
+	rest := sorted[i:]
+	if len(rest) <= limit {
+		return rest, ""
+	}
+	return rest[:limit], key(rest[limit-1])
 }

@@ -39,6 +39,10 @@ type Options struct {
 	// Dir, if set, holds the nodes' data directories n1, n2, …
 	// (default: a temporary directory of the test's).
 	Dir string
+	// Argon and Quotas are the cluster's settings (see
+	// chatcore.Config).
+	Argon  string
+	Quotas chatcore.Quotas
 }
 
 // StartCluster starts n nodes on 127.0.0.1, creates the cluster on the
@@ -88,6 +92,7 @@ func (c *Cluster) AddNode() int {
 	var err error
 	if i == 0 {
 		cfg.Shards, cfg.Replicas, cfg.DeadAfter = c.opts.Shards, c.opts.Replicas, c.opts.DeadAfter
+		cfg.Argon, cfg.Quotas = c.opts.Argon, c.opts.Quotas
 		node, err = chatcore.Start(ctx, cfg)
 	} else {
 		node, err = chatcore.Join(ctx, cfg, c.Any())

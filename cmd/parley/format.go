@@ -32,14 +32,20 @@ type sentJSON struct {
 	Room string       `json:"room"`
 	Seq  uint64       `json:"seq"`
 	ID   parley.MsgID `json:"id"`
+	// Duplicate is there only when the id had been committed before.
+	Duplicate bool `json:"duplicate,omitempty"`
 }
 
 // sent prints an acknowledged send: "sent general#12 01JD...".
 func (p *printer) sent(r client.SendResult) error {
 	if p.json {
-		return p.writeJSON(sentJSON{Room: r.Room, Seq: r.Seq, ID: r.ID})
+		return p.writeJSON(sentJSON{Room: r.Room, Seq: r.Seq, ID: r.ID, Duplicate: r.Duplicate})
 	}
-	_, err := fmt.Fprintf(p.w, "sent %s#%d %s\n", clean(r.Room), r.Seq, r.ID)
+	dup := ""
+	if r.Duplicate {
+		dup = " (duplicate: sent before)"
+	}
+	_, err := fmt.Fprintf(p.w, "sent %s#%d %s%s\n", clean(r.Room), r.Seq, r.ID, dup)
 	return err
 }
 

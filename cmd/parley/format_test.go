@@ -63,8 +63,19 @@ func TestSentPlain(t *testing.T) {
 
 func TestSentJSON(t *testing.T) {
 	p, b := testPrinter(true)
+	p.sent(client.SendResult{Room: "general", Seq: 12, ID: testID, TS: testTS})
 	p.sent(client.SendResult{Room: "general", Seq: 12, ID: testID, TS: testTS, Duplicate: true})
-	if want := `{"room":"general","seq":12,"id":"01JD5Z7Q8W4M3N2P1R0S9T8V7X"}` + "\n"; b.String() != want {
+	want := `{"room":"general","seq":12,"id":"01JD5Z7Q8W4M3N2P1R0S9T8V7X"}` + "\n" +
+		`{"room":"general","seq":12,"id":"01JD5Z7Q8W4M3N2P1R0S9T8V7X","duplicate":true}` + "\n"
+	if b.String() != want {
+		t.Fatalf("got %q, want %q", b.String(), want)
+	}
+}
+
+func TestSentDuplicatePlain(t *testing.T) {
+	p, b := testPrinter(false)
+	p.sent(client.SendResult{Room: "general", Seq: 12, ID: testID, TS: testTS, Duplicate: true})
+	if want := "sent general#12 01JD5Z7Q8W4M3N2P1R0S9T8V7X (duplicate: sent before)\n"; b.String() != want {
 		t.Fatalf("got %q, want %q", b.String(), want)
 	}
 }

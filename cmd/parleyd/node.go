@@ -37,10 +37,20 @@ func runNode(args []string) error {
 	fs.StringVar(&cfg.Name, "name", "", "node name (default: host name)")
 	fs.StringVar(&cfg.DNS, "dns", "", "serve DNS for --dns-domain on this address, UDP and TCP (e.g. :53; default off)")
 	fs.StringVar(&cfg.DNSDomain, "dns-domain", daemon.DefaultDNSDomain, "zone of the DNS service: SRV "+daemon.ServiceLabel+".ZONE, A/AAAA NODE-NAME.ZONE")
+	minFreeMiB := fs.Uint64("min-free-disk", daemon.DefaultMinFreeDisk>>20, "MiB of free disk below which the node refuses writes and /healthz answers 503")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&logFormat, "log-format", "text", "text or json (one JSON object per line)")
 	fs.Usage = func() { printUsage(fs) }
 	fs.DurationVar(&cfg.AnalyticsScanDelay, "analytics-scan-delay", 0, "for tests: slow analytics map tasks down by this much per message")
+	fs.StringVar(&cfg.ArgonProfile, "argon-profile", "default", "argon2id profile of a new cluster's password hashes: small (7 MiB, 5 passes) or default (19 MiB, 2 passes); kept in the registry")
+	fs.IntVar(&cfg.Quotas.MaxRooms, "quota-rooms", chatcore.DefaultMaxRooms, "rooms a new cluster may hold; kept in the registry")
+	fs.IntVar(&cfg.Quotas.RoomsPerHour, "quota-rooms-per-hour", chatcore.DefaultRoomsPerHour, "rooms one account may create in an hour, in a new cluster; kept in the registry")
+	fs.IntVar(&cfg.Quotas.MaxMembers, "quota-members", chatcore.DefaultMaxMembers, "members one room may have, in a new cluster; kept in the registry")
+	fs.IntVar(&cfg.PasswordChecks, "password-checks", 2, "password hashes this node computes at once")
+	fs.IntVar(&cfg.MaxConns, "max-conns", daemon.DefaultMaxConns, "connections this node serves at once")
+	fs.IntVar(&cfg.MaxConnsPerAddr, "max-conns-per-addr", daemon.DefaultMaxConnsPerAddr, "connections this node serves from one IP address")
+	fs.DurationVar(&cfg.HelloTimeout, "hello-timeout", 10*time.Second, "time a new connection has to send its hello")
+	fs.DurationVar(&cfg.AnonIdleTimeout, "anon-idle-timeout", 45*time.Second, "idle time after which a session that did not log in is closed")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -66,6 +76,7 @@ func runNode(args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
+	cfg.MinFreeDisk = *minFreeMiB << 20
 	cfg.Logger = logger
 	switch {
 	case chatcore.HasIdentity(cfg.DataDir):

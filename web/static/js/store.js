@@ -131,9 +131,25 @@ function newRoom(info) {
   };
 }
 
+/**
+ * pages asks for every page of a list reply (rooms, who): each reply holds
+ * up to 1,000 entries and Next, the cursor of the next page ("" at the end).
+ */
+async function pages(op, body, field) {
+  const out = [];
+  let first = null;
+  for (let after = ""; ; ) {
+    const r = await conn.call(op, after ? { ...body, After: after } : body);
+    first = first || r;
+    out.push(...(r[field] || []));
+    if (!r.Next || r.Next <= after) return { ...first, [field]: out };
+    after = r.Next;
+  }
+}
+
 async function loadRooms() {
   try {
-    const r = await conn.call("rooms");
+    const r = await pages("rooms", {}, "Rooms");
     for (const info of r.Rooms || []) {
       if (!S.rooms.has(info.Name)) S.rooms.set(info.Name, newRoom(info));
     }
@@ -149,7 +165,7 @@ async function loadRooms() {
 /** refreshRooms updates the directory: member counts, rooms made meanwhile. */
 export async function refreshRooms() {
   try {
-    const r = await conn.call("rooms");
+    const r = await pages("rooms", {}, "Rooms");
     for (const info of r.Rooms || []) {
       const room = S.rooms.get(info.Name);
       if (!room) {
@@ -380,7 +396,7 @@ export async function refreshWho() {
   const name = S.current;
   if (!name || S.phase !== "app" || S.conn !== "connected") return;
   try {
-    const r = await conn.call("who", { Room: name });
+    const r = await pages("who", { Room: name }, "Members");
     if (S.current === name) {
       S.who = r.Members || [];
       S.typing = r.Typing || [];
