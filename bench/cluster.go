@@ -205,8 +205,9 @@ func closeAll(cls []*client.Client) {
 	wg.Wait()
 }
 
-// formed checks, on every live node's view, that every node is a voter of
-// every shard and that each shard has a live leader.
+// formed checks, on every live node's view, that every shard has min(N, 3)
+// voters, all nodes of the cluster, on the voters its placement wants, and
+// a live leader.
 func (c *Cluster) formed(ctx context.Context) error {
 	var ids []uint64
 	for _, n := range c.Nodes {
@@ -228,8 +229,12 @@ func (c *Cluster) formed(ctx context.Context) error {
 		}
 		for _, s := range st.Shards {
 			got := slices.Sorted(slices.Values(s.Replicas))
-			if !slices.Equal(got, ids) {
-				return fmt.Errorf("%s: shard %d has voters %v, want %v", n.Name, s.ID, got, ids)
+			want := min(len(ids), placement.DefaultReplication)
+			if s.ID == placement.RegistryShard {
+				want = placement.RegistryVoterCount(len(ids))
+			}
+			if len(got) != want || s.ID != placement.RegistryShard && len(s.NonVoting) > 0 || len(s.Wanted) > 0 && !slices.Equal(got, slices.Sorted(slices.Values(s.Wanted))) {
+				return fmt.Errorf("%s: shard %d has voters %v (non-voting %v, wanted %v), want %d of %v", n.Name, s.ID, got, s.NonVoting, s.Wanted, want, ids)
 			}
 			if l := c.NodeByID(s.Leader); l == nil || !l.Alive() {
 				return fmt.Errorf("%s: shard %d has no live leader (%d)", n.Name, s.ID, s.Leader)

@@ -31,6 +31,7 @@ type Report struct {
 	Fanout     *FanoutResult      `json:"fanout,omitempty"`
 	Failover   *FailoverResult    `json:"failover,omitempty"`
 	Reconnect  *ReconnectResult   `json:"reconnect,omitempty"`
+	Rebalance  *RebalanceResult   `json:"rebalance,omitempty"`
 	Memory     []MemoryResult     `json:"memory,omitempty"`
 	Analytics  *AnalyticsResult   `json:"analytics,omitempty"`
 	// Ratios compares Parley's throughput with each peer's.
@@ -175,6 +176,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "reconnect\tparley\tresumed %s\tkilled subscriber's node %s; gaps %d, dups %d; %d/%d received\n",
 			ms(c.ResumeMs), c.Killed, c.Gaps, c.Dups, c.Received, c.LastSeq)
 	}
+	if b := r.Rebalance; b != nil {
+		fmt.Fprintf(tw, "rebalance\tparley\tsettled %.1fs\tadded a node to %d under %.0f msg/s; %d replicas moved, ideal %d; ack p99 %s during the move, %s before; %d failed\n",
+			b.SettleS, b.Params.Nodes, b.Params.Rate, b.Moved, b.Ideal, ms(b.During.P99Ms), ms(b.Before.P99Ms), b.Failed)
+	}
 	if a := r.Analytics; a != nil {
 		for _, j := range a.Jobs {
 			fmt.Fprintf(tw, "analytics\tparley %s\t%.2fs, %s msg/s\t%d tasks over %d messages in %d rooms; peak RSS per node %s; single-threaded scan of the JSON Lines export %.2fs (%s msg/s): parley %.2f× as fast; same rows: %v\n",
@@ -225,7 +230,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 }
 
 // systemOrder is the order of the throughput rows: Parley, then its peers.
-var systemOrder = []string{"parley", "raw-dragonboat", "raw-dragonboat-dense-ids", "raw-dragonboat-1shard", "jetstream-default", "jetstream-always", "jetstream-always-stream-per-room"}
+var systemOrder = []string{"parley", "parley-5-nodes", "raw-dragonboat", "raw-dragonboat-dense-ids", "raw-dragonboat-1shard", "jetstream-default", "jetstream-always", "jetstream-always-stream-per-room"}
 
 // sortedThroughput returns the throughput results in systemOrder.
 func (r *Report) sortedThroughput() []ThroughputResult {

@@ -24,13 +24,16 @@ const (
 	ScenarioReconnect  = "reconnect"
 	ScenarioFailover   = "failover"
 	ScenarioMemory     = "memory"
-	ScenarioAnalytics  = "analytics"
+	// ScenarioRebalance adds a node to a loaded 5-node cluster, and
+	// measures a 5-node cluster's throughput first.
+	ScenarioRebalance = "rebalance"
+	ScenarioAnalytics = "analytics"
 )
 
 // AllScenarios lists every scenario in running order.
 var AllScenarios = []string{
 	ScenarioRaw, ScenarioJetStream, ScenarioThroughput, ScenarioLatency,
-	ScenarioFanout, ScenarioReconnect, ScenarioFailover, ScenarioAnalytics, ScenarioMemory,
+	ScenarioFanout, ScenarioReconnect, ScenarioFailover, ScenarioRebalance, ScenarioAnalytics, ScenarioMemory,
 }
 
 // Options configures Run.
@@ -71,6 +74,7 @@ type Options struct {
 	Failover   FailoverParams
 	Reconnect  ReconnectParams
 	Memory     MemoryParams
+	Rebalance  RebalanceParams
 	Analytics  AnalyticsParams
 }
 
@@ -85,6 +89,7 @@ func DefaultOptions(quick bool) Options {
 		Failover:   FailoverParams{Rate: 1000, Rooms: 16, Senders: 12, Workers: 64, Payload: 128, Before: 10 * time.Second, After: 20 * time.Second},
 		Reconnect:  ReconnectParams{Rate: 200, Payload: 128, Before: 5 * time.Second, After: 10 * time.Second},
 		Memory:     MemoryParams{Profiles: []string{"small", "default"}, Idle: 10 * time.Second},
+		Rebalance:  RebalanceParams{Nodes: 5, Rate: 500, Rooms: 16, Senders: 10, Workers: 64, Payload: 128, Before: 10 * time.Second, After: 30 * time.Second},
 		Analytics:  AnalyticsParams{Messages: 1_000_000, Rooms: 64, Senders: 64, Query: `pizza.*(coffee|tea)`},
 	}
 	if quick {
@@ -94,6 +99,7 @@ func DefaultOptions(quick bool) Options {
 		o.Failover.Before, o.Failover.After = 3*time.Second, 5*time.Second
 		o.Reconnect.Before, o.Reconnect.After = 2*time.Second, 4*time.Second
 		o.Memory.Idle = 3 * time.Second
+		o.Rebalance.Before, o.Rebalance.After = 3*time.Second, 10*time.Second
 		o.Analytics.Messages, o.Analytics.Senders = 20_000, 32
 	}
 	o.Memory.Load = o.Throughput
@@ -263,6 +269,19 @@ func (r *runner) run(ctx context.Context, s string) error {
 		res, err := RunFailover(ctx, c, r.o.Failover)
 		if res.Offered > 0 {
 			r.rep.Failover = &res // partial results help explain a failure
+		}
+		return err
+	case ScenarioRebalance:
+		r.closeCluster()
+		tr, res, err := RunRebalance(ctx, ClusterOptions{
+			Parleyd: r.bin("parleyd"), Dir: filepath.Join(r.o.WorkDir, fmt.Sprintf("rebalance-%d", time.Now().UnixNano())),
+			Shards: r.shards(), Profile: r.o.Profile, Log: r.o.Log,
+		}, r.o.Throughput, r.o.Rebalance)
+		if tr.Acked > 0 {
+			r.rep.Throughput = append(r.rep.Throughput, tr)
+		}
+		if res.Offered > 0 {
+			r.rep.Rebalance = &res
 		}
 		return err
 	case ScenarioAnalytics:

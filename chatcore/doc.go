@@ -11,4 +11,15 @@
 // parley.CheckAccess, so direct-message rooms stay their participants' own
 // whoever embeds the core. It knows nothing of the wire protocol; the daemon
 // package puts it on the network.
+//
+// The cluster is elastic. A room shard lives on its R voters only: the
+// registry leader places them (placement.Balance over the nodes neither
+// draining nor dead, see placeAll) and hands out replica ids; each shard's
+// leader moves its membership there one safe step at a time
+// (placement.NextStep, see driveMoves); each node runs exactly the
+// replicas it has ids for (hostAssigned). Heartbeats in the registry tell
+// who is up and who leads what (liveness.go), which drives status, moves,
+// dead-node replacement and leader balance (placement.BalanceLeaders). A
+// node hosting no replica of a room's shard tells its caller where the room
+// lives (RoomHosts); the daemon forwards there.
 package chatcore

@@ -15,4 +15,7 @@ var (
 	ErrClosed = errors.New("node closed")
 	// ErrExists marks a data directory that already holds a node.
 	ErrExists = errors.New("already exists")
+	// ErrRemoved marks a node an admin removed from its cluster: it no
+	// longer serves, and its data dir cannot rejoin.
+	ErrRemoved = errors.New("node removed from the cluster")
 )

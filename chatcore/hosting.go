@@ -2,9 +2,12 @@ package chatcore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"time"
 
+	"github.com/cockroachdb/pebble"
 	"github.com/lni/dragonboat/v4"
 
 	"github.com/parleychat/parley/placement"
@@ -14,9 +17,11 @@ import (
 // registry is quiet.
 const hostInterval = 500 * time.Millisecond
 
-// hostLoop makes the node host what the registry says it should: it starts a
-// replica of every room shard (non-voting until promoted), promotes itself
-// where the placement wants a voter once it has caught up, and, while it leads the registry, runs the placement loop.
+// hostLoop makes the node host what the registry says it should: it runs a
+// replica of every room shard the registry gave it a replica id of and no
+// other, promotes itself where the placement wants a voter once it has
+// caught up, moves the membership of the shards it leads towards the
+// placement, and, while it leads the registry, runs the placement loop.
 func (n *Node) hostLoop() {
 	t := time.NewTicker(hostInterval)
 	defer t.Stop()
@@ -25,6 +30,8 @@ func (n *Node) hostLoop() {
 		n.reconcile()
 		select {
 		case <-n.stop:
+			return
+		case <-n.removed:
 			return
 		case <-wake:
 		case <-t.C:
@@ -42,20 +49,92 @@ func (n *Node) reconcile() {
 		n.ring = placement.NewRing(placement.RoomShards(info.Shards))
 	}
 	n.mu.Unlock()
-	for _, s := range placement.RoomShards(info.Shards) {
-		if !n.isHosted(s) {
-			if err := n.startReplica(s, nil, true, true); err != nil {
-				n.log.Warn("host: start replica", "shard", s, "err", err)
-			}
-		}
+	nodes, err := n.Nodes()
+	if err != nil {
+		return
 	}
+	now := time.Now()
+	n.live.observe(nodes, now)
+	if me, found, err := n.nodeRecord(n.id.NodeID); err == nil && found && me.State == NodeRemoved {
+		n.log.Warn("this node was removed from the cluster by an admin; it stops serving")
+		n.removedOnce.Do(func() { close(n.removed) })
+		return
+	}
+	n.hostAssigned(info)
 	for s := range n.nonVotingShards() {
 		n.promoteSelf(s)
 	}
 	n.publishClientAddr()
+	n.driveMoves(info, nodes, now)
+	n.balanceLeaders(nodes, now)
 	if leader, _, ok, _ := n.nh.GetLeaderID(placement.RegistryShard); ok && leader == n.id.NodeID {
-		n.placeAll(info)
+		n.placeAll(info, nodes, now)
 	}
+}
+
+// Removed is closed once the registry says an admin removed this node from
+// the cluster: it no longer serves.
+func (n *Node) Removed() <-chan struct{} { return n.removed }
+
+// hostAssigned starts the local replica of every room shard the registry
+// gave this node a replica id of, and drops every other: a replica removed
+// from its shard, or replaced while this node was away.
+func (n *Node) hostAssigned(info ClusterInfo) {
+	for _, s := range placement.RoomShards(info.Shards) {
+		p, err := n.placement(s)
+		if err != nil {
+			continue
+		}
+		if len(p.Replicas) == 0 {
+			// A cluster made before the registry handed out replica ids
+			// records none: leave its replicas alone rather than drop
+			// them all.
+			continue
+		}
+		want, assigned := p.Replicas[n.id.NodeID]
+		have, running := n.localReplica(s)
+		if running && (!assigned || have != want) {
+			if err := n.dropReplica(s, have); err != nil {
+				n.log.Warn("host: drop replica", "shard", s, "err", err)
+				continue
+			}
+			running = false
+		}
+		if assigned && !running {
+			if err := n.startReplica(s, want, nil, true, true); err != nil {
+				n.log.Warn("host: start replica", "shard", s, "err", err)
+			}
+		}
+	}
+}
+
+// dropReplica stops the local replica of shard, which its shard no longer
+// has as a member, and deletes its Raft data and its state: should the
+// shard come back here, it comes back empty under a new replica id and
+// catches up from a snapshot.
+func (n *Node) dropReplica(shard, replica uint64) error {
+	n.log.Info("host: dropping replica no longer placed here", "shard", shard, "replica", replica)
+	if err := n.nh.StopReplica(shard, replica); err != nil && !errors.Is(err, dragonboat.ErrShardNotFound) {
+		return fmt.Errorf("stop: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := n.nh.SyncRemoveData(ctx, shard, replica); err != nil {
+		return fmt.Errorf("remove data: %w", err)
+	}
+	lo, hi := shardRange(shard)
+	if err := n.db.db.DeleteRange(lo, hi, pebble.Sync); err != nil {
+		return fmt.Errorf("delete state: %w", err)
+	}
+	if err := n.forgetRole(shard); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	delete(n.hosted, shard)
+	n.mu.Unlock()
+	n.moves.forget(shard)
+	n.hub.reload(shard)
+	return nil
 }
 
 // publishClientAddr updates this node's client address in the registry when
@@ -90,9 +169,17 @@ func (n *Node) nonVotingShards() map[uint64]bool {
 
 // promoteSelf turns the local non-voting replica of shard into a voter when
 // the placement wants one here and the replica has caught up.
+//
+// A room shard's leader adds a non-voting member only to promote it (see
+// placement.NextStep), so it promotes itself whatever the voter count. The
+// registry's other nodes follow it as non-voting members for good: one
+// promotes itself only while the registry has fewer voters than wanted, as
+// seen after catching up, so two promotions racing a placement change
+// cannot leave an even number of voters (each change is guarded by the
+// membership's config-change id, so the second re-reads).
 func (n *Node) promoteSelf(shard uint64) {
-	p, err := n.placement(shard)
-	if err != nil || !slices.Contains(p.Voters, n.id.NodeID) {
+	replica, ok := n.localReplica(shard)
+	if !ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -102,16 +189,25 @@ func (n *Node) promoteSelf(shard uint64) {
 	if _, err := n.nh.SyncRead(ctx, shard, readBarrier{}); err != nil {
 		return
 	}
+	// Read after the barrier: for the registry, that is this replica's own
+	// state, current.
+	p, err := n.placement(shard)
+	if err != nil || !slices.Contains(p.Voters, n.id.NodeID) {
+		return
+	}
 	m, err := n.nh.SyncGetShardMembership(ctx, shard)
 	if err != nil {
 		return
 	}
-	if _, ok := m.NonVotings[n.id.NodeID]; !ok {
+	if _, ok := m.NonVotings[replica]; !ok {
 		return
 	}
-	if err := n.nh.SyncRequestAddReplica(ctx, shard, n.id.NodeID, n.cfg.RaftAddr, m.ConfigChangeID); err != nil {
+	if shard == placement.RegistryShard && len(m.Nodes) >= len(p.Voters) {
+		return
+	}
+	if err := n.nh.SyncRequestAddReplica(ctx, shard, replica, n.cfg.RaftAddr, m.ConfigChangeID); err != nil {
 		n.log.Debug("host: promote", "shard", shard, "err", err)
 		return
 	}
-	n.log.Debug("promoted to voter", "shard", shard)
+	n.log.Info("promoted to voter", "shard", shard, "replica", replica)
 }

@@ -65,6 +65,15 @@ type Config struct {
 	// profile's default (Profile.DefaultShards); used when Start creates
 	// the cluster.
 	Shards int
+	// Replicas is the number of voting replicas of each room shard of a
+	// new cluster: odd, 1 to MaxReplication; 0 for
+	// placement.DefaultReplication. Used when Start creates the cluster.
+	Replicas int
+	// DeadAfter is how long a node of a new cluster may be unreachable
+	// before its replicas are re-created elsewhere; 0 for
+	// DefaultDeadAfter. Used when Start creates the cluster; admins change
+	// it later (SetDeadAfter).
+	DeadAfter time.Duration
 	// Logger receives the node's logs (default slog.Default()).
 	Logger *slog.Logger
 	// Observer hears about proposals, sends and deliveries as they
@@ -97,7 +106,11 @@ type Config struct {
 type bootstrapParams struct {
 	clusterID string
 	// shards is the number of room shards, 0 for the profile's default.
-	shards      int
+	shards int
+	// replicas and deadAfter are the cluster's replication and
+	// dead-after, validated.
+	replicas    int
+	deadAfter   time.Duration
 	caCertPEM   []byte
 	caKeyPEM    []byte
 	nodeCertPEM []byte
@@ -132,17 +145,20 @@ type Node struct {
 	regWake chan struct{} // closed and replaced when the registry changes
 
 	mu      sync.Mutex
-	hosted  map[uint64]bool
+	hosted  map[uint64]uint64 // shard → local replica id
 	ring    *placement.Ring
 	closing bool
 
 	props   proposers
 	leaders *leaderWatch
-	obs     Observer
-	subs    subscriptions
-	// settled is the placement loop's record of shards whose membership
-	// holds every node (see placeAll); only the host loop uses it.
-	settled map[uint64]string
+	live    *liveness
+	// moves is what the host loop last saw of the shards this node leads.
+	moves *moveState
+	// removed is closed once the registry says this node was removed.
+	removed     chan struct{}
+	removedOnce sync.Once
+	obs         Observer
+	subs        subscriptions
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -168,7 +184,7 @@ func bootstrap(ctx context.Context, cfg Config, p bootstrapParams) (*Node, error
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
 	members := map[uint64]string{id.NodeID: cfg.RaftAddr}
-	if err := n.startReplica(placement.RegistryShard, members, false, false); err != nil {
+	if err := n.startReplica(placement.RegistryShard, id.NodeID, members, false, false); err != nil {
 		n.Close()
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
@@ -179,6 +195,7 @@ func bootstrap(ctx context.Context, cfg Config, p bootstrapParams) (*Node, error
 			ClusterID: p.clusterID, Shards: p.shards,
 			CACertPEM: p.caCertPEM, CAKeyPEM: p.caKeyPEM,
 			TokenHash: p.tokenHash, Secret: p.secret, Created: now, Argon: cfg.Argon, Quotas: cfg.Quotas,
+			Replication: p.replicas, DeadAfter: p.deadAfter,
 		},
 		Node: &NodeRecord{ID: id.NodeID, Name: cfg.Name, RaftAddr: cfg.RaftAddr, ClientAddr: cfg.ClientAddr, HTTPAddr: cfg.HTTPAddr, HTTPSAddr: cfg.HTTPSAddr, Joined: now},
 	}
@@ -186,8 +203,11 @@ func bootstrap(ctx context.Context, cfg Config, p bootstrapParams) (*Node, error
 		n.Close()
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
+	// Every room shard starts here alone as replica 1 (the registry's init
+	// records that); the placement loop spreads them as nodes join.
+	first := map[uint64]string{1: cfg.RaftAddr}
 	for _, s := range placement.RoomShards(p.shards) {
-		if err := n.startReplica(s, members, false, false); err != nil {
+		if err := n.startReplica(s, 1, first, false, false); err != nil {
 			n.Close()
 			return nil, fmt.Errorf("bootstrap: %w", err)
 		}
@@ -206,7 +226,7 @@ func join(ctx context.Context, cfg Config, p joinParams) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
-	if err := n.startReplica(placement.RegistryShard, nil, true, true); err != nil {
+	if err := n.startReplica(placement.RegistryShard, id.NodeID, nil, true, true); err != nil {
 		n.Close()
 		return nil, fmt.Errorf("join: %w", err)
 	}
@@ -237,6 +257,10 @@ func Open(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.restartReplicas(); err != nil {
 		n.Close()
 		return nil, fmt.Errorf("open: %w", err)
+	}
+	if rec, found, err := n.nodeRecord(n.id.NodeID); err == nil && found && rec.State == NodeRemoved {
+		n.Close()
+		return nil, fmt.Errorf("open: %w", ErrRemoved)
 	}
 	n.run()
 	return n, nil
@@ -347,10 +371,12 @@ func start(cfg Config, id identity) (*Node, error) {
 		db:      db,
 		hub:     newHub(db),
 		regWake: make(chan struct{}),
-		hosted:  make(map[uint64]bool),
+		hosted:  make(map[uint64]uint64),
 		leaders: leaders,
+		live:    newLiveness(),
+		moves:   newMoveState(),
+		removed: make(chan struct{}),
 		obs:     cfg.Observer,
-		settled: make(map[uint64]string),
 		stop:    make(chan struct{}),
 		cleanup: cleanupTLS,
 		pwSlots: newPasswordSlots(cfg.PasswordChecks),
@@ -362,11 +388,6 @@ func deploymentID(clusterID string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(clusterID))
 	return h.Sum64() | 1
-}
-
-// shardConfig is the Raft configuration of every shard.
-func (n *Node) shardConfig(shard uint64, nonVoting bool) config.Config {
-	return ShardConfig(shard, n.id.NodeID, nonVoting)
 }
 
 // ShardConfig is the Raft configuration Parley gives every shard: election
@@ -385,13 +406,13 @@ func ShardConfig(shard, replica uint64, nonVoting bool) config.Config {
 	}
 }
 
-// startReplica starts the local replica of shard: with members for a new
-// shard, with join for a replica added to an existing one, or with neither
-// to restart one.
-func (n *Node) startReplica(shard uint64, members map[uint64]string, join, nonVoting bool) error {
+// startReplica starts the local replica of shard as replica id replica:
+// with members for a new shard, with join for a replica added to an
+// existing one, or with neither to restart one.
+func (n *Node) startReplica(shard, replica uint64, members map[uint64]string, join, nonVoting bool) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.hosted[shard] || n.closing {
+	if _, ok := n.hosted[shard]; ok || n.closing {
 		return nil
 	}
 	create := func(shardID, replicaID uint64) sm.IOnDiskStateMachine {
@@ -403,24 +424,29 @@ func (n *Node) startReplica(shard uint64, members map[uint64]string, join, nonVo
 		}
 		return &diskSM{shard: shardID, db: n.db, app: app}
 	}
-	if err := n.nh.StartOnDiskReplica(members, join, create, n.shardConfig(shard, nonVoting)); err != nil {
+	if members != nil || join {
+		// Recorded first: a crash right after the start must restart
+		// the same replica id.
+		if err := n.setJoinRole(shard, replica, nonVoting); err != nil {
+			return err
+		}
+	}
+	if err := n.nh.StartOnDiskReplica(members, join, create, ShardConfig(shard, replica, nonVoting)); err != nil {
 		if errors.Is(err, dragonboat.ErrShardAlreadyExist) {
-			n.hosted[shard] = true
+			n.hosted[shard] = replica
 			return nil
 		}
 		return fmt.Errorf("shard %d: start: %w", shard, err)
 	}
-	n.hosted[shard] = true
-	if members != nil || join {
-		return n.setJoinRole(shard, nonVoting)
-	}
+	n.hosted[shard] = replica
 	return nil
 }
 
 // restartReplicas starts every replica this node has on disk, in the role
 // it joined with.
 func (n *Node) restartReplicas() error {
-	if err := n.startReplica(placement.RegistryShard, nil, false, n.joinRole(placement.RegistryShard)); err != nil {
+	_, nonVoting, _ := n.joinRole(placement.RegistryShard, n.id.NodeID)
+	if err := n.startReplica(placement.RegistryShard, n.id.NodeID, nil, false, nonVoting); err != nil {
 		return err
 	}
 	info, found, err := n.clusterInfo()
@@ -428,28 +454,41 @@ func (n *Node) restartReplicas() error {
 		return err
 	}
 	for _, s := range placement.RoomShards(info.Shards) {
-		if !n.nh.HasNodeInfo(s, n.id.NodeID) {
+		replica, nonVoting, ok := n.joinRole(s, n.id.NodeID)
+		if !ok || !n.nh.HasNodeInfo(s, replica) {
 			continue
 		}
-		if err := n.startReplica(s, nil, false, n.joinRole(s)); err != nil {
+		if err := n.startReplica(s, replica, nil, false, nonVoting); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// isHosted reports whether a replica of shard runs here.
 func (n *Node) isHosted(shard uint64) bool {
+	_, ok := n.localReplica(shard)
+	return ok
+}
+
+// localReplica returns the id of the local replica of shard, if running.
+func (n *Node) localReplica(shard uint64) (uint64, bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.hosted[shard]
+	r, ok := n.hosted[shard]
+	return r, ok
 }
 
 // run starts the node's background loops.
 func (n *Node) run() {
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go func() {
 		defer n.wg.Done()
 		n.hostLoop()
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.heartbeatLoop()
 	}()
 }
 

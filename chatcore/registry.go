@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/fxamacker/cbor/v2"
@@ -38,6 +39,35 @@ type ClusterInfo struct {
 	Argon string `cbor:"9,keyasint,omitempty"`
 	// Quotas limit rooms and members (zero fields: the defaults).
 	Quotas Quotas `cbor:"10,keyasint,omitempty"`
+	// Replication is the number of voting replicas of every room shard
+	// (parleyd --replicas): odd, 1 to MaxReplication.
+	Replication int `cbor:"11,keyasint,omitempty"`
+	// DeadAfter is how long a node may be unreachable before its replicas
+	// are re-created on live nodes.
+	DeadAfter time.Duration `cbor:"12,keyasint,omitempty"`
+	// NextReplicaID is the next room-shard replica id to hand out. Ids are
+	// never reused: dragonboat refuses a replica id once removed.
+	NextReplicaID uint64 `cbor:"13,keyasint,omitempty"`
+	// HasAdmin is set once the first account was claimed: it became admin.
+	HasAdmin bool `cbor:"14,keyasint,omitempty"`
+}
+
+// Replicas returns the cluster's replication, the default for clusters
+// that recorded none.
+func (c ClusterInfo) Replicas() int {
+	if c.Replication <= 0 {
+		return placement.DefaultReplication
+	}
+	return c.Replication
+}
+
+// DeadAfterOrDefault returns the cluster's dead-after, the default for
+// clusters that recorded none.
+func (c ClusterInfo) DeadAfterOrDefault() time.Duration {
+	if c.DeadAfter <= 0 {
+		return DefaultDeadAfter
+	}
+	return c.DeadAfter
 }
 
 // NodeRecord is one node in the registry.
@@ -53,7 +83,31 @@ type NodeRecord struct {
 	// HTTPSAddr is the node's advertised HTTPS address, "" if it serves
 	// none.
 	HTTPSAddr string `cbor:"7,keyasint,omitempty"`
+	// State is "" while the node is a full member, NodeDraining once an
+	// admin asked to remove it, NodeRemoved once it holds nothing.
+	State string `cbor:"8,keyasint,omitempty"`
+	// Beat is the node's latest heartbeat, its own clock in ns: others
+	// watch it change (see liveness).
+	Beat int64 `cbor:"9,keyasint,omitempty"`
+	// Leads is what the node reported leading at its latest heartbeat.
+	Leads []ShardReport `cbor:"10,keyasint,omitempty"`
 }
+
+// ShardReport is one shard as its leader saw it at a heartbeat: node ids,
+// not replica ids.
+type ShardReport struct {
+	Shard     uint64   `cbor:"1,keyasint"`
+	Term      uint64   `cbor:"2,keyasint"`
+	Voters    []uint64 `cbor:"3,keyasint"`
+	NonVoting []uint64 `cbor:"4,keyasint,omitempty"`
+}
+
+// Node states (NodeRecord.State).
+const (
+	NodeActive   = ""
+	NodeDraining = "draining"
+	NodeRemoved  = "removed"
+)
 
 // Account is a user account: an argon2id hash of its password, made by the
 // node that claimed it (the state machine never makes random salts).
@@ -61,6 +115,8 @@ type Account struct {
 	Name    string `cbor:"1,keyasint"`
 	Hash    []byte `cbor:"2,keyasint"`
 	Created int64  `cbor:"3,keyasint"`
+	// Admin may change the cluster's membership and settings.
+	Admin bool `cbor:"4,keyasint,omitempty"`
 }
 
 // RoomRecord is a room in the registry's directory.
@@ -70,11 +126,24 @@ type RoomRecord struct {
 	Created int64  `cbor:"3,keyasint"`
 }
 
-// Placement is the wanted voting replica set of one shard, kept by the
-// registry leader. Every other node hosts a non-voting replica.
+// Placement is one shard's wanted voters (node ids), kept by the registry
+// leader, and, for room shards, the replica id each node that holds (or is
+// about to hold) a replica of it runs. A node hosts a room shard exactly
+// while it has a replica id here. The registry's replica ids are node ids.
 type Placement struct {
-	Shard  uint64   `cbor:"1,keyasint"`
-	Voters []uint64 `cbor:"2,keyasint"`
+	Shard    uint64            `cbor:"1,keyasint"`
+	Voters   []uint64          `cbor:"2,keyasint"`
+	Replicas map[uint64]uint64 `cbor:"3,keyasint,omitempty"`
+}
+
+// nodeOf returns the node that runs replica of the shard, 0 if none.
+func (p Placement) nodeOf(replica uint64) uint64 {
+	for node, r := range p.Replicas {
+		if r == replica {
+			return node
+		}
+	}
+	return 0
 }
 
 type registryCommand struct {
@@ -85,6 +154,12 @@ type registryCommand struct {
 	Account   *Account     `cbor:"5,keyasint,omitempty"`
 	Room      *RoomRecord  `cbor:"6,keyasint,omitempty"`
 	Placement *Placement   `cbor:"7,keyasint,omitempty"`
+	// Target is the node a replica, state or heartbeat command is about.
+	Target uint64 `cbor:"8,keyasint,omitempty"`
+	// Shard is the shard of a replica command.
+	Shard uint64 `cbor:"9,keyasint,omitempty"`
+	// Replica is the replica id a release command expects.
+	Replica uint64 `cbor:"10,keyasint,omitempty"`
 }
 
 const (
@@ -94,6 +169,20 @@ const (
 	regOpCreateRoom
 	regOpSetPlacement
 	regOpUpdateNode
+	// regOpAssignReplica gives Target a replica id of Shard (a new one
+	// unless it has one) and returns it.
+	regOpAssignReplica
+	// regOpReleaseReplica drops Target's replica id of Shard if it is
+	// still Replica.
+	regOpReleaseReplica
+	// regOpHeartbeat records Target's heartbeat TS and its leader reports.
+	regOpHeartbeat
+	// regOpSetNodeState moves Target to Node.State (draining, removed).
+	regOpSetNodeState
+	// regOpSetSettings changes the cluster settings an admin may change.
+	regOpSetSettings
+	// regOpGrantAdmin makes Account.Name an admin.
+	regOpGrantAdmin
 )
 
 // Registry results: Value is one of these (or a node id for regOpAddNode).
@@ -141,6 +230,14 @@ func (r *registryShard) apply(b *pebble.Batch, data []byte) (uint64, error) {
 		}
 		info = *cmd.Cluster
 		info.NextNodeID = cmd.Node.ID + 1
+		// The first node starts every room shard alone, as replica 1.
+		info.NextReplicaID = 2
+		for _, s := range placement.RoomShards(info.Shards) {
+			p := Placement{Shard: s, Voters: []uint64{cmd.Node.ID}, Replicas: map[uint64]uint64{cmd.Node.ID: 1}}
+			if err := putCBOR(b, placementKey(s), p); err != nil {
+				return 0, err
+			}
+		}
 		return regApplied, r.putAll(b, info, cmd.Node)
 	case regOpAddNode:
 		if cmd.Node == nil {
@@ -151,7 +248,7 @@ func (r *registryShard) apply(b *pebble.Batch, data []byte) (uint64, error) {
 			return 0, err
 		}
 		for _, n := range nodes {
-			if n.Name == cmd.Node.Name || n.RaftAddr == cmd.Node.RaftAddr {
+			if n.State != NodeRemoved && (n.Name == cmd.Node.Name || n.RaftAddr == cmd.Node.RaftAddr) {
 				return regRejected, nil
 			}
 		}
@@ -174,7 +271,35 @@ func (r *registryShard) apply(b *pebble.Batch, data []byte) (uint64, error) {
 		if cmd.Account == nil || parley.ValidateUser(cmd.Account.Name) != nil {
 			return regRejected, nil
 		}
-		return r.putNew(b, regKey(regAccount, cmd.Account.Name), cmd.Account)
+		acct := *cmd.Account
+		acct.Admin = !info.HasAdmin // the first account is the cluster's admin
+		v, err := r.putNew(b, regKey(regAccount, acct.Name), &acct)
+		if err != nil || v != regApplied || info.HasAdmin {
+			return v, err
+		}
+		info.HasAdmin = true
+		return v, putCBOR(b, regKey(regCluster, ""), info)
+	case regOpGrantAdmin:
+		if cmd.Account == nil {
+			return regRejected, nil
+		}
+		var acct Account
+		found, err := getCBOR(b, regKey(regAccount, cmd.Account.Name), &acct)
+		if err != nil || !found {
+			return regRejected, err
+		}
+		acct.Admin = true
+		return regApplied, putCBOR(b, regKey(regAccount, acct.Name), acct)
+	case regOpAssignReplica, regOpReleaseReplica:
+		return r.applyReplica(b, &info, cmd)
+	case regOpHeartbeat, regOpSetNodeState:
+		return r.applyNode(b, cmd)
+	case regOpSetSettings:
+		if cmd.Cluster == nil || cmd.Cluster.DeadAfter < MinDeadAfter {
+			return regRejected, nil
+		}
+		info.DeadAfter = cmd.Cluster.DeadAfter
+		return regApplied, putCBOR(b, regKey(regCluster, ""), info)
 	case regOpCreateRoom:
 		if cmd.Room == nil || parley.ValidateRoom(cmd.Room.Name) != nil {
 			return regRejected, nil
@@ -194,7 +319,12 @@ func (r *registryShard) apply(b *pebble.Batch, data []byte) (uint64, error) {
 		if p == nil || !placement.IsRoomShard(p.Shard) && p.Shard != placement.RegistryShard {
 			return regRejected, nil
 		}
-		return regApplied, putCBOR(b, placementKey(p.Shard), p)
+		var old Placement
+		if _, err := getCBOR(b, placementKey(p.Shard), &old); err != nil {
+			return 0, err
+		}
+		old.Shard, old.Voters = p.Shard, p.Voters
+		return regApplied, putCBOR(b, placementKey(p.Shard), old)
 	}
 	return regRejected, nil
 }

@@ -3,6 +3,7 @@ package chatcore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
@@ -62,8 +63,11 @@ func (n *Node) ClusterInfo(ctx context.Context) (ClusterInfo, error) {
 }
 
 // Nodes lists the nodes of the cluster as the local registry replica knows
-// them (possibly a little stale).
-func (n *Node) Nodes() ([]NodeRecord, error) { return listNodes(n.db.db) }
+// them (possibly a little stale), but those removed.
+func (n *Node) Nodes() ([]NodeRecord, error) {
+	nodes, err := listNodes(n.db.db)
+	return slices.DeleteFunc(nodes, func(r NodeRecord) bool { return r.State == NodeRemoved }), err
+}
 
 // Rooms lists the rooms of the cluster's directory.
 func (n *Node) Rooms() ([]RoomRecord, error) { return scanCBOR[RoomRecord](n.db.db, regRoom) }

@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/pki"
+	"github.com/parleychat/parley/placement"
 )
 
 // Start creates or reopens the node in cfg.DataDir: this is the one call
@@ -28,6 +30,10 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := validateConfig(&cfg); err != nil {
 		return nil, err
 	}
+	replicas, deadAfter, err := clusterSettings(cfg)
+	if err != nil {
+		return nil, err
+	}
 	p, token, err := newCluster(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
@@ -40,12 +46,32 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err := writeFileOn(fsOrDisk(cfg.FS), DataLayout(cfg.DataDir).JoinToken(), []byte(token+"\n"), dataFileMode); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
+	p.replicas, p.deadAfter = replicas, deadAfter
 	n, err := bootstrap(ctx, cfg, p)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Logger.Info("bootstrapped a new cluster", "cluster", p.clusterID, "join_token_file", DataLayout(cfg.DataDir).JoinToken())
 	return n, nil
+}
+
+// clusterSettings validates the replication and dead-after a new cluster
+// is asked for, and fills in their defaults.
+func clusterSettings(cfg Config) (replicas int, deadAfter time.Duration, err error) {
+	replicas, deadAfter = cfg.Replicas, cfg.DeadAfter
+	if replicas == 0 {
+		replicas = placement.DefaultReplication
+	}
+	if replicas < 1 || replicas > MaxReplication || replicas%2 == 0 {
+		return 0, 0, fmt.Errorf("bootstrap: %d replicas: want an odd number from 1 to %d: %w", replicas, MaxReplication, parley.ErrInvalid)
+	}
+	if deadAfter == 0 {
+		deadAfter = DefaultDeadAfter
+	}
+	if deadAfter < MinDeadAfter {
+		return 0, 0, fmt.Errorf("bootstrap: dead-after %v: at least %v: %w", deadAfter, MinDeadAfter, parley.ErrInvalid)
+	}
+	return replicas, deadAfter, nil
 }
 
 // newCluster makes what a new cluster starts with: its id, CA, the first

@@ -66,6 +66,10 @@ func (s *Subscription) Next(ctx context.Context, max int) ([]parley.Message, err
 			return nil, ErrClosed
 		default:
 		}
+		if _, ok := s.n.localReplica(s.shard); !ok {
+			// Never hosted here, or moved away: follow it elsewhere.
+			return nil, fmt.Errorf("subscribe: %s: %w", s.room, ErrNotHosted)
+		}
 		next := s.next.Load()
 		last, msgs, wake := s.n.hub.poll(s.room, next, max)
 		if wake == nil {

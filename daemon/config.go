@@ -38,6 +38,12 @@ type Config struct {
 	// Shards is the number of room shards of a new cluster, 0 for the
 	// profile's default (chatcore.Profile.DefaultShards).
 	Shards int
+	// Replicas is the number of voting replicas of each room shard of a
+	// new cluster, 0 for the default (3).
+	Replicas int
+	// DeadAfter is how long a node of a new cluster may be unreachable
+	// before its replicas are re-created elsewhere, 0 for the default.
+	DeadAfter time.Duration
 	// Profile is "small" or "default".
 	Profile string
 	// RequestsPerSecond bounds each connection's request rate (default 2000,

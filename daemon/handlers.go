@@ -17,7 +17,7 @@ func (ss *session) handle(ctx context.Context, req transport.Request) {
 		ss.respond(req.ID, nil, transport.Errorf(transport.CodeForbidden, "%s is for nodes of the cluster only", req.Op))
 		return
 	}
-	if ss.user == "" && req.Op != transport.OpAdmit && !(ss.peerNode && (req.Op == transport.OpPresence || nodeOps[req.Op])) {
+	if ss.user == "" && req.Op != transport.OpAdmit && !(ss.peerNode && (req.Op == transport.OpPresence || req.Op == transport.OpForward || nodeOps[req.Op])) {
 		ss.respond(req.ID, nil, transport.Errorf(transport.CodeUnauthorized, "log in first: %s needs a user", req.Op))
 		return
 	}
@@ -33,42 +33,53 @@ func (ss *session) handle(ctx context.Context, req transport.Request) {
 		ss.respond(req.ID, body, nil)
 		return
 	}
-	var (
-		body any
-		err  error
-	)
+	body, err := ss.dispatch(ctx, ss.user, req)
+	if err != nil {
+		ss.respond(req.ID, nil, wireError(err))
+		return
+	}
+	ss.respond(req.ID, body, nil)
+}
+
+// dispatch serves req for user and returns the response body.
+func (ss *session) dispatch(ctx context.Context, user string, req transport.Request) (body any, err error) {
 	switch req.Op {
 	case transport.OpSend:
 		var r transport.SendRequest
 		if err = ss.decodeBody(req, &r); err == nil {
-			body, err = ss.send(ctx, r)
+			body, err = ss.send(ctx, user, r)
 		}
 	case transport.OpHistory:
 		var r transport.HistoryRequest
 		if err = ss.decodeBody(req, &r); err == nil {
-			body, err = ss.history(ctx, r)
+			body, err = ss.history(ctx, user, r)
 		}
 	case transport.OpSubscribe:
 		var r transport.SubscribeRequest
 		if err = ss.decodeBody(req, &r); err == nil {
-			body, err = ss.subscribe(r)
+			body, err = ss.subscribe(ctx, user, r)
 		}
 	case transport.OpStatus:
 		body, err = ss.status(ctx)
+	case transport.OpAdmin:
+		var r transport.AdminRequest
+		if err = ss.decodeBody(req, &r); err == nil {
+			body, err = ss.admin(ctx, r)
+		}
 	case transport.OpJoin:
 		var r transport.JoinRoomRequest
 		if err = ss.decodeBody(req, &r); err == nil {
-			err = ss.joinRoom(ctx, r)
+			err = ss.joinRoom(ctx, user, r)
 		}
 	case transport.OpLeave:
 		var r transport.LeaveRoomRequest
 		if err = ss.decodeBody(req, &r); err == nil {
-			err = ss.leaveRoom(ctx, r)
+			err = ss.leaveRoom(ctx, user, r)
 		}
 	case transport.OpRead:
 		var r transport.ReadRequest
 		if err = ss.decodeBody(req, &r); err == nil {
-			body, err = ss.markRead(ctx, r)
+			body, err = ss.markRead(ctx, user, r)
 		}
 	case transport.OpTyping:
 		var r transport.TypingRequest
@@ -78,17 +89,22 @@ func (ss *session) handle(ctx context.Context, req transport.Request) {
 	case transport.OpRooms:
 		var r transport.RoomsRequest
 		if err = ss.decodeBody(req, &r); err == nil {
-			body, err = ss.rooms(r)
+			body, err = ss.rooms(ctx, user, r)
 		}
 	case transport.OpWho:
 		var r transport.WhoRequest
 		if err = ss.decodeBody(req, &r); err == nil {
-			body, err = ss.who(ctx, r)
+			body, err = ss.who(ctx, user, r)
 		}
 	case transport.OpPresence:
 		var r transport.PresenceRequest
 		if err = ss.decodeBody(req, &r); err == nil {
 			body, err = ss.localPresence(r)
+		}
+	case transport.OpForward:
+		var r transport.ForwardedRequest
+		if err = ss.decodeBody(req, &r); err == nil {
+			body, err = ss.forwarded(ctx, req.ID, r)
 		}
 	case transport.OpAdmit:
 		var r transport.AdmitRequest
@@ -98,11 +114,7 @@ func (ss *session) handle(ctx context.Context, req transport.Request) {
 	default:
 		err = transport.Errorf(transport.CodeInvalid, "unknown operation %q", req.Op)
 	}
-	if err != nil {
-		ss.respond(req.ID, nil, wireError(err))
-		return
-	}
-	ss.respond(req.ID, body, nil)
+	return body, err
 }
 
 func (ss *session) decodeBody(req transport.Request, v any) error {
@@ -112,21 +124,27 @@ func (ss *session) decodeBody(req transport.Request, v any) error {
 	return nil
 }
 
-func (ss *session) send(ctx context.Context, r transport.SendRequest) (transport.SendResponse, error) {
-	res, err := ss.srv.node.Send(ctx, chatcore.SendParams{Room: r.Room, User: ss.user, ID: r.ID, Text: r.Text})
+func (ss *session) send(ctx context.Context, user string, r transport.SendRequest) (transport.SendResponse, error) {
+	if resp, done, err := forwardIfRemote[transport.SendResponse](ctx, ss.srv, r.Room, user, transport.OpSend, r); done {
+		return resp, err
+	}
+	res, err := ss.srv.node.Send(ctx, chatcore.SendParams{Room: r.Room, User: user, ID: r.ID, Text: r.Text})
 	if err != nil {
 		return transport.SendResponse{}, err
 	}
 	return transport.SendResponse{Room: res.Room, Seq: res.Seq, ID: res.ID, TS: res.TS, Duplicate: res.Duplicate}, nil
 }
 
-func (ss *session) history(ctx context.Context, r transport.HistoryRequest) (transport.HistoryResponse, error) {
+func (ss *session) history(ctx context.Context, user string, r transport.HistoryRequest) (transport.HistoryResponse, error) {
+	if resp, done, err := forwardIfRemote[transport.HistoryResponse](ctx, ss.srv, r.Room, user, transport.OpHistory, r); done {
+		return resp, err
+	}
 	if r.MinSeq > 0 {
-		if err := ss.srv.node.WaitApplied(ctx, r.Room, ss.user, r.MinSeq); err != nil {
+		if err := ss.srv.node.WaitApplied(ctx, r.Room, user, r.MinSeq); err != nil {
 			return transport.HistoryResponse{}, err
 		}
 	}
-	msgs, last, err := ss.srv.node.History(ctx, r.Room, ss.user, chatcore.HistoryQuery{From: r.From, Limit: r.Limit, Last: r.Last})
+	msgs, last, err := ss.srv.node.History(ctx, r.Room, user, chatcore.HistoryQuery{From: r.From, Limit: r.Limit, Last: r.Last})
 	if err != nil {
 		return transport.HistoryResponse{}, err
 	}
@@ -138,13 +156,22 @@ func (ss *session) status(ctx context.Context) (transport.StatusResponse, error)
 	if err != nil {
 		return transport.StatusResponse{}, err
 	}
-	up := ss.srv.probeNodes(ctx, st.Nodes)
+	recs := make([]chatcore.NodeRecord, len(st.Nodes))
+	for i, n := range st.Nodes {
+		recs[i] = n.NodeRecord
+	}
+	up := ss.srv.probeNodes(ctx, recs)
 	out := transport.StatusResponse{}
 	for _, n := range st.Nodes {
-		out.Nodes = append(out.Nodes, transport.NodeInfo{ID: n.ID, Name: n.Name, Addr: n.ClientAddr, HTTP: n.HTTPAddr, HTTPS: n.HTTPSAddr, Up: up[n.ID]})
+		out.Nodes = append(out.Nodes, transport.NodeInfo{
+			ID: n.ID, Name: n.Name, Addr: n.ClientAddr, HTTP: n.HTTPAddr, HTTPS: n.HTTPSAddr, Up: up[n.ID] && n.Up,
+			State: n.State, Voters: n.Voters, Leaders: n.Leaders,
+		})
 	}
 	for _, s := range st.Shards {
-		out.Shards = append(out.Shards, transport.ShardStatus{ID: s.ID, Leader: s.Leader, Term: s.Term, Replicas: s.Replicas, NonVoting: s.NonVoting})
+		out.Shards = append(out.Shards, transport.ShardStatus{
+			ID: s.ID, Leader: s.Leader, Term: s.Term, Replicas: s.Replicas, NonVoting: s.NonVoting, Wanted: s.Wanted,
+		})
 	}
 	return out, nil
 }

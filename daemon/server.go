@@ -54,6 +54,7 @@ type Server struct {
 	typing   *localTyping
 	view     *presenceView
 	peers    *peers
+	relays   *relays
 	metrics  *metrics
 	// caughtUp is set once /readyz found every hosted shard caught up.
 	caughtUp atomic.Bool
@@ -130,7 +131,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	ccfg := chatcore.Config{
 		DataDir: cfg.DataDir, Name: cfg.Name,
 		RaftAddr: raftAddr, RaftListen: cfg.Raft, ClientAddr: clientAddr, HTTPAddr: httpAddr, HTTPSAddr: httpsAddr,
-		Profile: profile, Shards: cfg.Shards, Logger: cfg.Logger, PasswordChecks: cfg.PasswordChecks,
+		Profile: profile, Shards: cfg.Shards, Replicas: cfg.Replicas, DeadAfter: cfg.DeadAfter, Logger: cfg.Logger, PasswordChecks: cfg.PasswordChecks,
 		Argon: cfg.ArgonProfile, Quotas: cfg.Quotas,
 	}
 	m := newMetrics()
@@ -147,6 +148,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	m.reg.MustRegister(newServerCollector(s))
 	s.view = &presenceView{srv: s}
 	s.peers = newPeers(s)
+	s.relays = newRelays(s)
 	s.analytics, err = mapreduce.New(mapreduce.Config{
 		Node: node, Caller: s.peers, Dir: chatcore.DataLayout(cfg.DataDir).Analytics(), Logger: cfg.Logger,
 		ScanDelay: cfg.AnalyticsScanDelay, MemBytes: cfg.AnalyticsMemBytes, BackupAfter: cfg.AnalyticsBackupAfter,
@@ -274,6 +276,10 @@ func (s *Server) acceptLoop() {
 	}
 }
 
+// Removed is closed once an admin removed this node from the cluster: it no
+// longer serves, and the process should stop.
+func (s *Server) Removed() <-chan struct{} { return s.node.Removed() }
+
 // Node returns the server's chatcore node.
 func (s *Server) Node() *chatcore.Node { return s.node }
 
@@ -308,6 +314,7 @@ func (s *Server) Close() error {
 	if s.httpSrv != nil {
 		s.httpSrv.Close()
 	}
+	s.relays.closeAll()
 	if s.analytics != nil {
 		s.analytics.Close()
 	}

@@ -122,7 +122,9 @@ func (ss *session) serve() {
 			ss.ping(req)
 			continue
 		}
-		if !ss.limit.allow(time.Now()) {
+		// Another node's session carries the requests of many users, each
+		// limited on their own connection there.
+		if !ss.peerNode && !ss.limit.allow(time.Now()) {
 			ss.srv.metrics.rateLimited.Inc()
 			ss.respond(req.ID, nil, &transport.Error{Code: transport.CodeRateLimited, Message: "too many requests", RetryMillis: 100})
 			continue

@@ -13,10 +13,25 @@ import (
 // subscriptionBatch is how many messages one pull takes from the hub.
 const subscriptionBatch = 256
 
-// subscribe registers with the hub at once, so the reply's From is exact,
-// and then pumps messages onto the subscription's event stream.
-func (ss *session) subscribe(r transport.SubscribeRequest) (transport.SubscribeResponse, error) {
-	sub, err := ss.srv.node.Subscribe(r.Room, ss.user, r.From)
+// feed is what pump reads: a local subscription (chatcore.Subscription)
+// or one through the room's relay (relaySub).
+type feed interface {
+	Next(ctx context.Context, max int) ([]parley.Message, error)
+	From() uint64
+	Close()
+}
+
+// subscribe registers with the hub (or the room's relay, when this node
+// hosts no replica of the room) at once, so the reply's From is exact, and
+// then pumps messages onto a server-opened stream of their own.
+func (ss *session) subscribe(ctx context.Context, user string, r transport.SubscribeRequest) (transport.SubscribeResponse, error) {
+	var sub feed
+	local, hosts, err := ss.srv.node.RoomHosts(r.Room)
+	if err == nil && !local && len(hosts) > 0 && !isForwarded(ctx) {
+		sub, err = ss.srv.subscribeRelay(ctx, r.Room, user, r.From)
+	} else {
+		sub, err = ss.srv.node.Subscribe(r.Room, user, r.From)
+	}
 	if err != nil {
 		return transport.SubscribeResponse{}, err
 	}
@@ -35,7 +50,7 @@ func (ss *session) subscribe(r transport.SubscribeRequest) (transport.SubscribeR
 // pump writes the subscription's messages until the client cancels it, the
 // connection ends or the node stops. A slow reader slows only its own
 // carrier: the hub never waits for it.
-func (ss *session) pump(id uint64, sub *chatcore.Subscription) {
+func (ss *session) pump(id uint64, sub feed) {
 	ctx := ss.c.context()
 	sink, err := ss.c.openSub(ctx, id)
 	if err != nil {
@@ -56,8 +71,8 @@ func (ss *session) pump(id uint64, sub *chatcore.Subscription) {
 	for {
 		msgs, err := sub.Next(ctx, subscriptionBatch)
 		if err != nil {
-			if errors.Is(err, chatcore.ErrClosed) {
-				sink.fail(&transport.Error{Code: transport.CodeUnavailable, Message: "node stopping", RetryMillis: retryHint})
+			if errors.Is(err, chatcore.ErrClosed) || errors.Is(err, chatcore.ErrNotHosted) {
+				sink.fail(&transport.Error{Code: transport.CodeUnavailable, Message: err.Error(), RetryMillis: retryHint})
 			}
 			return
 		}

@@ -20,12 +20,12 @@ import (
 var (
 	sentKeys    = []string{"id", "room", "seq"}
 	messageKeys = []string{"id", "room", "seq", "text", "ts", "user"}
-	nodeKeys    = []string{"addr", "id", "name", "up"}
-	shardKeys   = []string{"id", "leader", "replicas", "term"}
+	nodeKeys    = []string{"addr", "id", "leaders", "name", "state", "up", "voters"}
+	shardKeys   = []string{"id", "leader", "non_voting", "replicas", "term"}
 	// shardExtraKeys are keys a shard line may carry besides shardKeys:
-	// only documented ones. "non_voting" mirrors the non-voting replicas
-	// the plain status table prints.
-	shardExtraKeys = []string{"non_voting"}
+	// only documented ones. "moving" names the voters a shard is moving
+	// to, while a move is in progress.
+	shardExtraKeys = []string{"moving"}
 )
 
 // TestCLI drives the built parley binary against the shared cluster, with

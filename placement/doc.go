@@ -41,9 +41,9 @@
 // ⌈L/N⌉ leaders when voter sets allow it (as Balance's do), else the most
 // even spread they allow.
 //
-// chatcore uses the ring, rendezvous, WantedVoters and the shard numbering
-// today; Balance, WantedRegistryVoters, NextStep and BalanceLeaders are the
-// rules for the elastic cluster and are not yet wired in. The ring and
+// chatcore uses the ring, the shard numbering, Balance (room-shard voters),
+// WantedRegistryVoters, NextStep (every membership change) and
+// BalanceLeaders (leadership transfers). The ring and
 // rendezvous hashes are frozen: golden tests pin them, since changing either
 // would move the rooms or replicas of existing clusters.
 package placement

@@ -19,7 +19,16 @@ const (
 	OpHistory   = "history"
 	OpSubscribe = "subscribe"
 	OpStatus    = "status"
-	OpAdmit     = "admit"
+	// OpAdmin changes the cluster's membership or settings (AdminRequest,
+	// AdminResponse). Only an admin may; anyone else gets CodeForbidden.
+	OpAdmin = "admin"
+	// OpForward is node to node: serve the request Op with Body for User,
+	// on a node that hosts the room (ForwardedRequest; the response is Op's).
+	// A node that holds no replica of a room's shard serves the room this
+	// way. Only a session whose TLS client certificate the cluster CA
+	// signed may ask.
+	OpForward = "forward"
+	OpAdmit   = "admit"
 	// OpJoin makes the user a member of a room (JoinRoomRequest; the
 	// response has no body).
 	OpJoin = "join"
@@ -107,13 +116,18 @@ type NodeInfo struct {
 	Name string `cbor:"2,keyasint"`
 	// Addr is the node's client (QUIC) address.
 	Addr string `cbor:"3,keyasint"`
-	// Up is meaningful only in a status reply.
+	// Up, State, Voters and Leaders are meaningful only in a status reply.
 	Up bool `cbor:"4,keyasint,omitempty"`
 	// HTTP is the node's HTTP address (web client, WebSocket), "" when
 	// the node serves no HTTP or is of an older version.
 	HTTP string `cbor:"5,keyasint,omitempty"`
 	// HTTPS is the node's HTTPS address (parleyd --https), "" if none.
 	HTTPS string `cbor:"6,keyasint,omitempty"`
+	// State is "" for a full member, "draining" while an admin removes it.
+	State string `cbor:"7,keyasint,omitempty"`
+	// Voters and Leaders count the room shards it votes in and leads.
+	Voters  int `cbor:"8,keyasint,omitempty"`
+	Leaders int `cbor:"9,keyasint,omitempty"`
 }
 
 // Request is a control-stream request. ID is chosen by the client and echoed
@@ -214,6 +228,40 @@ type ShardStatus struct {
 	Replicas []uint64 `cbor:"4,keyasint"`
 	// NonVoting lists non-voting replicas.
 	NonVoting []uint64 `cbor:"5,keyasint,omitempty"`
+	// Wanted lists the voters the placement wants; it differs from
+	// Replicas while a move is in progress.
+	Wanted []uint64 `cbor:"6,keyasint,omitempty"`
+}
+
+// Admin actions (AdminRequest.Action) and their arguments.
+const (
+	// AdminRemoveNode drains a node, then removes it: Args is its id or
+	// name.
+	AdminRemoveNode = "remove-node"
+	// AdminGrant makes a user admin: Args is the user.
+	AdminGrant = "grant"
+	// AdminSet changes a cluster setting: Args is the setting's name and
+	// value ("dead-after", a Go duration).
+	AdminSet = "set"
+)
+
+// AdminRequest asks for one admin action.
+type AdminRequest struct {
+	Action string   `cbor:"1,keyasint"`
+	Args   []string `cbor:"2,keyasint,omitempty"`
+}
+
+// ForwardedRequest is a room request a node forwards for one of its users
+// (OpForward).
+type ForwardedRequest struct {
+	User string          `cbor:"1,keyasint"`
+	Op   string          `cbor:"2,keyasint"`
+	Body cbor.RawMessage `cbor:"3,keyasint"`
+}
+
+// AdminResponse says what the action did, in a sentence.
+type AdminResponse struct {
+	Message string `cbor:"1,keyasint"`
 }
 
 // AdmitRequest asks an existing node to admit a new node. Token is the

@@ -23,6 +23,8 @@ type Cluster struct {
 	Nodes  []*chatcore.Node
 	Cfgs   []chatcore.Config
 	Shards int
+	opts   Options
+	base   string
 }
 
 // Options tune StartCluster.
@@ -30,6 +32,10 @@ type Options struct {
 	// Shards is the number of room shards (default 4: enough to be
 	// multi-shard, few enough to start fast).
 	Shards int
+	// Replicas is the voters per room shard (default 3).
+	Replicas int
+	// DeadAfter is the cluster's dead-after (default chatcore's).
+	DeadAfter time.Duration
 	// Dir, if set, holds the nodes' data directories n1, n2, …
 	// (default: a temporary directory of the test's).
 	Dir string
@@ -47,54 +53,79 @@ func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
 	t.Helper()
 	o := Options{Shards: 4}
 	if len(opts) > 0 {
-		o.Argon, o.Quotas = opts[0].Argon, opts[0].Quotas
-		if opts[0].Shards > 0 {
-			o.Shards = opts[0].Shards
+		o = opts[0]
+		if o.Shards <= 0 {
+			o.Shards = 4
 		}
 	}
-	if len(opts) > 0 {
-		o.Dir = opts[0].Dir
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	c := &Cluster{t: t, Shards: o.Shards}
-	t.Cleanup(c.Close)
 	base := o.Dir
 	if base == "" {
 		base = t.TempDir()
 	}
+	c := &Cluster{t: t, Shards: o.Shards, opts: o, base: base}
+	t.Cleanup(c.Close)
 	for i := 0; i < n; i++ {
-		cfg := chatcore.Config{
-			DataDir:    filepath.Join(base, fmt.Sprintf("n%d", i+1)),
-			Name:       fmt.Sprintf("n%d", i+1),
-			RaftAddr:   FreeAddr(t),
-			ClientAddr: fmt.Sprintf("127.0.0.1:%d", 17400+i),
-			Profile:    chatcore.ProfileSmall,
-			Logger:     testLogger(),
-		}
-		var node *chatcore.Node
-		var err error
-		if i == 0 {
-			cfg.Shards, cfg.Argon, cfg.Quotas = o.Shards, o.Argon, o.Quotas
-			node, err = chatcore.Start(ctx, cfg)
-		} else {
-			node, err = chatcore.Join(ctx, cfg, c.Nodes[0])
-		}
-		if err != nil {
-			t.Fatalf("start node %d: %v", i+1, err)
-		}
-		c.Nodes = append(c.Nodes, node)
-		c.Cfgs = append(c.Cfgs, cfg)
+		c.AddNode()
 	}
 	c.WaitFormed(60 * time.Second)
 	return c
 }
 
+// AddNode starts one more node: the first creates the cluster
+// (chatcore.Start), the others join it through the first running node
+// (chatcore.Join). It returns the new node's index.
+func (c *Cluster) AddNode() int {
+	t := c.t
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	i := len(c.Nodes)
+	cfg := chatcore.Config{
+		DataDir:    filepath.Join(c.base, fmt.Sprintf("n%d", i+1)),
+		Name:       fmt.Sprintf("n%d", i+1),
+		RaftAddr:   FreeAddr(t),
+		ClientAddr: fmt.Sprintf("127.0.0.1:%d", 17400+i),
+		Profile:    chatcore.ProfileSmall,
+		Logger:     testLogger(),
+	}
+	var node *chatcore.Node
+	var err error
+	if i == 0 {
+		cfg.Shards, cfg.Replicas, cfg.DeadAfter = c.opts.Shards, c.opts.Replicas, c.opts.DeadAfter
+		cfg.Argon, cfg.Quotas = c.opts.Argon, c.opts.Quotas
+		node, err = chatcore.Start(ctx, cfg)
+	} else {
+		node, err = chatcore.Join(ctx, cfg, c.Any())
+	}
+	if err != nil {
+		t.Fatalf("start node %d: %v", i+1, err)
+	}
+	c.Nodes = append(c.Nodes, node)
+	c.Cfgs = append(c.Cfgs, cfg)
+	return i
+}
+
+// Any returns the first running node.
+func (c *Cluster) Any() *chatcore.Node {
+	for _, n := range c.Nodes {
+		if n != nil {
+			return n
+		}
+	}
+	c.t.Fatal("no node is running")
+	return nil
+}
+
 // WaitFormed waits until every running node sees every shard with
-// min(len(Nodes), 3) voters (5 for the registry) and a leader.
+// min(running nodes, replicas) voters (placement.RegistryVoterCount for the
+// registry) and a leader.
 func (c *Cluster) WaitFormed(timeout time.Duration) {
 	c.t.Helper()
-	want := min(len(c.Nodes), placement.DefaultReplication)
+	r := c.opts.Replicas
+	if r == 0 {
+		r = placement.DefaultReplication
+	}
+	want := min(c.running(), r)
 	WaitFor(c.t, timeout, func() error {
 		for i, node := range c.Nodes {
 			if node == nil {
@@ -110,7 +141,7 @@ func (c *Cluster) WaitFormed(timeout time.Duration) {
 			for _, s := range st.Shards {
 				w := want
 				if s.ID == placement.RegistryShard {
-					w = min(len(c.Nodes), 5)
+					w = placement.RegistryVoterCount(c.running())
 				}
 				if len(s.Replicas) != w || s.Leader == 0 {
 					return fmt.Errorf("node %d: shard %d: voters %v leader %d", i+1, s.ID, s.Replicas, s.Leader)
@@ -119,6 +150,17 @@ func (c *Cluster) WaitFormed(timeout time.Duration) {
 		}
 		return nil
 	})
+}
+
+// running counts the nodes not stopped.
+func (c *Cluster) running() int {
+	k := 0
+	for _, n := range c.Nodes {
+		if n != nil {
+			k++
+		}
+	}
+	return k
 }
 
 // Stop closes node i (a clean stop; its data stays).

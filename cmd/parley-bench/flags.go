@@ -101,6 +101,16 @@ func addScenarioFlags(fs *flag.FlagSet, scenario string, o *bench.Options) func(
 		fs.IntVar(&p.Payload, "payload", p.Payload, "message size in bytes")
 		fs.DurationVar(&p.Before, "before", p.Before, "load time before the kill")
 		fs.DurationVar(&p.After, "after", p.After, "load time after the kill")
+	case bench.ScenarioRebalance:
+		p := &o.Rebalance
+		fs.IntVar(&p.Nodes, "nodes", p.Nodes, "nodes before the join")
+		fs.Float64Var(&p.Rate, "rate", p.Rate, "offered messages per second")
+		fs.IntVar(&p.Rooms, "rooms", p.Rooms, "rooms")
+		fs.IntVar(&p.Senders, "senders", p.Senders, "sending clients")
+		fs.IntVar(&p.Workers, "workers", p.Workers, "sending goroutines sharing the clients")
+		fs.IntVar(&p.Payload, "payload", p.Payload, "message size in bytes")
+		fs.DurationVar(&p.Before, "before", p.Before, "load time before the join")
+		fs.DurationVar(&p.After, "after", p.After, "load time after the join")
 	case bench.ScenarioMemory:
 		p := &o.Memory
 		fs.Func("profiles", fmt.Sprintf("profiles to measure, comma-separated (default %s)", strings.Join(p.Profiles, ",")), func(s string) error {

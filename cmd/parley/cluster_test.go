@@ -188,3 +188,49 @@ func TestCommandsOnCluster(t *testing.T) {
 		t.Fatalf("another CA: exit %d, stderr %q", code, te.errOut.String())
 	}
 }
+
+// TestAdminCommands: the first user to log in is the cluster's admin; a
+// non-admin's admin commands are forbidden and change nothing; an admin
+// grants, sets dead-after, and is refused a bad value or the last node.
+func TestAdminCommands(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("HOME", t.TempDir())
+	cl := daemontest.StartCluster(t, 1, daemontest.Options{Shards: 2})
+	ca := cl.CAFile()
+	as := func(user string) *testEnv {
+		return newTestEnv(t, map[string]string{envServer: cl.Addr(0), envUser: user, envPassword: "pw-" + user})
+	}
+	if te := as("root"); te.run("status", "--ca", ca) != 0 { // root logs in first: admin
+		t.Fatalf("status: %s", te.errOut.String())
+	}
+	for _, args := range [][]string{{"remove-node", "n1"}, {"grant", "eve"}, {"set", "dead-after", "1h"}} {
+		te := as("eve")
+		if code := te.run(append([]string{"admin", "--ca", ca}, args...)...); code != 1 || !strings.Contains(te.errOut.String(), "forbidden") {
+			t.Fatalf("eve's admin %v: exit %d, stderr %q", args, code, te.errOut.String())
+		}
+	}
+	te := as("root")
+	if code := te.run("admin", "--ca", ca, "grant", "eve"); code != 0 || !strings.Contains(te.out.String(), "eve is now an admin") {
+		t.Fatalf("grant: exit %d, %q %q", code, te.out.String(), te.errOut.String())
+	}
+	te = as("eve")
+	if code := te.run("admin", "--ca", ca, "set", "dead-after", "90s"); code != 0 || !strings.Contains(te.out.String(), "dead-after is now 1m30s") {
+		t.Fatalf("set dead-after: exit %d, %q %q", code, te.out.String(), te.errOut.String())
+	}
+	for _, args := range [][]string{{"set", "dead-after", "10ms"}, {"set", "dead-after", "soon"}, {"remove-node", "n1"}, {"remove-node", "n9"}} {
+		te := as("eve")
+		if code := te.run(append([]string{"admin", "--ca", ca}, args...)...); code != 1 {
+			t.Fatalf("admin %v: exit %d, stderr %q; want 1", args, code, te.errOut.String())
+		}
+	}
+	for _, args := range [][]string{{}, {"frobnicate"}, {"grant"}, {"set", "replicas", "5"}} {
+		te := as("eve")
+		if code := te.run(append([]string{"admin", "--ca", ca}, args...)...); code != 2 {
+			t.Fatalf("admin %v: exit %d, stderr %q; want a usage error", args, code, te.errOut.String())
+		}
+	}
+	info, err := cl.Server(0).Node().ClusterInfo(context.Background())
+	if err != nil || info.DeadAfterOrDefault() != 90*time.Second {
+		t.Fatalf("dead-after %v, %v; want 1m30s", info.DeadAfter, err)
+	}
+}

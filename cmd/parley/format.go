@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -104,17 +105,48 @@ type statusJSON struct {
 }
 
 type nodeJSON struct {
-	ID   uint64 `json:"id"`
-	Name string `json:"name"`
-	Addr string `json:"addr"`
-	Up   bool   `json:"up"`
+	ID      uint64 `json:"id"`
+	Name    string `json:"name"`
+	Addr    string `json:"addr"`
+	Up      bool   `json:"up"`
+	State   string `json:"state"`
+	Voters  int    `json:"voters"`
+	Leaders int    `json:"leaders"`
 }
 
 type shardJSON struct {
-	ID       uint64   `json:"id"`
-	Leader   uint64   `json:"leader"`
-	Term     uint64   `json:"term"`
-	Replicas []uint64 `json:"replicas"`
+	ID        uint64   `json:"id"`
+	Leader    uint64   `json:"leader"`
+	Term      uint64   `json:"term"`
+	Replicas  []uint64 `json:"replicas"`
+	NonVoting []uint64 `json:"non_voting"`
+	// Moving is the voters the placement wants while a move is in
+	// progress, else absent.
+	Moving []uint64 `json:"moving,omitempty"`
+}
+
+// nodeState names a node's state for people: "active" or "draining".
+func nodeState(s string) string {
+	if s == "" {
+		return "active"
+	}
+	return s
+}
+
+// moving returns the voters a shard is moving to, nil when it is where the
+// placement wants it.
+func moving(s transport.ShardStatus) []uint64 {
+	if len(s.Wanted) == 0 {
+		return nil
+	}
+	same := len(s.Wanted) == len(s.Replicas) && len(s.NonVoting) == 0
+	for _, w := range s.Wanted {
+		same = same && slices.Contains(s.Replicas, w)
+	}
+	if same {
+		return nil
+	}
+	return s.Wanted
 }
 
 // status prints the cluster's nodes and shards as two tables, or one JSON
@@ -123,22 +155,25 @@ func (p *printer) status(st transport.StatusResponse) error {
 	if p.json {
 		out := statusJSON{Nodes: []nodeJSON{}, Shards: []shardJSON{}}
 		for _, n := range st.Nodes {
-			out.Nodes = append(out.Nodes, nodeJSON{ID: n.ID, Name: n.Name, Addr: n.Addr, Up: n.Up})
+			out.Nodes = append(out.Nodes, nodeJSON{ID: n.ID, Name: n.Name, Addr: n.Addr, Up: n.Up,
+				State: nodeState(n.State), Voters: n.Voters, Leaders: n.Leaders})
 		}
 		for _, s := range st.Shards {
 			r := append([]uint64{}, s.Replicas...)
-			out.Shards = append(out.Shards, shardJSON{ID: s.ID, Leader: s.Leader, Term: s.Term, Replicas: r})
+			nv := append([]uint64{}, s.NonVoting...)
+			out.Shards = append(out.Shards, shardJSON{ID: s.ID, Leader: s.Leader, Term: s.Term, Replicas: r, NonVoting: nv, Moving: moving(s)})
 		}
 		return p.writeJSON(out)
 	}
 	var b strings.Builder
-	nodes := [][]string{{"ID", "NAME", "ADDR", "UP"}}
+	nodes := [][]string{{"ID", "NAME", "ADDR", "UP", "STATE", "VOTERS", "LEADS"}}
 	for _, n := range st.Nodes {
 		up := "no"
 		if n.Up {
 			up = "yes"
 		}
-		nodes = append(nodes, []string{strconv.FormatUint(n.ID, 10), clean(n.Name), clean(n.Addr), up})
+		nodes = append(nodes, []string{strconv.FormatUint(n.ID, 10), clean(n.Name), clean(n.Addr), up,
+			clean(nodeState(n.State)), strconv.Itoa(n.Voters), strconv.Itoa(n.Leaders)})
 	}
 	writeTable(&b, nodes)
 	b.WriteString("\n")
@@ -151,6 +186,9 @@ func (p *printer) status(st transport.StatusResponse) error {
 		replicas := joinIDs(s.Replicas)
 		if len(s.NonVoting) > 0 {
 			replicas += " (non-voting " + joinIDs(s.NonVoting) + ")"
+		}
+		if m := moving(s); m != nil {
+			replicas += " moving to " + joinIDs(m)
 		}
 		shards = append(shards, []string{strconv.FormatUint(s.ID, 10), leader, strconv.FormatUint(s.Term, 10), replicas})
 	}

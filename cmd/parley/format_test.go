@@ -126,20 +126,23 @@ func TestMessageJSON(t *testing.T) {
 
 var testStatus = transport.StatusResponse{
 	Nodes: []transport.NodeInfo{
-		{ID: 1, Name: "pi-one", Addr: "10.0.0.1:7400", Up: true},
-		{ID: 12, Name: "laptop", Addr: "10.0.0.12:7400"},
+		{ID: 1, Name: "pi-one", Addr: "10.0.0.1:7400", Up: true, Voters: 2, Leaders: 1},
+		{ID: 12, Name: "laptop", Addr: "10.0.0.12:7400", State: "draining", Voters: 1},
 	},
 	Shards: []transport.ShardStatus{
 		{ID: 1, Leader: 1, Term: 7, Replicas: []uint64{1, 12}, NonVoting: []uint64{3}},
 		{ID: 2, Term: 2},
+		{ID: 4, Leader: 1, Term: 3, Replicas: []uint64{1, 12}, NonVoting: []uint64{3}, Wanted: []uint64{1, 3}},
 	},
 }
 
 func TestStatusJSON(t *testing.T) {
 	p, b := testPrinter(true)
 	p.status(testStatus)
-	want := `{"nodes":[{"id":1,"name":"pi-one","addr":"10.0.0.1:7400","up":true},{"id":12,"name":"laptop","addr":"10.0.0.12:7400","up":false}],` +
-		`"shards":[{"id":1,"leader":1,"term":7,"replicas":[1,12]},{"id":2,"leader":0,"term":2,"replicas":[]}]}` + "\n"
+	want := `{"nodes":[{"id":1,"name":"pi-one","addr":"10.0.0.1:7400","up":true,"state":"active","voters":2,"leaders":1},` +
+		`{"id":12,"name":"laptop","addr":"10.0.0.12:7400","up":false,"state":"draining","voters":1,"leaders":0}],` +
+		`"shards":[{"id":1,"leader":1,"term":7,"replicas":[1,12],"non_voting":[3]},{"id":2,"leader":0,"term":2,"replicas":[],"non_voting":[]},` +
+		`{"id":4,"leader":1,"term":3,"replicas":[1,12],"non_voting":[3],"moving":[1,3]}]}` + "\n"
 	if b.String() != want {
 		t.Fatalf("got  %s\nwant %s", b.String(), want)
 	}
@@ -154,13 +157,14 @@ func TestStatusJSON(t *testing.T) {
 func TestStatusPlain(t *testing.T) {
 	p, b := testPrinter(false)
 	p.status(testStatus)
-	want := `ID  NAME    ADDR            UP
-1   pi-one  10.0.0.1:7400   yes
-12  laptop  10.0.0.12:7400  no
+	want := `ID  NAME    ADDR            UP   STATE     VOTERS  LEADS
+1   pi-one  10.0.0.1:7400   yes  active    2       1
+12  laptop  10.0.0.12:7400  no   draining  1       0
 
 SHARD  LEADER  TERM  REPLICAS
 1      1       7     1,12 (non-voting 3)
 2      none    2     -
+4      1       3     1,12 (non-voting 3) moving to 1,3
 `
 	if b.String() != want {
 		t.Fatalf("got\n%s\nwant\n%s", b.String(), want)

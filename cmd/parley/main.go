@@ -8,8 +8,8 @@
 // With no command (or only flags), parley is an interactive chat: see
 // repl.go.
 //
-// The commands are send, tail, history, status, rooms, who, ca, analytics
-// and search; "parley help" lists
+// The commands are send, tail, history, status, rooms, who, ca, analytics,
+// search and admin; "parley help" lists
 // them and "parley help <command>" (or "parley <command> -h") shows a
 // command's flags. Flags may come before or after positional arguments;
 // "--" ends them.
@@ -53,6 +53,7 @@ var commands = []command{
 	{"ca", "print the cluster CA (PEM), for a browser to trust parleyd --https", runCA},
 	{"analytics", "run an analytics job over the history ('analytics list' names them)", runAnalytics},
 	{"search", "find messages matching a regular expression, newest first", runSearch},
+	{"admin", "remove a node, make a user admin, or change a cluster setting", runAdmin},
 	{"repl", "chat interactively (what plain 'parley' runs)", runREPL},
 	{"version", "print the client's version, commit and Go version", runVersion},
 	{"completion", "print a bash or zsh completion script (parley completion bash|zsh)", nil},

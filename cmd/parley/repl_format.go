@@ -100,16 +100,20 @@ func whoLines(mode colorMode, room string, members []transport.Member) []string 
 // statusLines renders the cluster's status as two tables; the node the
 // REPL is connected to is marked.
 func statusLines(st transport.StatusResponse, connected uint64) []string {
-	nodes := [][]string{{"NODE", "NAME", "ADDR", "STATE"}}
+	nodes := [][]string{{"NODE", "NAME", "ADDR", "STATE", "VOTERS", "LEADS"}}
 	for _, n := range st.Nodes {
 		state := "down"
 		if n.Up {
 			state = "up"
 		}
+		if n.State != "" {
+			state += ", " + clean(n.State)
+		}
 		if n.ID == connected {
 			state += " (connected)"
 		}
-		nodes = append(nodes, []string{strconv.FormatUint(n.ID, 10), clean(n.Name), clean(n.Addr), state})
+		nodes = append(nodes, []string{strconv.FormatUint(n.ID, 10), clean(n.Name), clean(n.Addr), state,
+			strconv.Itoa(n.Voters), strconv.Itoa(n.Leaders)})
 	}
 	shards := [][]string{{"SHARD", "LEADER", "TERM", "REPLICAS"}}
 	for _, s := range st.Shards {
@@ -117,7 +121,14 @@ func statusLines(st transport.StatusResponse, connected uint64) []string {
 		if s.Leader != 0 {
 			leader = "node " + strconv.FormatUint(s.Leader, 10)
 		}
-		shards = append(shards, []string{strconv.FormatUint(s.ID, 10), leader, strconv.FormatUint(s.Term, 10), joinIDs(s.Replicas)})
+		replicas := joinIDs(s.Replicas)
+		if len(s.NonVoting) > 0 {
+			replicas += " (non-voting " + joinIDs(s.NonVoting) + ")"
+		}
+		if m := moving(s); m != nil {
+			replicas += " moving to " + joinIDs(m)
+		}
+		shards = append(shards, []string{strconv.FormatUint(s.ID, 10), leader, strconv.FormatUint(s.Term, 10), replicas})
 	}
 	return tableLines(nodes, shards)
 }

@@ -128,24 +128,26 @@ func TestWhoLines(t *testing.T) {
 func TestStatusLines(t *testing.T) {
 	st := transport.StatusResponse{
 		Nodes: []transport.NodeInfo{
-			{ID: 1, Name: "n1", Addr: "10.0.0.1:7400", Up: true},
-			{ID: 2, Name: "n2", Addr: "10.0.0.2:7400"},
-			{ID: 3, Name: "n3", Addr: "10.0.0.3:7400", Up: true},
+			{ID: 1, Name: "n1", Addr: "10.0.0.1:7400", Up: true, Voters: 2, Leaders: 1},
+			{ID: 2, Name: "n2", Addr: "10.0.0.2:7400", State: "draining", Voters: 1},
+			{ID: 3, Name: "n3", Addr: "10.0.0.3:7400", Up: true, Voters: 1},
 		},
 		Shards: []transport.ShardStatus{
 			{ID: 1, Leader: 3, Term: 7, Replicas: []uint64{1, 2, 3}},
 			{ID: 2, Term: 2, Replicas: []uint64{1, 2, 3}},
+			{ID: 4, Leader: 1, Term: 2, Replicas: []uint64{1, 2}, NonVoting: []uint64{3}, Wanted: []uint64{1, 3}},
 		},
 	}
 	got := strings.Join(statusLines(st, 3), "\n")
-	want := `NODE  NAME  ADDR           STATE
-1     n1    10.0.0.1:7400  up
-2     n2    10.0.0.2:7400  down
-3     n3    10.0.0.3:7400  up (connected)
+	want := `NODE  NAME  ADDR           STATE           VOTERS  LEADS
+1     n1    10.0.0.1:7400  up              2       1
+2     n2    10.0.0.2:7400  down, draining  1       0
+3     n3    10.0.0.3:7400  up (connected)  1       0
 
 SHARD  LEADER  TERM  REPLICAS
 1      node 3  7     1,2,3
-2      none    2     1,2,3`
+2      none    2     1,2,3
+4      node 1  2     1,2 (non-voting 3) moving to 1,3`
 	if got != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", got, want)
 	}

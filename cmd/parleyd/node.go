@@ -32,6 +32,8 @@ func runNode(args []string) error {
 	fs.StringVar(&cfg.Token, "token", "", "join token (from <data>/join-token of the first node); visible in ps: prefer --token-file or $"+tokenEnv)
 	fs.StringVar(&tokenFile, "token-file", "", "file holding the join token (default: $"+tokenEnv+")")
 	fs.IntVar(&cfg.Shards, "shards", 0, "number of room shards of a new cluster (default 16, or 8 with --profile small)")
+	fs.IntVar(&cfg.Replicas, "replicas", 0, "voting replicas per room shard of a new cluster: odd, 1 to 7 (default 3)")
+	fs.DurationVar(&cfg.DeadAfter, "dead-after", 0, "how long a node of a new cluster may be unreachable before its replicas are re-created elsewhere (default 5m; change later with parley admin set dead-after)")
 	fs.StringVar(&cfg.Profile, "profile", "default", "memory profile of a new node: small or default")
 	fs.StringVar(&cfg.Name, "name", "", "node name (default: host name)")
 	fs.StringVar(&cfg.DNS, "dns", "", "serve DNS for --dns-domain on this address, UDP and TCP (e.g. :53; default off)")
@@ -117,7 +119,13 @@ func runNode(args []string) error {
 		srv.Close()
 		return err
 	}
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-srv.Removed():
+		cfg.Logger.Error("this node was removed from the cluster by an admin (parley admin remove-node); stopping. Its data dir cannot rejoin: start an empty one with --join to add this machine again")
+		srv.Close()
+		return chatcore.ErrRemoved
+	}
 	cfg.Logger.Info("stopping")
 	return srv.Close()
 }

@@ -5,6 +5,7 @@
 package daemontest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -35,6 +36,8 @@ type Options struct {
 	// Shards is the number of room shards (default 4: enough to be
 	// multi-shard, few enough to start fast).
 	Shards int
+	// Replicas is the voters per room shard (default 3).
+	Replicas int
 	// Configure, if set, adjusts server i's configuration (0-based) before
 	// it first starts, say to lower RequestsPerSecond. Restart reuses the
 	// adjusted configuration.
@@ -47,6 +50,7 @@ type Options struct {
 type Cluster struct {
 	t       testing.TB
 	shards  int
+	r       int
 	cfgs    []daemon.Config
 	servers []*daemon.Server // nil while stopped
 	addrs   []string         // last client address of each server
@@ -73,6 +77,7 @@ func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
 	c := &Cluster{
 		t:       t,
 		shards:  o.Shards,
+		r:       cmp.Or(o.Replicas, placement.DefaultReplication),
 		cfgs:    make([]daemon.Config, n),
 		servers: make([]*daemon.Server, n),
 		addrs:   make([]string, n),
@@ -92,6 +97,7 @@ func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
 			HTTP:      "127.0.0.1:0",
 			Advertise: "127.0.0.1",
 			Shards:    o.Shards,
+			Replicas:  o.Replicas,
 			Profile:   "small",
 			Logger:    log.With("node", name),
 		}
@@ -133,7 +139,8 @@ func (c *Cluster) start(i int, cfg daemon.Config) {
 }
 
 // WaitFormed waits until every running server sees every shard with
-// min(n, 3) voting replicas (the registry: min(n, 5)) and a leader, where
+// min(n, replicas) voting replicas (the registry: placement.RegistryVoterCount(n))
+// and a leader, where
 // n counts every server of the cluster, stopped ones included. It fails
 // the test if that takes longer than timeout.
 func (c *Cluster) WaitFormed(timeout time.Duration) {
@@ -154,9 +161,9 @@ func (c *Cluster) WaitFormed(timeout time.Duration) {
 				return fmt.Errorf("server %d sees %d shards, want %d", i, len(st.Shards), c.shards+1)
 			}
 			for _, s := range st.Shards {
-				want := min(n, placement.DefaultReplication)
+				want := min(n, c.r)
 				if s.ID == placement.RegistryShard {
-					want = min(n, 5)
+					want = placement.RegistryVoterCount(n)
 				}
 				if len(s.Replicas) != want || s.Leader == 0 {
 					return fmt.Errorf("server %d: shard %d: voters %v, want %d; leader %d",

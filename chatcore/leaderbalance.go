@@ -1,0 +1,66 @@
+package chatcore
+
+import (
+	"time"
+
+	"github.com/parleychat/parley/placement"
+)
+
+// Leader balance timing: a shard's leadership moves at most once per
+// transferCooldown from this node, and only after the heartbeats had time
+// to report the last moves (no two transfers from one node within two
+// heartbeats) (each node reports what it leads every
+// heartbeatInterval), so stale reports do not make leaders flap.
+const transferCooldown = 5 * time.Second
+
+// balanceLeaders spreads room-shard leaders over the live nodes
+// (placement.BalanceLeaders over the leaders the heartbeats report): for
+// each transfer away from this node it asks dragonboat to hand the
+// leadership over. Every node computes the same plan from the registry; each
+// carries out only its own part.
+func (n *Node) balanceLeaders(nodes []NodeRecord, now time.Time) {
+	shards := make(map[uint64]placement.ShardLeader)
+	terms := make(map[uint64]uint64)
+	var live []uint64
+	for _, rec := range nodes {
+		if rec.State != NodeActive || n.isDown(rec.ID, now) {
+			continue
+		}
+		live = append(live, rec.ID)
+		for _, r := range rec.Leads {
+			if t, ok := terms[r.Shard]; ok && t >= r.Term {
+				continue
+			}
+			terms[r.Shard] = r.Term
+			shards[r.Shard] = placement.ShardLeader{Leader: rec.ID, Voters: r.Voters}
+		}
+	}
+	for _, t := range placement.BalanceLeaders(shards, live) {
+		if t.From != n.id.NodeID || !n.leadsNow(t.Shard) {
+			continue
+		}
+		n.moves.mu.Lock()
+		due := now.Sub(n.moves.transfers[t.Shard]) > transferCooldown && now.Sub(n.moves.lastTransfer) > 2*heartbeatInterval
+		if due {
+			n.moves.transfers[t.Shard] = now
+			n.moves.lastTransfer = now
+		}
+		n.moves.mu.Unlock()
+		if !due {
+			continue
+		}
+		p, err := n.placement(t.Shard)
+		if err != nil {
+			continue
+		}
+		rid, ok := p.Replicas[t.To]
+		if !ok {
+			continue
+		}
+		n.log.Info("leader balance: transfer", "shard", t.Shard, "to", t.To)
+		if err := n.nh.RequestLeaderTransfer(t.Shard, rid); err != nil {
+			n.log.Debug("leader balance", "shard", t.Shard, "err", err)
+		}
+		return // one at a time: the reports must catch up first
+	}
+}

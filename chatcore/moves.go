@@ -1,0 +1,168 @@
+package chatcore
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/parleychat/parley/placement"
+)
+
+// moveState is what the host loop last saw of the room shards this node
+// leads: their membership (reported with the heartbeat, so every node can
+// tell who leads what), and when it last moved a leadership away.
+type moveState struct {
+	mu        sync.Mutex
+	led       map[uint64]ShardReport
+	transfers map[uint64]time.Time
+	// lastTransfer is this node's latest leadership transfer of any shard.
+	lastTransfer time.Time
+}
+
+func newMoveState() *moveState {
+	return &moveState{led: make(map[uint64]ShardReport), transfers: make(map[uint64]time.Time)}
+}
+
+func (m *moveState) record(r ShardReport) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.led[r.Shard] = r
+}
+
+func (m *moveState) forget(shard uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.led, shard)
+}
+
+// reports returns the recorded shards that leads says are still led here,
+// by shard id.
+func (m *moveState) reports(leads func(uint64) bool) []ShardReport {
+	m.mu.Lock()
+	var out []ShardReport
+	for _, r := range m.led {
+		out = append(out, r)
+	}
+	m.mu.Unlock()
+	out = slices.DeleteFunc(out, func(r ShardReport) bool { return !leads(r.Shard) })
+	slices.SortFunc(out, func(a, b ShardReport) int { return int(a.Shard) - int(b.Shard) })
+	return out
+}
+
+// driveMoves takes, for every room shard this node leads, the next safe
+// step from its actual membership towards the voters the registry wants
+// (placement.NextStep): one membership change per shard per round, each
+// guarded by the membership's config-change id.
+func (n *Node) driveMoves(info ClusterInfo, nodes []NodeRecord, now time.Time) {
+	down := n.downNodes(nodes, now)
+	for _, s := range placement.RoomShards(info.Shards) {
+		if !n.leadsNow(s) {
+			n.moves.forget(s)
+			continue
+		}
+		if err := n.moveShard(s, nodes, down); err != nil {
+			n.log.Debug("move", "shard", s, "err", err)
+		}
+	}
+}
+
+// moveShard takes one step for shard, which this node leads.
+func (n *Node) moveShard(shard uint64, nodes []NodeRecord, down []uint64) error {
+	p, err := n.placement(shard)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	m, err := n.nh.SyncGetShardMembership(ctx, shard)
+	if err != nil {
+		return err
+	}
+	act := placement.Membership{Leader: n.id.NodeID}
+	for rid := range m.Nodes {
+		node := p.nodeOf(rid)
+		if node == 0 {
+			// Not the registry's: an add that raced a release. Leave it to
+			// an operator rather than guess at a voter's quorum.
+			n.log.Warn("move: voter replica unknown to the registry", "shard", shard, "replica", rid)
+			return nil
+		}
+		act.Voters = append(act.Voters, node)
+	}
+	for rid := range m.NonVotings {
+		node := p.nodeOf(rid)
+		if node == 0 {
+			return n.nh.SyncRequestDeleteReplica(ctx, shard, rid, m.ConfigChangeID)
+		}
+		act.NonVoting = append(act.NonVoting, node)
+	}
+	slices.Sort(act.Voters)
+	slices.Sort(act.NonVoting)
+	_, term, _, _ := n.nh.GetLeaderID(shard)
+	n.moves.record(ShardReport{Shard: shard, Term: term, Voters: act.Voters, NonVoting: act.NonVoting})
+	if len(p.Voters) == 0 {
+		return nil
+	}
+	// An assignment with no member behind it, not wanted (or of a replica
+	// already removed), is a leftover: release it so its node drops it.
+	for node, rid := range p.Replicas {
+		_, voter := m.Nodes[rid]
+		_, learner := m.NonVotings[rid]
+		_, removed := m.Removed[rid]
+		if !voter && !learner && (removed || !slices.Contains(p.Voters, node)) {
+			return n.releaseReplica(ctx, shard, node, rid)
+		}
+	}
+	step, err := placement.NextStep(act, p.Voters, down)
+	if err != nil {
+		return err
+	}
+	switch step.Kind {
+	case placement.AddNonVoting:
+		addr := raftAddrOf(nodes, step.Node)
+		if addr == "" {
+			return nil
+		}
+		rid, err := n.assignReplica(ctx, shard, step.Node)
+		if err != nil || rid == regRejected {
+			return err
+		}
+		n.log.Info("move: add non-voting", "shard", shard, "node", step.Node, "replica", rid)
+		return n.nh.SyncRequestAddNonVoting(ctx, shard, rid, addr, m.ConfigChangeID)
+	case placement.TransferLeader:
+		n.log.Info("move: transfer leadership", "shard", shard, "to", step.Node)
+		return n.nh.RequestLeaderTransfer(shard, p.Replicas[step.Node])
+	case placement.Remove:
+		rid := p.Replicas[step.Node]
+		n.log.Info("move: remove", "shard", shard, "node", step.Node, "replica", rid)
+		if err := n.nh.SyncRequestDeleteReplica(ctx, shard, rid, m.ConfigChangeID); err != nil {
+			return err
+		}
+		return n.releaseReplica(ctx, shard, step.Node, rid)
+	}
+	// Promote: the non-voting node promotes itself once caught up (see
+	// promoteSelf). Settled and Wait: nothing to do.
+	return nil
+}
+
+func raftAddrOf(nodes []NodeRecord, id uint64) string {
+	for _, rec := range nodes {
+		if rec.ID == id {
+			return rec.RaftAddr
+		}
+	}
+	return ""
+}
+
+// assignReplica gets node's replica id of shard from the registry, a new
+// one unless it has one.
+func (n *Node) assignReplica(ctx context.Context, shard, node uint64) (uint64, error) {
+	return n.proposeRegistry(ctx, registryCommand{Op: regOpAssignReplica, Shard: shard, Target: node})
+}
+
+// releaseReplica drops node's replica id rid of shard from the registry.
+func (n *Node) releaseReplica(ctx context.Context, shard, node, rid uint64) error {
+	_, err := n.proposeRegistry(ctx, registryCommand{Op: regOpReleaseReplica, Shard: shard, Target: node, Replica: rid})
+	return err
+}
