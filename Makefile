@@ -26,7 +26,7 @@ COMMIT      ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown
 LDFLAGS     := -X github.com/parleychat/parley/internal/buildinfo.version=$(VERSION) \
                -X github.com/parleychat/parley/internal/buildinfo.commit=$(COMMIT)
 
-.PHONY: all build run test lint unit fuzz arm64 arm64-smoke bench bench-build bench-quick soak release clean
+.PHONY: all build run test deps lint unit fuzz arm64 arm64-smoke bench bench-build bench-quick soak release clean
 
 all: build
 
@@ -36,7 +36,12 @@ build:
 run: build
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/parleyd dev --nodes 3
 
-test: lint unit fuzz arm64-smoke bench-quick
+test: deps lint unit fuzz arm64-smoke bench-quick
+
+# The Debian tools the tests drive (chromium, iptables, avahi, dig, …),
+# installed if missing, so that make test is the only set-up step.
+deps:
+	./scripts/deps.sh
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
