@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -31,6 +33,15 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "websocket: origin not of this cluster", http.StatusForbidden)
 		return
 	}
+	// A browser's socket counts against the same caps as a QUIC
+	// connection: the caps bound sessions, whatever carries them.
+	ip := remoteIP(r.RemoteAddr)
+	if err := s.connCap.acquire(ip); err != nil {
+		s.log.Debug("websocket refused", "remote", r.RemoteAddr, "err", err)
+		http.Error(w, "websocket: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	defer s.connCap.release(ip)
 	// The origin is checked above, against every node's address, which
 	// the library's same-host check cannot know.
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
@@ -40,7 +51,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(transport.MaxWebFrame)
 	ctx, cancel := context.WithCancel(s.ctx)
-	wc := &webCarrier{srv: s, ws: ws, ctx: ctx, cancel: cancel, addr: r.RemoteAddr, subs: make(map[uint64]chan struct{})}
+	wc := &webCarrier{srv: s, ws: ws, ctx: ctx, cancel: cancel, addr: r.RemoteAddr, helloTimeout: s.cfg.HelloTimeout, subs: make(map[uint64]chan struct{})}
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		wc.cookieToken = c.Value
 	}
@@ -68,6 +79,11 @@ type webCarrier struct {
 	cancel      context.CancelFunc
 	addr        string
 	cookieToken string
+	// helloTimeout bounds the time from the upgrade to the hello.
+	helloTimeout time.Duration
+	// anonIdle, once set by limitAnonymous, bounds the wait for each
+	// request of a session that did not log in.
+	anonIdle time.Duration
 
 	mu   sync.Mutex
 	subs map[uint64]chan struct{}
@@ -95,10 +111,18 @@ func (c *webCarrier) read(ctx context.Context) (transport.WebClientFrame, error)
 // readHello reads the hello. A browser on this node's own origin may
 // leave out its credentials: the session cookie then stands for them.
 func (c *webCarrier) readHello(h *transport.Hello) error {
-	ctx, cancel := context.WithTimeout(c.ctx, helloTimeout)
-	defer cancel()
-	f, err := c.read(ctx)
+	// On time out, a close with a reason: the browser can show it.
+	var late atomic.Bool
+	t := time.AfterFunc(c.helloTimeout, func() {
+		late.Store(true)
+		c.ws.Close(websocket.StatusPolicyViolation, fmt.Sprintf("no hello within %v", c.helloTimeout))
+	})
+	defer t.Stop()
+	f, err := c.read(c.ctx)
 	if err != nil {
+		if late.Load() {
+			return fmt.Errorf("web: no hello within %v: %w", c.helloTimeout, err)
+		}
 		return err
 	}
 	if f.Hello == nil {
@@ -113,9 +137,34 @@ func (c *webCarrier) readHello(h *transport.Hello) error {
 	return nil
 }
 
+// limitAnonymous bounds a session that did not log in (see anonLimiter):
+// smaller messages, and a deadline on each wait for a request.
+func (c *webCarrier) limitAnonymous(maxFrame int, idle time.Duration) {
+	c.ws.SetReadLimit(int64(maxFrame))
+	c.anonIdle = idle
+}
+
+// readFrame reads the next frame, within anonIdle once that is set.
+func (c *webCarrier) readFrame() (transport.WebClientFrame, error) {
+	if c.anonIdle <= 0 {
+		return c.read(c.ctx)
+	}
+	var idle atomic.Bool
+	t := time.AfterFunc(c.anonIdle, func() {
+		idle.Store(true)
+		c.ws.Close(websocket.StatusPolicyViolation, errAnonIdle.Error())
+	})
+	defer t.Stop()
+	f, err := c.read(c.ctx)
+	if err != nil && idle.Load() {
+		return f, errAnonIdle
+	}
+	return f, err
+}
+
 func (c *webCarrier) readRequest(req *transport.Request) error {
 	for {
-		f, err := c.read(c.ctx)
+		f, err := c.readFrame()
 		if err != nil {
 			return err
 		}
