@@ -43,6 +43,14 @@ var fuzzTargets = []func() any{
 	func() any { return new(PresenceRequest) },
 	func() any { return new(PresenceResponse) },
 	func() any { return new(PingRequest) },
+	func() any { return new(AdminRequest) },
+	func() any { return new(AdminResponse) },
+	func() any { return new(ForwardedRequest) },
+	func() any { return new(ReadRequest) },
+	func() any { return new(ReadResponse) },
+	func() any { return new(TypingRequest) },
+	func() any { return new(Typing) },
+	func() any { return new(Error) },
 }
 
 func FuzzFrameReader(f *testing.F) {

@@ -256,7 +256,7 @@ type AdminRequest struct {
 type ForwardedRequest struct {
 	User string          `cbor:"1,keyasint"`
 	Op   string          `cbor:"2,keyasint"`
-	Body cbor.RawMessage `cbor:"3,keyasint"`
+	Body cbor.RawMessage `cbor:"3,keyasint,omitempty"`
 }
 
 // AdminResponse says what the action did, in a sentence.
