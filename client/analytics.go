@@ -29,8 +29,8 @@ type AnalyticsParams struct {
 	// By is "room" (default) or "user", for the activity job.
 	By string
 	// All asks for every room of the cluster, other people's direct
-	// messages included. It needs an administrator; today it is always
-	// refused with code forbidden.
+	// messages included. Only an administrator may ask; anyone else gets
+	// code forbidden and nothing runs. All and Rooms exclude each other.
 	All bool
 	// Progress, if not nil, is called with the job's progress while it
 	// runs, about five times a second.
@@ -98,6 +98,20 @@ func (c *Client) Analytics(ctx context.Context, job string, p AnalyticsParams) (
 	return res, nil
 }
 
+// AnalyticsStatus reports the job named jobID (see
+// transport.AnalyticsProgress.JobID) without waiting: its progress, and
+// whether it is done or was cancelled. A job of another user, or one whose
+// coordinator died or forgot it, gets code not_found.
+func (c *Client) AnalyticsStatus(ctx context.Context, jobID string) (transport.AnalyticsPollResponse, error) {
+	var resp transport.AnalyticsPollResponse
+	// From far past the rows: the status, not the result.
+	err := c.do(ctx, transport.OpAnalyticsPoll, transport.AnalyticsPollRequest{JobID: jobID, From: 1 << 30}, &resp)
+	if err != nil {
+		return resp, fmt.Errorf("analytics job %s: %w", jobID, err)
+	}
+	return resp, nil
+}
+
 // errCoordinatorLost marks a job whose coordinator no longer knows it.
 var errCoordinatorLost = errors.New("the job's coordinator is gone")
 
@@ -127,6 +141,10 @@ func (c *Client) runJob(ctx context.Context, req transport.AnalyticsRequest, pro
 		}
 		if err != nil {
 			return nil, err
+		}
+		if resp.Cancelled {
+			cancelled = false
+			return nil, resp.Error
 		}
 		res.Progress = resp.Progress
 		if progress != nil {

@@ -15,6 +15,7 @@ var nodeOps = map[string]bool{
 	transport.OpMRDrop:   true,
 	transport.OpMRPoll:   true,
 	transport.OpMRCancel: true,
+	transport.OpMRCut:    true,
 }
 
 // handleAnalytics serves the analytics operations (see package mapreduce):
@@ -30,7 +31,7 @@ func (ss *session) handleAnalytics(ctx context.Context, req transport.Request) (
 		if err := ss.decodeBody(req, &r); err != nil {
 			return nil, true, err
 		}
-		body, err = en.Start(ss.user, r)
+		body, err = en.Start(ctx, ss.user, r)
 		return body, true, err
 	case transport.OpAnalyticsPoll:
 		var r transport.AnalyticsPollRequest
@@ -70,6 +71,13 @@ func (ss *session) handleAnalytics(ctx context.Context, req transport.Request) (
 			return nil, true, err
 		}
 		body, err = en.Forwarded(req.Op, r)
+		return body, true, err
+	case transport.OpMRCut:
+		var r transport.CutRequest
+		if err := ss.decodeBody(req, &r); err != nil {
+			return nil, true, err
+		}
+		body, err = en.Cut(ctx, r)
 		return body, true, err
 	case transport.OpMRDrop:
 		var r transport.DropRequest

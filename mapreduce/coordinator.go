@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -93,6 +94,8 @@ type jobRun struct {
 	mu       sync.Mutex
 	progress transport.AnalyticsProgress
 	done     bool
+	// cancelled is set by a client's cancel: the job will never be done.
+	cancelled bool
 	finished time.Time
 	err      error
 	rows     []transport.AnalyticsRow
@@ -120,11 +123,32 @@ func (j *jobRun) expired(now time.Time) bool {
 	return j.done && now.Sub(j.finished) > keepDone
 }
 
-// poll reports progress and, when done, the rows from index from on.
+// stop cancels the job for its client.
+func (j *jobRun) stop() {
+	j.mu.Lock()
+	if !j.done {
+		j.cancelled = true
+	}
+	j.mu.Unlock()
+	j.cancel()
+}
+
+// reader is who the job reads rooms as.
+func (j *jobRun) reader() chatcore.Reader {
+	return chatcore.Reader{User: j.user, Everything: j.params.All}
+}
+
+// poll reports progress and, when done, the rows from index from on. A
+// cancelled job is never done.
 func (j *jobRun) poll(from int) transport.AnalyticsPollResponse {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	out := transport.AnalyticsPollResponse{Progress: j.progress, Done: j.done}
+	if j.cancelled {
+		out.Done, out.Cancelled = false, true
+		out.Error = &transport.Error{Code: transport.CodeUnavailable, Message: fmt.Sprintf("analytics %s: job %s was cancelled", j.job.Name, j.id)}
+		return out
+	}
 	if !j.done {
 		return out
 	}
@@ -188,7 +212,8 @@ func (j *jobRun) run(ctx context.Context) {
 		"took", time.Since(start), "rows", len(rows), "err", err)
 }
 
-// rooms lists the rooms the job reads: the ones named, or every room the
+// rooms lists the rooms the job reads: the ones named, every room of the
+// cluster for an administrator's job over all rooms, or else every room the
 // user may read.
 func (j *jobRun) rooms() ([]string, error) {
 	if len(j.params.Rooms) > 0 {
@@ -200,7 +225,7 @@ func (j *jobRun) rooms() ([]string, error) {
 	}
 	var out []string
 	for _, r := range recs {
-		if parley.CheckAccess(r.Name, j.user) == nil {
+		if j.params.All || parley.CheckAccess(r.Name, j.user) == nil {
 			out = append(out, r.Name)
 		}
 	}
@@ -217,9 +242,7 @@ func (j *jobRun) plan(ctx context.Context) error {
 	var shards []uint64
 	var total uint64
 	for _, room := range rooms {
-		cctx, cancel := context.WithTimeout(ctx, callTimeout)
-		cut, err := j.e.node.RoomCut(cctx, room, j.user)
-		cancel()
+		cut, err := j.e.cut(ctx, room, j.reader())
 		if err != nil {
 			return fmt.Errorf("analytics: %w", err)
 		}
@@ -759,6 +782,6 @@ func (j *jobRun) updateProgress() {
 	slices.SortFunc(running, func(a, b transport.NodeTasks) int { return int(a.Node) - int(b.Node) })
 	j.setProgress(func(p *transport.AnalyticsProgress) {
 		p.TasksDone, p.TasksTotal, p.Scanned, p.Running = done, len(j.maps)+len(j.reduces), scanned, running
-		p.Coordinator, p.Backups, p.Reruns = j.e.node.ID(), j.nBackups, j.reruns
+		p.Coordinator, p.Backups, p.Reruns, p.JobID = j.e.node.ID(), j.nBackups, j.reruns, j.id
 	})
 }

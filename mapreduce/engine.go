@@ -105,7 +105,7 @@ func New(cfg Config) (*Engine, error) {
 		e.backupAt = DefaultBackupAfter
 	}
 	if e.replicas == nil {
-		e.replicas = e.everyNode
+		e.replicas = e.voters
 	}
 	e.worker = newWorker(e, cfg.Dir)
 	e.wg.Add(1)
@@ -113,17 +113,15 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// everyNode is the default Replicas: every node of the registry.
-func (e *Engine) everyNode(uint64) []uint64 {
-	recs, err := e.node.Nodes()
+// voters is the default Replicas: the shard's voting replicas by the
+// registry, the nodes where a map task over it reads locally.
+func (e *Engine) voters(shard uint64) []uint64 {
+	v, err := e.node.ShardVoters(shard)
 	if err != nil {
-		return []uint64{e.node.ID()}
+		e.log.Warn("analytics: shard placement", "shard", shard, "err", err)
+		return nil
 	}
-	out := make([]uint64, len(recs))
-	for i, r := range recs {
-		out[i] = r.ID
-	}
-	return out
+	return v
 }
 
 // Close cancels every job and attempt and waits for them to stop; call it
@@ -170,8 +168,9 @@ func (e *Engine) JobList() transport.AnalyticsJobsResponse {
 }
 
 // Start checks a client's request and starts the job with this node as its
-// coordinator. The job reads only rooms user may read.
-func (e *Engine) Start(user string, req transport.AnalyticsRequest) (transport.AnalyticsStarted, error) {
+// coordinator. The job reads only rooms user may read, unless it asks for
+// every room (Params.All), which only an administrator may.
+func (e *Engine) Start(ctx context.Context, user string, req transport.AnalyticsRequest) (transport.AnalyticsStarted, error) {
 	job, err := Lookup(req.Job)
 	if err != nil {
 		return transport.AnalyticsStarted{}, err
@@ -181,7 +180,13 @@ func (e *Engine) Start(user string, req transport.AnalyticsRequest) (transport.A
 		return transport.AnalyticsStarted{}, err
 	}
 	if p.All {
-		return transport.AnalyticsStarted{}, fmt.Errorf("analytics %s: a job over every room, direct messages included, needs an administrator, and this cluster has none: %w", job.Name, parley.ErrForbidden)
+		admin, err := e.node.IsAdmin(ctx, user)
+		if err != nil {
+			return transport.AnalyticsStarted{}, fmt.Errorf("analytics %s: %w", job.Name, err)
+		}
+		if !admin {
+			return transport.AnalyticsStarted{}, fmt.Errorf("analytics %s: a job over every room, other people's direct messages included, needs an administrator, and %q is not one: %w", job.Name, user, parley.ErrForbidden)
+		}
 	}
 	for _, r := range p.Rooms {
 		if err := parley.CheckAccess(r, user); err != nil {
@@ -269,7 +274,7 @@ func (e *Engine) Forwarded(op string, req transport.ForwardRequest) (transport.A
 		return transport.AnalyticsPollResponse{}, err
 	}
 	if op == transport.OpMRCancel {
-		j.cancel()
+		j.stop()
 		return transport.AnalyticsPollResponse{}, nil
 	}
 	if req.From < 0 {
@@ -286,6 +291,43 @@ func (e *Engine) lookupJob(user, id string) (*jobRun, error) {
 		return nil, fmt.Errorf("analytics: job %q is not known on this node (its coordinator may have restarted): %w", id, parley.ErrNotFound)
 	}
 	return j, nil
+}
+
+// Cut serves transport.OpMRCut: a room's last seq, for a coordinator
+// that does not host the room. The coordinator checked the reader's
+// access (and, for All, that the user is an administrator).
+func (e *Engine) Cut(ctx context.Context, req transport.CutRequest) (transport.CutResponse, error) {
+	seq, err := e.node.RoomCut(ctx, req.Room, chatcore.Reader{User: req.User, Everything: req.All})
+	return transport.CutResponse{Seq: seq}, err
+}
+
+// cut reads room's last seq for job j: here if this node hosts the room,
+// else on the first of its hosts that answers.
+func (e *Engine) cut(ctx context.Context, room string, r chatcore.Reader) (uint64, error) {
+	local, hosts, err := e.node.RoomHosts(room)
+	if err != nil {
+		return 0, fmt.Errorf("cut %s: %w", room, err)
+	}
+	if local {
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		defer cancel()
+		return e.node.RoomCut(cctx, room, r)
+	}
+	err = fmt.Errorf("cut %s: no node hosts it: %w", room, parley.ErrUnavailable)
+	for _, h := range hosts {
+		var resp transport.CutResponse
+		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		err = e.caller.Call(cctx, h.ID, transport.OpMRCut, transport.CutRequest{Room: room, User: r.User, All: r.Everything}, &resp)
+		cancel()
+		if err == nil {
+			return resp.Seq, nil
+		}
+		var te *transport.Error
+		if errors.As(err, &te) && te.Code != transport.CodeUnavailable && te.Code != transport.CodeInternal {
+			return 0, err
+		}
+	}
+	return 0, err
 }
 
 // Task serves transport.OpMRTask from another node's coordinator.

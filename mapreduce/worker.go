@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/transport"
 )
 
@@ -160,7 +161,7 @@ func (w *worker) runMap(ctx context.Context, job *Job, p *Params, a *attempt) er
 	}
 	for _, r := range a.req.Ranges {
 		mapper := job.Map(p, r.Room)
-		err := w.e.node.ScanRoom(ctx, r.Room, a.req.User, r.From, r.To, func(m *parley.Message) error {
+		err := w.e.node.ScanRoom(ctx, r.Room, chatcore.Reader{User: a.req.User, Everything: a.req.Params.All}, r.From, r.To, func(m *parley.Message) error {
 			a.scanned.Add(1)
 			if w.e.scanDelay > 0 {
 				select {

@@ -37,6 +37,9 @@ const (
 	// node only.
 	OpMRPoll   = "mr.poll"
 	OpMRCancel = "mr.cancel"
+	// OpMRCut reads a room's last seq on a node that hosts it, for a
+	// coordinator that does not (CutRequest, CutResponse).
+	OpMRCut = "mr.cut"
 )
 
 // AnalyticsParams are a job's parameters. Times are Unix nanoseconds; zero
@@ -106,6 +109,8 @@ type AnalyticsProgress struct {
 	// Reruns the attempts started again after a failure or a lost node.
 	Backups int `cbor:"7,keyasint,omitempty"`
 	Reruns  int `cbor:"8,keyasint,omitempty"`
+	// JobID names the job, as AnalyticsStarted did.
+	JobID string `cbor:"9,keyasint,omitempty"`
 }
 
 // NodeTasks counts one node's running attempts of a job, and the finished
@@ -125,6 +130,9 @@ type AnalyticsPollResponse struct {
 	Error    *Error            `cbor:"3,keyasint,omitempty"`
 	Rows     []AnalyticsRow    `cbor:"4,keyasint"`
 	Total    int               `cbor:"5,keyasint,omitempty"`
+	// Cancelled is set, with Error, for a job that was cancelled: it is
+	// not Done and never will be.
+	Cancelled bool `cbor:"6,keyasint,omitempty"`
 }
 
 // AnalyticsRow is one result row: a key and its value as JSON, or for the
@@ -238,4 +246,17 @@ type FetchResponse struct {
 type DropRequest struct {
 	JobID    string   `cbor:"1,keyasint"`
 	Attempts []uint64 `cbor:"2,keyasint"`
+}
+
+// CutRequest asks a node hosting Room for the room's last seq, read by
+// User (or, with All, by an administrator's cluster-wide job).
+type CutRequest struct {
+	Room string `cbor:"1,keyasint"`
+	User string `cbor:"2,keyasint"`
+	All  bool   `cbor:"3,keyasint,omitempty"`
+}
+
+// CutResponse is a room's last seq.
+type CutResponse struct {
+	Seq uint64 `cbor:"1,keyasint"`
 }

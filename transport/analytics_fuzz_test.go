@@ -23,6 +23,8 @@ var analyticsTargets = []func() any{
 	func() any { return new(FetchResponse) },
 	func() any { return new(DropRequest) },
 	func() any { return new(ForwardRequest) },
+	func() any { return new(CutRequest) },
+	func() any { return new(CutResponse) },
 }
 
 // FuzzAnalyticsBodies decodes arbitrary bytes as every analytics body:
@@ -39,6 +41,8 @@ func FuzzAnalyticsBodies(f *testing.F) {
 		TaskStatusResponse{Tasks: []TaskStatus{{Attempt: 4, State: TaskFailed, Error: "x", Failed: 2}}},
 		FetchResponse{Data: []byte{0xa2, 1, 2}, Next: 3, EOF: true},
 		DropRequest{JobID: "j", Attempts: []uint64{1, 2}},
+		CutRequest{Room: "dm.ada.bob", User: "root", All: true},
+		CutResponse{Seq: 42},
 	} {
 		b, err := parley.Marshal(v)
 		if err != nil {

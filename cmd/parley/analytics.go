@@ -18,7 +18,7 @@ import (
 // JOB [flags]": it runs the job on the cluster and prints its rows, with a
 // progress bar on stderr when stderr is a terminal.
 func runAnalytics(ctx context.Context, e *env, args []string) error {
-	f := newFlagSet("analytics", "parley analytics list | parley analytics JOB [--room R]... [--since T] [--until T] [--limit K] [--query Q] [--by room|user] [--json|--csv] [flags]")
+	f := newFlagSet("analytics", "parley analytics list | parley analytics JOB [--room R]... [--since T] [--until T] [--limit K] [--query Q] [--by room|user] [--all-rooms] [--json|--csv] [flags]")
 	jf := jobFlags(f)
 	job, rest := splitFirst(args)
 	if err := f.parse(e, rest); err != nil {
@@ -94,7 +94,8 @@ func jobFlags(f *flagSet) analyticsFlags {
 	jf.limit = f.Int("limit", 0, "at most `K` rows (default: the job's)")
 	jf.query = f.String("query", "", "the search `regexp` (Go syntax)")
 	jf.by = f.String("by", "", "activity per room or per user (`room|user`)")
-	jf.all = f.Bool("all", false, "every room of the cluster, other people's direct messages included (needs an administrator)")
+	jf.all = f.Bool("all-rooms", false, "every room of the cluster, other people's direct messages included (needs an administrator; without it and --room, a job reads the rooms you may read)")
+	f.BoolVar(jf.all, "all", false, "same as --all-rooms")
 	jf.csv = f.Bool("csv", false, "print CSV")
 	return jf
 }

@@ -103,7 +103,6 @@ func TestAnalyticsCommands(t *testing.T) {
 		{1, "limit 50000 is out of range", []string{"analytics", "top-words", "--limit", "50000"}},
 		{1, "empty time range", []string{"analytics", "messages-per-room", "--since", "2026-02-01", "--until", "2026-01-01"}},
 		{1, "forbidden", []string{"analytics", "messages-per-room", "--room", "dm.bob.carol"}},
-		{1, "administrator", []string{"analytics", "messages-per-room", "--all"}},
 		{2, "--since", []string{"analytics", "messages-per-room", "--since", "yesterday"}},
 		{2, "name a job", []string{"analytics"}},
 		{2, "no query", []string{"search"}},
@@ -113,6 +112,17 @@ func TestAnalyticsCommands(t *testing.T) {
 		if code != tc.code || !strings.Contains(te.errOut.String(), tc.say) {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d saying %q", tc.args, code, te.errOut.String(), tc.code, tc.say)
 		}
+	}
+
+	// Every room needs an administrator: alice claimed the first account,
+	// so she is one; bob is not.
+	bob := newTestEnv(t, map[string]string{envServer: cl.Addr(0), envUser: "bob", envPassword: "pw"})
+	if code := bob.run("analytics", "--ca", ca, "messages-per-room", "--all-rooms"); code != 1 || !strings.Contains(bob.errOut.String(), "forbidden") || !strings.Contains(bob.errOut.String(), "administrator") {
+		t.Errorf("bob --all-rooms: exit %d, stderr %q; want exit 1, forbidden, administrator", code, bob.errOut.String())
+	}
+	te = run(0, "analytics", "messages-per-room", "--all-rooms", "--csv")
+	if want := "key,value\ndev,2\ngeneral,2\n"; te.out.String() != want {
+		t.Errorf("alice --all-rooms: %q, want %q", te.out.String(), want)
 	}
 }
 
