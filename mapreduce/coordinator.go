@@ -96,9 +96,9 @@ type jobRun struct {
 	done     bool
 	// cancelled is set by a client's cancel: the job will never be done.
 	cancelled bool
-	finished time.Time
-	err      error
-	rows     []transport.AnalyticsRow
+	finished  time.Time
+	err       error
+	rows      []transport.AnalyticsRow
 
 	// The rest belongs to the run goroutine.
 	maps, reduces []*task
