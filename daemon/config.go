@@ -63,6 +63,10 @@ type Config struct {
 	// AnalyticsScanDelay slows every message an analytics map task reads;
 	// tests use it to catch a job while it runs. Zero in production.
 	AnalyticsScanDelay time.Duration
+	// AnalyticsReduceDelay holds every analytics reduce task this long
+	// before it finishes; tests use it to catch a node holding reduce
+	// tasks. Zero in production.
+	AnalyticsReduceDelay time.Duration
 	// AnalyticsBackupAfter is the least time an analytics task runs
 	// before a straggler gets a backup (default 1 s); tests raise it.
 	AnalyticsBackupAfter time.Duration

@@ -151,7 +151,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.relays = newRelays(s)
 	s.analytics, err = mapreduce.New(mapreduce.Config{
 		Node: node, Caller: s.peers, Dir: chatcore.DataLayout(cfg.DataDir).Analytics(), Logger: cfg.Logger,
-		ScanDelay: cfg.AnalyticsScanDelay, MemBytes: cfg.AnalyticsMemBytes, BackupAfter: cfg.AnalyticsBackupAfter,
+		ScanDelay: cfg.AnalyticsScanDelay, ReduceDelay: cfg.AnalyticsReduceDelay, MemBytes: cfg.AnalyticsMemBytes, BackupAfter: cfg.AnalyticsBackupAfter,
 	})
 	if err != nil {
 		closeListeners()

@@ -186,3 +186,45 @@ func TestAnalyticsSurvivesKill(t *testing.T) {
 	}
 	t.Logf("users %v", slices.Sorted(maps.Keys(want)))
 }
+
+// TestAnalyticsSurvivesKillInReduce: kill -9 of a node (not the
+// coordinator) while it holds reduce tasks of a job. Its reduce tasks, and
+// the map tasks whose output died with it, run again on the nodes left,
+// and the job gives the brute-force answer.
+func TestAnalyticsSurvivesKillInReduce(t *testing.T) {
+	// Every reduce task holds for 4 s before it finishes: long enough to
+	// catch a node holding one.
+	c := startCluster(t, "--analytics-reduce-delay", "4s")
+	msgs := analyticsChat(t, c, 40)
+	want := perUser(msgs)
+	coord := c.Nodes[0]
+	alice := c.DialVia(t, "alice", coord)
+	if alice.Node().Addr != coord.Client {
+		t.Fatalf("alice is not connected to %s", coord)
+	}
+	holdsReduce := func(p transport.AnalyticsProgress) *Node {
+		for _, r := range p.Running {
+			if r.Node != p.Coordinator && r.Reduces > 0 {
+				return c.NodeByID(r.Node)
+			}
+		}
+		return nil
+	}
+	p, result := runUntil(t, alice, func(p transport.AnalyticsProgress) bool { return holdsReduce(p) != nil })
+	victim := holdsReduce(p)
+	t.Logf("%s holds reduce tasks of the job (progress %+v)", victim, p)
+	c.Kill(t, victim)
+	r := <-result
+	if r.err != nil {
+		t.Fatalf("job after %s died: %v", victim, r.err)
+	}
+	if got := resultCounts(t, r.res); !maps.Equal(got, want) {
+		t.Fatalf("after %s died in the reduce phase: got %v, want %v", victim, got, want)
+	}
+	if r.res.Resubmitted {
+		t.Errorf("the job was resubmitted, but its coordinator lived")
+	}
+	if r.res.Progress.Reruns == 0 {
+		t.Errorf("no task ran again after %s died: %+v", victim, r.res.Progress)
+	}
+}

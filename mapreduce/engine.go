@@ -52,6 +52,10 @@ type Config struct {
 	// ScanDelay slows every scanned message down; for tests that must
 	// catch a job while it runs. Zero in production.
 	ScanDelay time.Duration
+	// ReduceDelay holds every reduce attempt this long before it
+	// finishes; for tests that must catch a node holding reduce tasks.
+	// Zero in production.
+	ReduceDelay time.Duration
 	// BackupAfter is the least time an attempt runs before a straggler
 	// gets a backup attempt (default DefaultBackupAfter).
 	BackupAfter time.Duration
@@ -63,14 +67,15 @@ type Config struct {
 // Engine coordinates the jobs clients submit to this node and runs the
 // tasks any coordinator gives it.
 type Engine struct {
-	node      *chatcore.Node
-	caller    Caller
-	log       *slog.Logger
-	memBytes  int
-	scanDelay time.Duration
-	backupAt  time.Duration
-	replicas  func(shard uint64) []uint64
-	worker    *worker
+	node        *chatcore.Node
+	caller      Caller
+	log         *slog.Logger
+	memBytes    int
+	scanDelay   time.Duration
+	reduceDelay time.Duration
+	backupAt    time.Duration
+	replicas    func(shard uint64) []uint64
+	worker      *worker
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -98,7 +103,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{
 		node: cfg.Node, caller: cfg.Caller, log: cfg.Logger, memBytes: cfg.MemBytes,
-		scanDelay: cfg.ScanDelay, replicas: cfg.Replicas, backupAt: cfg.BackupAfter,
+		scanDelay: cfg.ScanDelay, reduceDelay: cfg.ReduceDelay, replicas: cfg.Replicas, backupAt: cfg.BackupAfter,
 		stop: make(chan struct{}), jobs: map[string]*jobRun{},
 	}
 	if e.backupAt <= 0 {

@@ -206,6 +206,13 @@ func (w *worker) runReduce(ctx context.Context, job *Job, a *attempt) (failed ui
 	if err != nil {
 		return 0, fmt.Errorf("reduce: %w", err)
 	}
+	if w.e.reduceDelay > 0 {
+		select {
+		case <-time.After(w.e.reduceDelay):
+		case <-ctx.Done():
+			return 0, fmt.Errorf("reduce: %w", ctx.Err())
+		}
+	}
 	return 0, nil
 }
 

@@ -44,6 +44,7 @@ func runNode(args []string) error {
 	fs.StringVar(&logFormat, "log-format", "text", "text or json (one JSON object per line)")
 	fs.Usage = func() { printUsage(fs) }
 	fs.DurationVar(&cfg.AnalyticsScanDelay, "analytics-scan-delay", 0, "for tests: slow analytics map tasks down by this much per message")
+	fs.DurationVar(&cfg.AnalyticsReduceDelay, "analytics-reduce-delay", 0, "for tests: hold every analytics reduce task this long before it finishes")
 	fs.StringVar(&cfg.ArgonProfile, "argon-profile", "default", "argon2id profile of a new cluster's password hashes: small (7 MiB, 5 passes) or default (19 MiB, 2 passes); kept in the registry")
 	fs.IntVar(&cfg.Quotas.MaxRooms, "quota-rooms", chatcore.DefaultMaxRooms, "rooms a new cluster may hold; kept in the registry")
 	fs.IntVar(&cfg.Quotas.RoomsPerHour, "quota-rooms-per-hour", chatcore.DefaultRoomsPerHour, "rooms one account may create in an hour, in a new cluster; kept in the registry")

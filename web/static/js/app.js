@@ -4,6 +4,7 @@
 import { h, render, Component, createRef } from "../vendor/preact.mjs";
 import htm from "../vendor/htm.mjs";
 import * as st from "./store.js";
+import { StatsView } from "./stats.js";
 
 const { S, conn } = st;
 const html = htm.bind(h);
@@ -84,6 +85,7 @@ class Sidebar extends Component {
       <form onSubmit=${this.dm} class="add"><input name="peer" placeholder="message a user" data-testid="open-dm" /></form>
       <footer>
         <a href="#/cluster" class=${S.view === "cluster" ? "active" : ""}>Cluster</a>
+        <a href="#/stats" data-testid="stats-link" class=${S.view === "stats" ? "active" : ""}>Stats</a>
         <button class="link" onClick=${st.logout}>Log out</button>
       </footer>
     </nav>`;
@@ -300,7 +302,11 @@ function App() {
     ${S.notice && html`<div class="notice-bar" role="alert">${S.notice} <button class="link" onClick=${() => ((S.notice = ""), st.changed())}>dismiss</button></div>`}
     <div class="main">
       <${Sidebar} />
-      ${S.view === "cluster" ? html`<${ClusterView} />` : html`<${RoomView} />`}
+      ${S.view === "cluster"
+        ? html`<${ClusterView} />`
+        : S.view === "stats"
+          ? html`<${StatsView} menu=${html`<button class="menu" onClick=${() => ((S.menuOpen = !S.menuOpen), st.changed())} aria-label="rooms">☰</button>`} />`
+          : html`<${RoomView} />`}
     </div>
     ${S.switcher && html`<${Switcher} />`}
   </div>`;
@@ -309,7 +315,7 @@ function App() {
 function signal() {
   const t = st.totals();
   const room = S.rooms.get(S.current);
-  const where = S.view === "cluster" ? "Cluster" : room ? roomLabel(room) : "";
+  const where = S.view === "cluster" ? "Cluster" : S.view === "stats" ? "Stats" : room ? roomLabel(room) : "";
   document.title = (t.mentions ? `(@${t.mentions}) ` : t.unread ? `(${t.unread}) ` : "") + (where ? where + " · " : "") + "Parley";
   const icon = document.getElementById("favicon");
   const want = t.mentions ? "/favicon-alert.svg" : "/favicon.svg";

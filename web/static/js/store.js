@@ -16,7 +16,7 @@ export const S = {
   nodes: [],
   rooms: new Map(), // name -> room
   current: "",
-  view: "room", // room | cluster
+  view: "room", // room | cluster | stats
   who: null, // the current room's members, null until they are known
   typing: [], // users typing in the current room
   status: null,
@@ -415,13 +415,15 @@ export async function refreshStatus() {
 
 const joining = new Set();
 
-/** route follows the URL: #/room/<name>, #/cluster. */
+/** route follows the URL: #/room/<name>, #/cluster, #/stats. */
 export function route() {
   const h = decodeURIComponent(location.hash.replace(/^#\/?/, ""));
   S.menuOpen = false;
   if (h === "cluster") {
     S.view = "cluster";
     refreshStatus();
+  } else if (h === "stats") {
+    S.view = "stats";
   } else if (h.startsWith("room/")) {
     const name = h.slice(5);
     S.view = "room";

@@ -1,0 +1,110 @@
+package mapreduce_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/client"
+	"github.com/parleychat/parley/daemon/daemontest"
+	"github.com/parleychat/parley/transport"
+)
+
+// TestFiveNodesLocalityAndAdmin runs jobs on a 5-node cluster where each
+// shard lives on only 3 nodes. Map tasks run where their shard's replicas
+// are (a task elsewhere could not read its rooms and would run again), a
+// coordinator that does not host a room reads its cut on a host, and a job
+// over every room runs only for an administrator, who then sees every
+// pair's direct messages.
+func TestFiveNodesLocalityAndAdmin(t *testing.T) {
+	c := daemontest.StartCluster(t, 5, daemontest.Options{Shards: 6, Replicas: 3})
+	// The first account claimed is the cluster's administrator.
+	root := dialUser(t, c.Addr(0), "root")
+	// Accounts are claimed one at a time: five nodes in one process under
+	// the race detector are slow to hash passwords concurrently.
+	for _, u := range users {
+		dialUser(t, c.Addr(0), u)
+	}
+	chat(t, c.Addr(0), 30)
+
+	// Alice's client is on a node that does not host general's shard.
+	via := -1
+	nonHosts := map[uint64]bool{}
+	for i := range c.Len() {
+		hosts, err := c.Server(i).Node().HostsRoom("general")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !hosts {
+			via = i
+			nonHosts[c.Server(i).Node().ID()] = true
+		}
+	}
+	if via < 0 {
+		t.Fatal("every node hosts general: the cluster does not place shards on 3 of 5 nodes")
+	}
+	alice := dialUser(t, c.Addr(via), "alice")
+	msgs := readable(t, alice)
+	remoteCut := false
+	for _, job := range []string{"messages-per-user", "top-words"} {
+		res := checkJob(t, alice, job, client.AnalyticsParams{}, msgs)
+		if res.Progress.Reruns != 0 {
+			t.Errorf("%s: progress %+v: an attempt ran again (a map task placed away from its shard fails)", job, res.Progress)
+		}
+		remoteCut = remoteCut || nonHosts[res.Progress.Coordinator]
+	}
+	if !remoteCut {
+		t.Errorf("no job was coordinated by a node that does not host general (%v): the remote cut is untested", nonHosts)
+	}
+
+	// Every room, DMs included: only for the administrator.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err := alice.Analytics(ctx, "messages-per-room", client.AnalyticsParams{All: true})
+	if transport.CodeOf(err) != transport.CodeForbidden || !strings.Contains(err.Error(), "administrator") {
+		t.Fatalf("alice's job over every room: %v, want forbidden", err)
+	}
+	carol := dialUser(t, c.Addr(2), "carol")
+	every := union(msgs, readable(t, carol))
+	res := checkJob(t, root, "messages-per-room", client.AnalyticsParams{All: true}, every)
+	dms := 0
+	for _, r := range res.Rows {
+		if strings.HasPrefix(r.Key, "dm.") {
+			dms++
+		}
+	}
+	if dms != len(users) {
+		t.Errorf("the administrator's job over every room counted %d direct-message rooms, want %d: %v", dms, len(users), rowsOf(res))
+	}
+	// Without rooms, the administrator's job means the rooms root may
+	// read: root has no direct messages.
+	res, err = root.Analytics(ctx, "messages-per-room", client.AnalyticsParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Rows {
+		if strings.HasPrefix(r.Key, "dm.") {
+			t.Errorf("root's job without rooms counted %s", r.Key)
+		}
+	}
+	if len(res.Rows) != len(publicRoom) {
+		t.Errorf("root's job without rooms: %v, want the %d public rooms", rowsOf(res), len(publicRoom))
+	}
+}
+
+// union is a and b without duplicates.
+func union(a, b []parley.Message) []parley.Message {
+	seen := map[string]bool{}
+	var out []parley.Message
+	for _, m := range slices.Concat(a, b) {
+		k := m.Room + "#" + m.ID.String()
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, m)
+		}
+	}
+	return out
+}
