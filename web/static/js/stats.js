@@ -113,7 +113,7 @@ function Bars({ rows }) {
     ${rows.map(
       (r, i) => html`<li data-testid="stat-row" data-key=${r.Key} data-value=${vals[i]}>
         <span class="key" title=${r.Key}>${r.Key}</span>
-        <span class="bar"><span style=${`width:${(100 * vals[i]) / top}%`}></span></span>
+        <span class="bar"><span style=${{ width: `${(100 * vals[i]) / top}%` }}></span></span>
         <span class="val">${vals[i]}</span>
       </li>`,
     )}
@@ -139,7 +139,7 @@ function Heatmap({ rows }) {
           ${row.map(
             (n, hr) => html`<td data-testid="heat-cell" data-day=${DAYS[d]} data-hour=${hr} data-value=${n}
               title=${`${DAYS[d]} ${String(hr).padStart(2, "0")}:00 UTC: ${n} messages`}
-              style=${`--heat:${n ? 0.15 + (0.85 * n) / top : 0}`}></td>`,
+              style=${{ "--heat": String(n ? 0.15 + (0.85 * n) / top : 0) }}></td>`,
           )}
         </tr>`,
       )}
