@@ -20,6 +20,10 @@ func TestTaskOpsAreForNodesOnly(t *testing.T) {
 		transport.OpMRStatus: transport.TaskStatusRequest{JobID: "00112233445566778899aabb"},
 		transport.OpMRFetch:  transport.FetchRequest{JobID: "00112233445566778899aabb", Attempt: 1},
 		transport.OpMRDrop:   transport.DropRequest{JobID: "00112233445566778899aabb"},
+		// A user must not read another pair's room's cut by claiming All.
+		transport.OpMRCut:    transport.CutRequest{Room: "dm.bob.carol", User: "alice", All: true},
+		transport.OpMRPoll:   transport.ForwardRequest{User: "bob", JobID: "1-00112233445566778899aabb"},
+		transport.OpMRCancel: transport.ForwardRequest{User: "bob", JobID: "1-00112233445566778899aabb"},
 	}
 	id := uint64(0)
 	for op, body := range bodies {
@@ -46,5 +50,11 @@ func TestTaskOpsAreForNodesOnly(t *testing.T) {
 	err := srv.peers.Call(ctx, srv.Node().ID(), transport.OpMRTask, bad, nil)
 	if transport.CodeOf(err) != transport.CodeInvalid {
 		t.Fatalf("a task with a bad job id: %v, want invalid", err)
+	}
+	// A node's cut of a bad room name is refused as invalid.
+	var cut transport.CutResponse
+	err = srv.peers.Call(ctx, srv.Node().ID(), transport.OpMRCut, transport.CutRequest{Room: "Bad Room", User: "alice"}, &cut)
+	if transport.CodeOf(err) != transport.CodeInvalid {
+		t.Fatalf("a cut of a bad room: %v, want invalid", err)
 	}
 }

@@ -18,6 +18,9 @@ import (
 const (
 	// callTimeout bounds one node-to-node call.
 	callTimeout = 5 * time.Second
+	// cutTimeout bounds reading one room's cut: a linearizable read,
+	// slow only while the shard elects a leader or the machine is busy.
+	cutTimeout = 30 * time.Second
 	// startTimeout bounds starting an attempt on a node.
 	startTimeout = 2 * time.Second
 	// pollEvery is how often the coordinator asks its workers how they do.

@@ -314,14 +314,14 @@ func (e *Engine) cut(ctx context.Context, room string, r chatcore.Reader) (uint6
 		return 0, fmt.Errorf("cut %s: %w", room, err)
 	}
 	if local {
-		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		cctx, cancel := context.WithTimeout(ctx, cutTimeout)
 		defer cancel()
 		return e.node.RoomCut(cctx, room, r)
 	}
 	err = fmt.Errorf("cut %s: no node hosts it: %w", room, parley.ErrUnavailable)
 	for _, h := range hosts {
 		var resp transport.CutResponse
-		cctx, cancel := context.WithTimeout(ctx, callTimeout)
+		cctx, cancel := context.WithTimeout(ctx, cutTimeout)
 		err = e.caller.Call(cctx, h.ID, transport.OpMRCut, transport.CutRequest{Room: room, User: r.User, All: r.Everything}, &resp)
 		cancel()
 		if err == nil {
