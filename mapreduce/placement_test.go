@@ -2,6 +2,7 @@ package mapreduce_test
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -22,11 +23,11 @@ import (
 func TestFiveNodesLocalityAndAdmin(t *testing.T) {
 	c := daemontest.StartCluster(t, 5, daemontest.Options{Shards: 6, Replicas: 3})
 	// The first account claimed is the cluster's administrator.
-	root := dialUser(t, c.Addr(0), "root")
+	root := dialPatient(t, c.Addr(0), "root")
 	// Accounts are claimed one at a time: five nodes in one process under
 	// the race detector are slow to hash passwords concurrently.
 	for _, u := range users {
-		dialUser(t, c.Addr(0), u)
+		dialPatient(t, c.Addr(0), u).Close()
 	}
 	chat(t, c.Addr(0), 20)
 
@@ -48,10 +49,10 @@ func TestFiveNodesLocalityAndAdmin(t *testing.T) {
 	}
 	// A client may land on another node than the one it dials first: dial
 	// again until it is on one that does not host general.
-	alice := dialUser(t, c.Addr(via), "alice")
+	alice := dialPatient(t, c.Addr(via), "alice")
 	for try := 0; !nonHosts[alice.Node().ID] && try < 15; try++ {
 		alice.Close()
-		alice = dialUser(t, c.Addr(via), "alice")
+		alice = dialPatient(t, c.Addr(via), "alice")
 	}
 	msgs := readable(t, alice)
 	remoteCut := false
@@ -73,7 +74,7 @@ func TestFiveNodesLocalityAndAdmin(t *testing.T) {
 	if transport.CodeOf(err) != transport.CodeForbidden || !strings.Contains(err.Error(), "administrator") {
 		t.Fatalf("alice's job over every room: %v, want forbidden", err)
 	}
-	carol := dialUser(t, c.Addr(2), "carol")
+	carol := dialPatient(t, c.Addr(2), "carol")
 	every := union(msgs, readable(t, carol))
 	res := checkJob(t, root, "messages-per-room", client.AnalyticsParams{All: true}, every)
 	dms := 0
@@ -113,4 +114,28 @@ func union(a, b []parley.Message) []parley.Message {
 		}
 	}
 	return out
+}
+
+// dialPatient dials as user, trying again a few times: five nodes in one
+// process under the race detector on a busy machine may take longer than
+// one handshake allows to hash a password and commit an account.
+func dialPatient(t *testing.T, addr, user string) *client.Client {
+	t.Helper()
+	var err error
+	for try := 0; try < 4; try++ {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		var c *client.Client
+		c, err = client.Dial(ctx, client.Options{
+			Servers: []string{addr}, User: user, Password: password,
+			KnownClustersPath: filepath.Join(t.TempDir(), "known_clusters"),
+		})
+		cancel()
+		if err == nil {
+			t.Cleanup(func() { c.Close() })
+			return c
+		}
+		t.Logf("dial %s, try %d: %v", user, try+1, err)
+	}
+	t.Fatalf("dial %s: %v", user, err)
+	return nil
 }
