@@ -17,6 +17,8 @@ type roomCommand struct {
 	Batch []roomCommand `cbor:"7,keyasint,omitempty"`
 	// Seq is a read marker's new position (roomOpRead).
 	Seq uint64 `cbor:"8,keyasint,omitempty"`
+	// Import is a batch of a backup (roomOpImport, see import.go).
+	Import *importCmd `cbor:"9,keyasint,omitempty"`
 }
 
 const (

@@ -314,6 +314,8 @@ func (r *registryShard) apply(b *pebble.Batch, data []byte) (uint64, error) {
 			return 0, err
 		}
 		return r.putNew(b, regKey(regRoom, cmd.Room.Name), cmd.Room)
+	case regOpRestoreRoom:
+		return r.applyRestoreRoom(b, info, cmd)
 	case regOpSetPlacement:
 		p := cmd.Placement
 		if p == nil || !placement.IsRoomShard(p.Shard) && p.Shard != placement.RegistryShard {

@@ -27,10 +27,12 @@ type applyResult struct {
 	seq       uint64 // a send's seq, or a membership change's notice's
 	ts        int64
 	duplicate bool
-	changed   bool            // a join or leave changed the membership
-	msg       *parley.Message // the new message, nil for a duplicate or a rejection
-	reject    string          // why the entry was rejected, "" if it was not
-	items     []applyResult   // a batch's sends, in order
+	changed   bool              // a join or leave changed the membership
+	msg       *parley.Message   // the new message, nil for a duplicate or a rejection
+	reject    string            // why the entry was rejected, "" if it was not
+	items     []applyResult     // a batch's sends, in order
+	imported  []*parley.Message // an import's new messages
+	importOut importOutcome     // an import's outcome
 }
 
 // roomApplier holds the decision code of a room shard's state machine. It
@@ -61,6 +63,8 @@ func (a roomApplier) applyEntry(tx *roomTx, data []byte) (applyResult, error) {
 		res, err = a.batch(tx, cmd)
 	case roomOpRead:
 		res, err = a.read(tx, cmd)
+	case roomOpImport:
+		res, err = a.importBatch(tx, cmd)
 	default:
 		return applyResult{reject: fmt.Sprintf("unknown op %d", cmd.Op)}, nil
 	}
@@ -298,6 +302,9 @@ func (a roomApplier) pruneDedup(tx *roomTx, limit int) error {
 func encodeResult(r applyResult) (uint64, []byte, error) {
 	if r.reject != "" {
 		return 0, []byte(r.reject), nil
+	}
+	if r.op == roomOpImport {
+		return encodeImport(r)
 	}
 	if r.op == roomOpBatch {
 		items := make([]batchItem, len(r.items))

@@ -27,6 +27,7 @@ func (r *roomShard) applyEntries(b *pebble.Batch, entries []sm.Entry) (func(), e
 		if res.msg != nil {
 			fresh = append(fresh, res.msg)
 		}
+		fresh = append(fresh, res.imported...)
 		for _, it := range res.items {
 			if it.msg != nil {
 				fresh = append(fresh, it.msg)
