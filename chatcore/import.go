@@ -323,6 +323,17 @@ func (n *Node) Import(ctx context.Context, by string, b ImportBatch) (ImportResu
 	return ImportResult{Added: out.Added, Skipped: out.Skipped, MembersAdded: out.MembersAdded, MembersStale: out.MembersStale, LastSeq: out.LastSeq}, nil
 }
 
+// Check reports what is wrong with b on its own, before any room is read:
+// bad names, texts, kinds, ids or times, seqs that do not follow each
+// other, a direct-message room's stranger, or a batch over its bounds.
+// Node.Import checks it first.
+func (b ImportBatch) Check() error {
+	if _, err := importCommand(b); err != nil {
+		return fmt.Errorf("import: room %s: %w", b.Room, err)
+	}
+	return nil
+}
+
 // importCommand checks b and turns it into a roomOpImport entry (without
 // its stamp).
 func importCommand(b ImportBatch) (roomCommand, error) {

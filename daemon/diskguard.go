@@ -145,7 +145,7 @@ func (g *diskGuard) refuse() *transport.Error {
 // writes reports whether op writes to the Raft log on behalf of a client.
 func writes(op string) bool {
 	switch op {
-	case transport.OpSend, transport.OpJoin, transport.OpLeave:
+	case transport.OpSend, transport.OpJoin, transport.OpLeave, transport.OpImport:
 		return true
 	}
 	return false

@@ -36,6 +36,7 @@ var forwardable = map[string]bool{
 	transport.OpSend: true, transport.OpHistory: true, transport.OpSubscribe: true,
 	transport.OpJoin: true, transport.OpLeave: true, transport.OpWho: true,
 	transport.OpRooms: true, transport.OpRead: true,
+	transport.OpBackupRead: true, transport.OpImport: true,
 }
 
 // forwardIfRemote serves a request about room on a node that hosts it when

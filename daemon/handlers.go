@@ -106,6 +106,21 @@ func (ss *session) dispatch(ctx context.Context, user string, req transport.Requ
 		if err = ss.decodeBody(req, &r); err == nil {
 			body, err = ss.forwarded(ctx, req.ID, r)
 		}
+	case transport.OpExport:
+		var r transport.ExportRequest
+		if err = ss.decodeBody(req, &r); err == nil {
+			body, err = ss.export(ctx, user, r)
+		}
+	case transport.OpBackupRead:
+		var r transport.BackupReadRequest
+		if err = ss.decodeBody(req, &r); err == nil {
+			body, err = ss.backupRead(ctx, user, r)
+		}
+	case transport.OpImport:
+		var r transport.ImportRequest
+		if err = ss.decodeBody(req, &r); err == nil {
+			body, err = ss.importBatch(ctx, user, r)
+		}
 	case transport.OpAdmit:
 		var r transport.AdmitRequest
 		if err = ss.decodeBody(req, &r); err == nil {
