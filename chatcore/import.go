@@ -78,6 +78,9 @@ func (a roomApplier) importBatch(tx *roomTx, cmd roomCommand) (applyResult, erro
 	if in == nil || len(cmd.Batch) != 0 || cmd.Text != "" {
 		return applyResult{reject: "invalid import"}, nil
 	}
+	if len(in.Msgs) == 0 && len(in.Members) == 0 {
+		return applyResult{reject: "import: empty batch"}, nil
+	}
 	if why := checkImport(cmd.Room, in); why != "" {
 		return applyResult{reject: why}, nil
 	}
@@ -169,9 +172,6 @@ func checkImport(room string, in *importCmd) string {
 	if err := parley.ValidateRoom(room); err != nil {
 		return fmt.Sprintf("import: %v", err)
 	}
-	if len(in.Msgs) == 0 && len(in.Members) == 0 {
-		return "import: empty batch"
-	}
 	if len(in.Msgs) > MaxImportMessages || len(in.Members) > MaxImportMessages {
 		return fmt.Sprintf("import: room %s: more than %d messages or members in one batch", room, MaxImportMessages)
 	}
@@ -251,7 +251,8 @@ type RoomMember struct {
 }
 
 // ImportBatch is one batch of a backup for Node.Import: consecutive
-// messages of one room, and members of the room as it was at LastSeq.
+// messages of one room, and members of the room as it was at LastSeq. A
+// batch with neither only enters the room in the directory.
 type ImportBatch struct {
 	Room string
 	// Creator and Created are the room's directory entry, used when the
@@ -303,6 +304,9 @@ func (n *Node) Import(ctx context.Context, by string, b ImportBatch) (ImportResu
 	}
 	if err := n.restoreRoom(ctx, b); err != nil {
 		return ImportResult{}, fmt.Errorf("import: %w", err)
+	}
+	if len(b.Messages) == 0 && len(b.Members) == 0 {
+		return ImportResult{}, nil // a room without messages: its entry is all
 	}
 	cmd.TS = time.Now().UnixNano()
 	data, err := cbor.Marshal(cmd)

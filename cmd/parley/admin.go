@@ -21,6 +21,9 @@ var adminActions = map[string]int{
 // cluster did. Only an admin may; the first user to log in to a new cluster
 // is one.
 func runAdmin(ctx context.Context, e *env, args []string) error {
+	if done, err := runAdminBackup(ctx, e, args); done {
+		return err
+	}
 	f := newFlagSet("admin", "parley admin remove-node NODE | grant USER | set dead-after DURATION [flags]")
 	if err := f.parse(e, args); err != nil {
 		return err
