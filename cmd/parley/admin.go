@@ -24,7 +24,7 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 	if done, err := runAdminBackup(ctx, e, args); done {
 		return err
 	}
-	f := newFlagSet("admin", "parley admin remove-node NODE | grant USER | set dead-after DURATION [flags]")
+	f := newFlagSet("admin", "parley admin remove-node NODE | grant USER | set dead-after DURATION | export [--room ROOM]… [--output FILE] | import FILE [flags]")
 	if err := f.parse(e, args); err != nil {
 		return err
 	}
