@@ -263,7 +263,9 @@ func (im *importer) take(rec backup.Record, line int) error {
 		if len(im.batch) == 0 {
 			im.line = line
 		}
-		im.batch = append(im.batch, *rec.Message)
+		m := *rec.Message
+		m.Room = "" // the request names it once
+		im.batch = append(im.batch, m)
 		im.size += len(rec.Message.Text) + len(rec.Message.User) + 48
 		if len(im.batch) == transport.MaxImportBatch || im.size >= importBatchBytes {
 			return im.send(false)
