@@ -29,7 +29,7 @@ const MaxImportBatch = 1000
 // ExportRequest asks for Rooms (every room of the cluster, direct-message
 // rooms included, if empty) on the stream with id Sub.
 type ExportRequest struct {
-	Rooms []string `cbor:"1,keyasint,omitempty"`
+	Rooms []string `cbor:"1,keyasint"`
 	Sub   uint64   `cbor:"2,keyasint"`
 }
 
@@ -46,8 +46,8 @@ type ExportResponse struct {
 type ExportEvent struct {
 	// Room starts a room: its members and messages follow.
 	Room     *BackupRoom      `cbor:"1,keyasint,omitempty"`
-	Members  []BackupMember   `cbor:"2,keyasint,omitempty"`
-	Messages []parley.Message `cbor:"3,keyasint,omitempty"`
+	Members  []BackupMember   `cbor:"2,keyasint"`
+	Messages []parley.Message `cbor:"3,keyasint"`
 	// Done ends an export that is complete.
 	Done bool `cbor:"4,keyasint,omitempty"`
 	// Error ends an export that failed.
@@ -90,9 +90,9 @@ type BackupReadResponse struct {
 	Creator    string           `cbor:"1,keyasint,omitempty"`
 	Created    int64            `cbor:"2,keyasint,omitempty"`
 	LastSeq    uint64           `cbor:"3,keyasint"`
-	Members    []BackupMember   `cbor:"4,keyasint,omitempty"`
+	Members    []BackupMember   `cbor:"4,keyasint"`
 	NextMember string           `cbor:"5,keyasint,omitempty"`
-	Messages   []parley.Message `cbor:"6,keyasint,omitempty"`
+	Messages   []parley.Message `cbor:"6,keyasint"`
 }
 
 // ImportRequest writes one batch of a backup into Room: Messages with
@@ -105,8 +105,8 @@ type ImportRequest struct {
 	Creator string `cbor:"2,keyasint,omitempty"`
 	// Created is the room's creation time, Unix nanoseconds.
 	Created  int64            `cbor:"3,keyasint,omitempty"`
-	Messages []parley.Message `cbor:"4,keyasint,omitempty"`
-	Members  []BackupMember   `cbor:"5,keyasint,omitempty"`
+	Messages []parley.Message `cbor:"4,keyasint"`
+	Members  []BackupMember   `cbor:"5,keyasint"`
 	LastSeq  uint64           `cbor:"6,keyasint,omitempty"`
 }
 

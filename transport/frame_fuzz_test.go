@@ -51,6 +51,13 @@ var fuzzTargets = []func() any{
 	func() any { return new(TypingRequest) },
 	func() any { return new(Typing) },
 	func() any { return new(Error) },
+	func() any { return new(ExportRequest) },
+	func() any { return new(ExportResponse) },
+	func() any { return new(ExportEvent) },
+	func() any { return new(BackupReadRequest) },
+	func() any { return new(BackupReadResponse) },
+	func() any { return new(ImportRequest) },
+	func() any { return new(ImportResponse) },
 }
 
 func FuzzFrameReader(f *testing.F) {
