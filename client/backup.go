@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -30,8 +31,9 @@ type ExportProgress struct {
 // else gets an error that is parley.ErrForbidden. Each room is one
 // consistent cut: its members as they were at its last seq, and its
 // messages up to that seq. An error from fn stops the export and is
-// returned. progress, if not nil, is called as messages arrive. A lost
-// connection ends the export with an error: export again.
+// returned. progress, if not nil, is called as messages arrive. An export
+// whose connection is lost resumes on the next one where it broke, with the
+// same cut of the room it was in.
 func (c *Client) Export(ctx context.Context, rooms []string, fn func(backup.Record) error, progress func(ExportProgress)) error {
 	if err := c.export(ctx, rooms, fn, progress); err != nil {
 		return fmt.Errorf("export: %w", err)
@@ -39,7 +41,59 @@ func (c *Client) Export(ctx context.Context, rooms []string, fn func(backup.Reco
 	return nil
 }
 
+// exportResumes bounds how often an export resumes on a new connection.
+const exportResumes = 20
+
+// exportState is how far an export has come, to resume it where it broke.
+type exportState struct {
+	p          ExportProgress
+	started    bool  // the header was handed on
+	exportedAt int64 // the first attempt's ExportedAt
+	room       string
+	last, next uint64 // the room's last seq, and the next one due
+	members    int    // members of the room still due
+}
+
 func (c *Client) export(ctx context.Context, rooms []string, fn func(backup.Record) error, progress func(ExportProgress)) error {
+	var es exportState
+	bo := newBackoff()
+	for attempt := 0; ; attempt++ {
+		err := c.exportOnce(ctx, rooms, &es, fn, progress)
+		if err == nil || ctx.Err() != nil || attempt == exportResumes {
+			return err
+		}
+		var fnErr *exportFnError
+		if errors.As(err, &fnErr) {
+			return fnErr.err
+		}
+		d, ok := retryDelay(err, &bo)
+		if !ok {
+			return err
+		}
+		if es.members > 0 {
+			return fmt.Errorf("room %s: interrupted while its members were sent: %w", es.room, err)
+		}
+		c.log.Info("export interrupted; resuming", "room", es.room, "seq", es.next, "err", err)
+		if err := c.sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+}
+
+// exportFnError is an error of the caller's fn: it ends the export.
+type exportFnError struct{ err error }
+
+func (e *exportFnError) Error() string { return e.err.Error() }
+
+// exportOnce runs or resumes the export on the live connection until it
+// ends or its stream breaks.
+func (c *Client) exportOnce(ctx context.Context, rooms []string, es *exportState, fn func(backup.Record) error, progress func(ExportProgress)) error {
+	call := func(r backup.Record) error {
+		if err := fn(r); err != nil {
+			return &exportFnError{err}
+		}
+		return nil
+	}
 	cn, err := c.current(ctx)
 	if err != nil {
 		return err
@@ -49,8 +103,15 @@ func (c *Client) export(ctx context.Context, rooms []string, fn func(backup.Reco
 	if err != nil {
 		return err
 	}
+	req := transport.ExportRequest{Rooms: rooms, Sub: sub}
+	if es.started {
+		req.After, req.Until = es.room, es.exportedAt
+		if es.room != "" && es.next <= es.last {
+			req.Cont = &transport.ExportCont{Room: es.room, From: es.next, To: es.last}
+		}
+	}
 	var resp transport.ExportResponse
-	if err := cn.call(ctx, transport.OpExport, transport.ExportRequest{Rooms: rooms, Sub: sub}, &resp); err != nil {
+	if err := cn.call(ctx, transport.OpExport, req, &resp); err != nil {
 		w.Drop()
 		return err
 	}
@@ -60,53 +121,65 @@ func (c *Client) export(ctx context.Context, rooms []string, fn func(backup.Reco
 	}
 	defer st.cancel()
 	defer context.AfterFunc(ctx, st.cancel)()
-	hdr := backup.Header{Version: backup.Version, Cluster: resp.ClusterID, ExportedAt: parley.UnixTime(resp.ExportedAt), Rooms: resp.Rooms}
-	if err := fn(backup.Record{Header: &hdr}); err != nil {
-		return err
+	if !es.started {
+		hdr := backup.Header{Version: backup.Version, Cluster: resp.ClusterID, ExportedAt: parley.UnixTime(resp.ExportedAt), Rooms: resp.Rooms}
+		if err := call(backup.Record{Header: &hdr}); err != nil {
+			return err
+		}
+		es.started, es.exportedAt, es.p.RoomsTotal = true, resp.ExportedAt, resp.Rooms
+	} else if es.p.Rooms+resp.Rooms != es.p.RoomsTotal {
+		return fmt.Errorf("the cluster's rooms changed while the export was resumed: %d of %d rooms sent, %d to come", es.p.Rooms, es.p.RoomsTotal, resp.Rooms)
 	}
-	p := ExportProgress{RoomsTotal: resp.Rooms}
-	room := ""
 	for {
 		var ev transport.ExportEvent
 		if err := st.fr.Read(&ev); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("stream ended after %d of %d rooms: %w", p.Rooms, p.RoomsTotal, err)
+			return fmt.Errorf("%w: export after %d of %d rooms: %w", errStreamEnded, es.p.Rooms, es.p.RoomsTotal, err)
 		}
 		switch {
 		case ev.Error != nil:
 			return ev.Error
 		case ev.Done:
-			if p.Rooms != p.RoomsTotal {
-				return fmt.Errorf("the node sent %d of %d rooms", p.Rooms, p.RoomsTotal)
+			if es.p.Rooms != es.p.RoomsTotal || es.next <= es.last || es.members > 0 {
+				return fmt.Errorf("the node ended the export early: %d of %d rooms", es.p.Rooms, es.p.RoomsTotal)
 			}
 			return nil
 		case ev.Room != nil:
 			r := ev.Room
-			room = r.Name
-			p.Rooms++
+			if es.next <= es.last || es.members > 0 || r.Name <= es.room {
+				return fmt.Errorf("room %s out of order after room %s", r.Name, es.room)
+			}
+			es.room, es.last, es.next, es.members = r.Name, r.LastSeq, 1, r.Members
+			es.p.Rooms++
 			rec := &backup.Room{Name: r.Name, Creator: r.Creator, LastSeq: r.LastSeq, Members: r.Members}
 			if r.Created > 0 {
 				rec.Created = parley.UnixTime(r.Created)
 			}
-			if err := fn(backup.Record{Room: rec}); err != nil {
+			if err := call(backup.Record{Room: rec}); err != nil {
 				return err
 			}
 		}
 		for _, m := range ev.Members {
-			if err := fn(backup.Record{Member: &backup.Member{Room: room, User: m.User, Joined: parley.UnixTime(m.Joined), Read: m.Read}}); err != nil {
+			es.members--
+			if err := call(backup.Record{Member: &backup.Member{Room: es.room, User: m.User, Joined: parley.UnixTime(m.Joined), Read: m.Read}}); err != nil {
 				return err
 			}
 		}
 		for i := range ev.Messages {
-			if err := fn(backup.Record{Message: &ev.Messages[i]}); err != nil {
+			m := &ev.Messages[i]
+			if m.Room != es.room || m.Seq != es.next {
+				return fmt.Errorf("%w: export sent %s seq %d where %s seq %d was due", errGap, m.Room, m.Seq, es.room, es.next)
+			}
+			es.next++
+			if err := call(backup.Record{Message: m}); err != nil {
 				return err
 			}
 		}
-		p.Messages += uint64(len(ev.Messages))
+		es.p.Messages += uint64(len(ev.Messages))
 		if progress != nil {
-			progress(p)
+			progress(es.p)
 		}
 	}
 }

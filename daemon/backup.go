@@ -75,23 +75,29 @@ func (ss *session) export(ctx context.Context, user string, r transport.ExportRe
 	if !ok {
 		return transport.ExportResponse{}, transport.Errorf(transport.CodeInvalid, "export needs the QUIC protocol")
 	}
-	rooms, err := exportRooms(node, r.Rooms)
+	rooms, err := exportRooms(node, r.Rooms, r.After, r.Until)
 	if err != nil {
 		return transport.ExportResponse{}, fmt.Errorf("export: %w", err)
+	}
+	if c := r.Cont; c != nil {
+		if err := parley.ValidateRoom(c.Room); err != nil || c.From == 0 || c.From > c.To {
+			return transport.ExportResponse{}, fmt.Errorf("export: continue room %q from seq %d to %d: %w", c.Room, c.From, c.To, parley.ErrInvalid)
+		}
 	}
 	resp := transport.ExportResponse{ClusterID: node.ClusterID(), ExportedAt: time.Now().UnixNano(), Rooms: len(rooms)}
 	ss.log.Info("export", "rooms", len(rooms))
 	ss.wg.Add(1)
 	go func() {
 		defer ss.wg.Done()
-		ss.streamExport(so, r.Sub, user, rooms)
+		ss.streamExport(so, r.Sub, user, r.Cont, rooms)
 	}()
 	return resp, nil
 }
 
-// exportRooms returns the rooms asked for, in name order, checking that
-// each is in the directory; none means every room.
-func exportRooms(node *chatcore.Node, asked []string) ([]string, error) {
+// exportRooms returns the rooms asked for named after after, in name
+// order, checking that each is in the directory; none means every room
+// (created until until, if it is not zero).
+func exportRooms(node *chatcore.Node, asked []string, after string, until int64) ([]string, error) {
 	recs, err := node.Rooms()
 	if err != nil {
 		return nil, err
@@ -100,7 +106,9 @@ func exportRooms(node *chatcore.Node, asked []string) ([]string, error) {
 	var names []string
 	for _, rec := range recs {
 		all[rec.Name] = true
-		names = append(names, rec.Name)
+		if rec.Name > after && (until == 0 || rec.Created <= until) {
+			names = append(names, rec.Name)
+		}
 	}
 	if len(asked) == 0 {
 		slices.Sort(names)
@@ -109,6 +117,7 @@ func exportRooms(node *chatcore.Node, asked []string) ([]string, error) {
 	out := slices.Clone(asked)
 	slices.Sort(out)
 	out = slices.Compact(out)
+	out = slices.DeleteFunc(out, func(room string) bool { return room <= after })
 	for _, room := range out {
 		if err := parley.ValidateRoom(room); err != nil {
 			return nil, fmt.Errorf("room %q: %w", room, err)
@@ -122,7 +131,7 @@ func exportRooms(node *chatcore.Node, asked []string) ([]string, error) {
 
 // streamExport writes the rooms on their own stream, ending with Done or
 // the error that stopped it.
-func (ss *session) streamExport(so streamOpener, id uint64, user string, rooms []string) {
+func (ss *session) streamExport(so streamOpener, id uint64, user string, cont *transport.ExportCont, rooms []string) {
 	ctx, cancel := context.WithCancel(ss.c.context())
 	defer cancel()
 	st, err := so.openStream(ctx, id)
@@ -137,6 +146,13 @@ func (ss *session) streamExport(so streamOpener, id uint64, user string, rooms [
 		case <-ctx.Done():
 		}
 	}()
+	if cont != nil {
+		if err := ss.exportMessages(ctx, st, user, cont.Room, cont.From, cont.To); err != nil {
+			ss.log.Warn("export failed", "room", cont.Room, "err", err)
+			st.write(transport.ExportEvent{Error: wireError(err)})
+			return
+		}
+	}
 	for _, room := range rooms {
 		if err := ss.exportRoom(ctx, st, user, room); err != nil {
 			ss.log.Warn("export failed", "room", room, "err", err)
@@ -167,8 +183,13 @@ func (ss *session) exportRoom(ctx context.Context, st frameStream, user, room st
 		}
 		members = members[n:]
 	}
-	for from := uint64(1); from <= head.LastSeq; {
-		page, err := ss.backupReadFor(ctx, user, transport.BackupReadRequest{Room: room, From: from, To: head.LastSeq})
+	return ss.exportMessages(ctx, st, user, room, 1, head.LastSeq)
+}
+
+// exportMessages writes the messages of room from seq from to seq to.
+func (ss *session) exportMessages(ctx context.Context, st frameStream, user, room string, from, to uint64) error {
+	for from <= to {
+		page, err := ss.backupReadFor(ctx, user, transport.BackupReadRequest{Room: room, From: from, To: to})
 		if err != nil {
 			return err
 		}

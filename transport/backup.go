@@ -27,10 +27,26 @@ const (
 const MaxImportBatch = 1000
 
 // ExportRequest asks for Rooms (every room of the cluster, direct-message
-// rooms included, if empty) on the stream with id Sub.
+// rooms included, if empty) on the stream with id Sub, in name order. An
+// export that lost its connection resumes with After, Until and Cont.
 type ExportRequest struct {
 	Rooms []string `cbor:"1,keyasint"`
 	Sub   uint64   `cbor:"2,keyasint"`
+	// After skips the rooms named up to and including it.
+	After string `cbor:"3,keyasint,omitempty"`
+	// Until, when not zero, skips the rooms of the directory created after
+	// it (Unix nanoseconds): those a resumed export did not count at first.
+	Until int64 `cbor:"4,keyasint,omitempty"`
+	// Cont, if set, first continues a room whose header and members were
+	// sent: its messages from seq From to seq To.
+	Cont *ExportCont `cbor:"5,keyasint,omitempty"`
+}
+
+// ExportCont is the rest of one room's messages.
+type ExportCont struct {
+	Room string `cbor:"1,keyasint"`
+	From uint64 `cbor:"2,keyasint"`
+	To   uint64 `cbor:"3,keyasint"`
 }
 
 // ExportResponse confirms an export before its stream starts.
@@ -38,7 +54,7 @@ type ExportResponse struct {
 	ClusterID string `cbor:"1,keyasint"`
 	// ExportedAt is when the export began, Unix nanoseconds.
 	ExportedAt int64 `cbor:"2,keyasint"`
-	// Rooms counts the rooms the stream will carry.
+	// Rooms counts the rooms the stream will carry (besides Cont's).
 	Rooms int `cbor:"3,keyasint"`
 }
 
