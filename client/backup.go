@@ -148,7 +148,7 @@ func (c *Client) exportOnce(ctx context.Context, rooms []string, es *exportState
 			return nil
 		case ev.Room != nil:
 			r := ev.Room
-			if es.next <= es.last || es.members > 0 || r.Name <= es.room {
+			if es.room != "" && (es.next <= es.last || es.members > 0 || r.Name <= es.room) {
 				return fmt.Errorf("room %s out of order after room %s", r.Name, es.room)
 			}
 			es.room, es.last, es.next, es.members = r.Name, r.LastSeq, 1, r.Members
