@@ -55,6 +55,7 @@ func (n *Node) reconcile() {
 	}
 	now := time.Now()
 	n.live.observe(nodes, now)
+	n.watchRegistry(now)
 	if me, found, err := n.nodeRecord(n.id.NodeID); err == nil && found && me.State == NodeRemoved {
 		n.log.Warn("this node was removed from the cluster by an admin; it stops serving")
 		n.removedOnce.Do(func() { close(n.removed) })
@@ -172,10 +173,10 @@ func (n *Node) nonVotingShards() map[uint64]bool {
 //
 // A room shard's leader adds a non-voting member only to promote it (see
 // placement.NextStep), so it promotes itself whatever the voter count. The
-// registry's other nodes follow it as non-voting members for good: one
-// promotes itself only while the registry has fewer voters than wanted, as
-// seen after catching up, so two promotions racing a placement change
-// cannot leave an even number of voters (each change is guarded by the
+// registry's other nodes follow it as non-voting members: one promotes
+// itself only while some node the placement wants as a voter is not one,
+// as seen after catching up (registryWantsVoter), so two promotions racing
+// a placement change cannot both go through (each change is guarded by the
 // membership's config-change id, so the second re-reads).
 func (n *Node) promoteSelf(shard uint64) {
 	replica, ok := n.localReplica(shard)
@@ -202,7 +203,7 @@ func (n *Node) promoteSelf(shard uint64) {
 	if _, ok := m.NonVotings[replica]; !ok {
 		return
 	}
-	if shard == placement.RegistryShard && len(m.Nodes) >= len(p.Voters) {
+	if shard == placement.RegistryShard && !registryWantsVoter(p, m) {
 		return
 	}
 	if err := n.nh.SyncRequestAddReplica(ctx, shard, replica, n.cfg.RaftAddr, m.ConfigChangeID); err != nil {

@@ -154,6 +154,8 @@ type Node struct {
 	live    *liveness
 	// moves is what the host loop last saw of the shards this node leads.
 	moves *moveState
+	// regWatch is when the registry last had a leader, as seen here.
+	regWatch registryWatch
 	// removed is closed once the registry says this node was removed.
 	removed     chan struct{}
 	removedOnce sync.Once

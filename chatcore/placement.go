@@ -21,15 +21,14 @@ import (
 //   - A draining node that holds no replica any more is removed.
 //   - The registry: up to placement.RegistryVoters voters
 //     (placement.WantedRegistryVoters); the others follow it as non-voting
-//     members. A voter is never demoted (its replica id is its node id and
-//     could not come back), only a removed node's registry replica goes.
+//     members. A dead or removed voter is replaced, one step at a time
+//     (see placeRegistry).
 func (n *Node) placeAll(info ClusterInfo, nodes []NodeRecord, now time.Time) {
-	var candidates, active []uint64
+	var candidates []uint64
 	for _, rec := range nodes {
 		if rec.State != NodeActive {
 			continue
 		}
-		active = append(active, rec.ID)
 		if rec.ID == n.id.NodeID || n.live.silentFor(rec.ID, now) <= info.DeadAfterOrDefault() {
 			candidates = append(candidates, rec.ID)
 		}
@@ -79,57 +78,7 @@ func (n *Node) placeAll(info ClusterInfo, nodes []NodeRecord, now time.Time) {
 	if err != nil {
 		return
 	}
-	n.placeRegistry(ctx, all, active, candidates)
-}
-
-// placeRegistry keeps the registry's wanted voters in the registry, so the
-// non-voting ones promote themselves, and deletes the registry replica of
-// one removed node per round.
-func (n *Node) placeRegistry(ctx context.Context, nodes []NodeRecord, active, candidates []uint64) {
-	m, err := n.nh.SyncGetShardMembership(ctx, placement.RegistryShard)
-	if err != nil {
-		return
-	}
-	var voters []uint64
-	for id := range m.Nodes {
-		voters = append(voters, id)
-	}
-	wanted := placement.WantedRegistryVoters(voters, candidates)
-	for _, v := range voters {
-		if slices.Contains(active, v) && !slices.Contains(wanted, v) {
-			wanted = append(wanted, v)
-		}
-	}
-	p, err := n.placement(placement.RegistryShard)
-	if err == nil && !sameSet(p.Voters, wanted) {
-		if err := n.setPlacement(ctx, placement.RegistryShard, wanted); err != nil {
-			return
-		}
-	}
-	for _, rec := range nodes {
-		if rec.State != NodeRemoved {
-			continue
-		}
-		_, voter := m.Nodes[rec.ID]
-		_, learner := m.NonVotings[rec.ID]
-		if !voter && !learner {
-			continue
-		}
-		if rec.ID == n.id.NodeID {
-			for _, w := range wanted {
-				if w != n.id.NodeID {
-					_ = n.nh.RequestLeaderTransfer(placement.RegistryShard, w)
-					return
-				}
-			}
-			return
-		}
-		n.log.Info("placement: deleting the registry replica of a removed node", "node", rec.ID)
-		if err := n.nh.SyncRequestDeleteReplica(ctx, placement.RegistryShard, rec.ID, m.ConfigChangeID); err != nil {
-			n.log.Debug("placement: delete registry replica", "node", rec.ID, "err", err)
-		}
-		return
-	}
+	n.placeRegistry(ctx, info, all, candidates, now)
 }
 
 func (n *Node) setPlacement(ctx context.Context, shard uint64, voters []uint64) error {
