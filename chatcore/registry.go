@@ -107,6 +107,10 @@ const (
 	NodeActive   = ""
 	NodeDraining = "draining"
 	NodeRemoved  = "removed"
+	// NodeDead is never stored: Status shows it for an active node silent
+	// past the cluster's dead-after, whose replicas are re-created
+	// elsewhere.
+	NodeDead = "dead"
 )
 
 // Account is a user account: an argon2id hash of its password, made by the

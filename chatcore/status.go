@@ -96,6 +96,9 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 			continue
 		}
 		ns := NodeStatus{NodeRecord: rec, Up: !n.isDown(rec.ID, now)}
+		if rec.State == NodeActive && rec.ID != n.id.NodeID && n.live.silentFor(rec.ID, now) > info.DeadAfterOrDefault() {
+			ns.State = NodeDead
+		}
 		ns.Leads = nil
 		for _, s := range out[1:] {
 			if slices.Contains(s.Replicas, rec.ID) {

@@ -123,7 +123,8 @@ type NodeInfo struct {
 	HTTP string `cbor:"5,keyasint,omitempty"`
 	// HTTPS is the node's HTTPS address (parleyd --https), "" if none.
 	HTTPS string `cbor:"6,keyasint,omitempty"`
-	// State is "" for a full member, "draining" while an admin removes it.
+	// State is "" for a full member, "draining" while an admin removes it,
+	// "dead" once silent past the cluster's dead-after.
 	State string `cbor:"7,keyasint,omitempty"`
 	// Voters and Leaders count the room shards it votes in and leads.
 	Voters  int `cbor:"8,keyasint,omitempty"`
