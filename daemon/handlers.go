@@ -177,15 +177,27 @@ func (ss *session) status(ctx context.Context) (transport.StatusResponse, error)
 	}
 	up := ss.srv.probeNodes(ctx, recs)
 	out := transport.StatusResponse{}
+	// A node that does not answer is down, whatever its last heartbeat
+	// says: it is never shown as a leader.
+	shownUp := make(map[uint64]bool)
 	for _, n := range st.Nodes {
+		shownUp[n.ID] = up[n.ID] && n.Up
+		leaders := n.Leaders
+		if !shownUp[n.ID] {
+			leaders = 0
+		}
 		out.Nodes = append(out.Nodes, transport.NodeInfo{
-			ID: n.ID, Name: n.Name, Addr: n.ClientAddr, HTTP: n.HTTPAddr, HTTPS: n.HTTPSAddr, Up: up[n.ID] && n.Up,
-			State: n.State, Voters: n.Voters, Leaders: n.Leaders,
+			ID: n.ID, Name: n.Name, Addr: n.ClientAddr, HTTP: n.HTTPAddr, HTTPS: n.HTTPSAddr, Up: shownUp[n.ID],
+			State: n.State, Voters: n.Voters, Leaders: leaders,
 		})
 	}
 	for _, s := range st.Shards {
+		leader := s.Leader
+		if !shownUp[leader] {
+			leader = 0
+		}
 		out.Shards = append(out.Shards, transport.ShardStatus{
-			ID: s.ID, Leader: s.Leader, Term: s.Term, Replicas: s.Replicas, NonVoting: s.NonVoting, Wanted: s.Wanted,
+			ID: s.ID, Leader: leader, Term: s.Term, Replicas: s.Replicas, NonVoting: s.NonVoting, Wanted: s.Wanted,
 		})
 	}
 	return out, nil
