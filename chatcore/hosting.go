@@ -56,6 +56,7 @@ func (n *Node) reconcile() {
 	now := time.Now()
 	n.live.observe(nodes, now)
 	n.watchRegistry(now)
+	n.askIfReplaced(now)
 	if me, found, err := n.nodeRecord(n.id.NodeID); err == nil && found && me.State == NodeRemoved {
 		n.log.Warn("this node was removed from the cluster by an admin; it stops serving")
 		n.removedOnce.Do(func() { close(n.removed) })
@@ -68,7 +69,7 @@ func (n *Node) reconcile() {
 	n.publishClientAddr()
 	n.driveMoves(info, nodes, now)
 	n.balanceLeaders(nodes, now)
-	if leader, _, ok, _ := n.nh.GetLeaderID(placement.RegistryShard); ok && leader == n.id.NodeID {
+	if n.leadsNow(placement.RegistryShard) {
 		n.placeAll(info, nodes, now)
 	}
 }

@@ -156,6 +156,8 @@ type Node struct {
 	moves *moveState
 	// regWatch is when the registry last had a leader, as seen here.
 	regWatch registryWatch
+	// regPeer asks other nodes what the registry says of this one.
+	regPeer registryPeer
 	// removed is closed once the registry says this node was removed.
 	removed     chan struct{}
 	removedOnce sync.Once
@@ -447,8 +449,11 @@ func (n *Node) startReplica(shard, replica uint64, members map[uint64]string, jo
 // restartReplicas starts every replica this node has on disk, in the role
 // it joined with.
 func (n *Node) restartReplicas() error {
-	_, nonVoting, _ := n.joinRole(placement.RegistryShard, n.id.NodeID)
-	if err := n.startReplica(placement.RegistryShard, n.id.NodeID, nil, false, nonVoting); err != nil {
+	replica, nonVoting, ok := n.joinRole(placement.RegistryShard, n.id.NodeID)
+	if !ok {
+		replica = n.id.NodeID
+	}
+	if err := n.startReplica(placement.RegistryShard, replica, nil, false, nonVoting); err != nil {
 		return err
 	}
 	info, found, err := n.clusterInfo()

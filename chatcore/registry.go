@@ -91,6 +91,11 @@ type NodeRecord struct {
 	Beat int64 `cbor:"9,keyasint,omitempty"`
 	// Leads is what the node reported leading at its latest heartbeat.
 	Leads []ShardReport `cbor:"10,keyasint,omitempty"`
+	// RegistryGen is the generation of the node's registry replica, whose
+	// id is RegistryReplicaID(ID, RegistryGen): raised each time the
+	// registry deletes the node's replica (see placeRegistry), so the node
+	// rejoins under a replica id dragonboat has never seen.
+	RegistryGen uint64 `cbor:"11,keyasint,omitempty"`
 }
 
 // ShardReport is one shard as its leader saw it at a heartbeat: node ids,
@@ -133,7 +138,8 @@ type RoomRecord struct {
 // Placement is one shard's wanted voters (node ids), kept by the registry
 // leader, and, for room shards, the replica id each node that holds (or is
 // about to hold) a replica of it runs. A node hosts a room shard exactly
-// while it has a replica id here. The registry's replica ids are node ids.
+// while it has a replica id here. The registry's replica ids are not here:
+// see RegistryReplicaID.
 type Placement struct {
 	Shard    uint64            `cbor:"1,keyasint"`
 	Voters   []uint64          `cbor:"2,keyasint"`
@@ -187,6 +193,8 @@ const (
 	regOpSetSettings
 	// regOpGrantAdmin makes Account.Name an admin.
 	regOpGrantAdmin
+	// regOpRegistryGen raises Target's RegistryGen if it is still Replica.
+	regOpRegistryGen
 )
 
 // Registry results: Value is one of these (or a node id for regOpAddNode).
@@ -296,7 +304,7 @@ func (r *registryShard) apply(b *pebble.Batch, data []byte) (uint64, error) {
 		return regApplied, putCBOR(b, regKey(regAccount, acct.Name), acct)
 	case regOpAssignReplica, regOpReleaseReplica:
 		return r.applyReplica(b, &info, cmd)
-	case regOpHeartbeat, regOpSetNodeState:
+	case regOpHeartbeat, regOpSetNodeState, regOpRegistryGen:
 		return r.applyNode(b, cmd)
 	case regOpSetSettings:
 		if cmd.Cluster == nil || cmd.Cluster.DeadAfter < MinDeadAfter {

@@ -61,7 +61,8 @@ func (r *registryShard) applyReplica(b *pebble.Batch, info *ClusterInfo, cmd reg
 	return id, putCBOR(b, regKey(regCluster, ""), *info)
 }
 
-// applyNode records a heartbeat or a state change of a node.
+// applyNode records a heartbeat, a state change or a new registry replica
+// generation of a node.
 func (r *registryShard) applyNode(b *pebble.Batch, cmd registryCommand) (uint64, error) {
 	var node NodeRecord
 	found, err := getCBOR(b, nodeKey(cmd.Target), &node)
@@ -82,6 +83,11 @@ func (r *registryShard) applyNode(b *pebble.Batch, cmd registryCommand) (uint64,
 		if node.State == NodeRemoved {
 			node.Leads = nil
 		}
+	case regOpRegistryGen:
+		if node.RegistryGen != cmd.Replica {
+			return regRejected, nil
+		}
+		node.RegistryGen++
 	}
 	return regApplied, putCBOR(b, nodeKey(node.ID), node)
 }

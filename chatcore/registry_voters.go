@@ -12,15 +12,15 @@ import (
 )
 
 // The registry's own membership. Every node follows the registry, as a
-// voter or a non-voting member, under the replica id that is its node id.
-// The registry leader's placement loop keeps up to placement.RegistryVoters
-// voters on live nodes, one membership change per round:
+// voter or a non-voting member, under a replica id of its own
+// (RegistryReplicaID: its node id at first). The registry leader's
+// placement loop keeps up to placement.RegistryVoters voters on live nodes,
+// one membership change per round:
 //
 //  1. The wanted voters are placement.WantedRegistryVoters over the live
 //     active nodes, plus every current voter that is live and active: a
 //     live voter is never demoted (dragonboat cannot turn a voter into a
-//     non-voting member, and its replica id, its node id, could not come
-//     back once removed).
+//     non-voting member).
 //  2. A wanted node that is not a voter yet promotes itself once its
 //     non-voting replica has caught up (promoteSelf): the voters grow
 //     before any shrink.
@@ -32,14 +32,22 @@ import (
 //     left would not hold a live quorum, and hands leadership over first if
 //     the one to go is itself.
 //  4. The replica of a removed node that was non-voting goes too.
-//
-// A dead voter whose replica was deleted stays out: dragonboat refuses its
-// replica id, and no other id can reach it since its own registry replica no
-// longer hears from the cluster. If it comes back it cannot reach a
-// registry quorum (its /healthz says 503 and it logs why); an operator
-// wipes its data dir and joins it again as a new node. A dead non-voting
-// member keeps its registry replica: if it comes back it catches up, learns
-// its room replicas were replaced and rejoins them empty.
+//  5. A node still in the cluster whose registry replica was deleted (a
+//     dead voter) gets the next generation of replica id, never seen by
+//     dragonboat, added as a non-voting member at its Raft address. If the
+//     node comes back, its old replica hears no leader; it asks another
+//     node what the registry says of it (askIfReplaced), drops its old
+//     replica with its data and starts the new one empty: it catches up,
+//     learns its room replicas were replaced, and takes its share again.
+
+// RegistryReplicaID is the id of node's registry replica of generation
+// gen: the node id itself at first (gen 0), then a new id each time the
+// registry deletes the node's replica, never reused. Node ids stay below
+// 2^32.
+func RegistryReplicaID(node, gen uint64) uint64 { return gen<<32 | node }
+
+// registryNodeOf returns the node that runs registry replica id.
+func registryNodeOf(replica uint64) uint64 { return replica & (1<<32 - 1) }
 
 // placeRegistry takes the registry's next membership step (see above).
 func (n *Node) placeRegistry(ctx context.Context, info ClusterInfo, nodes []NodeRecord, candidates []uint64, now time.Time) {
@@ -47,9 +55,14 @@ func (n *Node) placeRegistry(ctx context.Context, info ClusterInfo, nodes []Node
 	if err != nil {
 		return
 	}
+	rid := make(map[uint64]uint64) // node → its replica id in m
 	var voters []uint64
 	for id := range m.Nodes {
-		voters = append(voters, id)
+		voters = append(voters, registryNodeOf(id))
+		rid[registryNodeOf(id)] = id
+	}
+	for id := range m.NonVotings {
+		rid[registryNodeOf(id)] = id
 	}
 	slices.Sort(voters)
 	wanted := placement.WantedRegistryVoters(voters, candidates)
@@ -63,6 +76,9 @@ func (n *Node) placeRegistry(ctx context.Context, info ClusterInfo, nodes []Node
 		if err := n.setPlacement(ctx, placement.RegistryShard, wanted); err != nil {
 			return
 		}
+	}
+	if n.rejoinReplaced(ctx, nodes, m, rid) {
+		return
 	}
 	state := make(map[uint64]string, len(nodes))
 	for _, rec := range nodes {
@@ -85,15 +101,48 @@ func (n *Node) placeRegistry(ctx context.Context, info ClusterInfo, nodes []Node
 			n.log.Warn("placement: registry voter gone, but removing it would leave no live quorum", "node", v)
 			return
 		}
-		n.deleteRegistryReplica(ctx, v, wanted, m.ConfigChangeID, "voter")
+		n.deleteRegistryReplica(ctx, v, rid, wanted, m.ConfigChangeID, "voter")
 		return
 	}
 	for _, rec := range nodes {
-		if _, learner := m.NonVotings[rec.ID]; learner && rec.State == NodeRemoved {
-			n.deleteRegistryReplica(ctx, rec.ID, wanted, m.ConfigChangeID, "non-voting member")
-			return
+		if r, ok := rid[rec.ID]; ok && rec.State == NodeRemoved {
+			if _, learner := m.NonVotings[r]; learner {
+				n.deleteRegistryReplica(ctx, rec.ID, rid, wanted, m.ConfigChangeID, "non-voting member")
+				return
+			}
 		}
 	}
+}
+
+// rejoinReplaced takes one step for a node whose registry replica was
+// deleted while it is still a member of the cluster: it raises the node's
+// registry generation, then adds its replica of the new generation as a
+// non-voting member (where it catches up once the node asks for its new
+// id, see watchRegistry). It reports whether it took a step.
+func (n *Node) rejoinReplaced(ctx context.Context, nodes []NodeRecord, m *dragonboat.Membership, rid map[uint64]uint64) bool {
+	for _, rec := range nodes {
+		if rec.State == NodeRemoved {
+			continue
+		}
+		want := RegistryReplicaID(rec.ID, rec.RegistryGen)
+		if _, removed := m.Removed[want]; removed {
+			n.log.Info("placement: a registry replica was deleted; its node gets a new replica id", "node", rec.ID, "generation", rec.RegistryGen+1)
+			cmd := registryCommand{Op: regOpRegistryGen, Target: rec.ID, Replica: rec.RegistryGen}
+			if _, err := n.proposeRegistry(ctx, cmd); err != nil {
+				n.log.Debug("placement: registry generation", "node", rec.ID, "err", err)
+			}
+			return true
+		}
+		if _, member := rid[rec.ID]; member {
+			continue
+		}
+		n.log.Info("placement: adding a replaced node back to the registry as non-voting", "node", rec.ID, "replica", want)
+		if err := n.nh.SyncRequestAddNonVoting(ctx, placement.RegistryShard, want, rec.RaftAddr, m.ConfigChangeID); err != nil {
+			n.log.Debug("placement: add registry replica", "node", rec.ID, "err", err)
+		}
+		return true
+	}
+	return false
 }
 
 // liveQuorumWithout reports whether voters without leaving hold a quorum of
@@ -112,21 +161,21 @@ func (n *Node) liveQuorumWithout(voters []uint64, leaving uint64, now time.Time)
 	return rest > 0 && up >= rest/2+1
 }
 
-// deleteRegistryReplica deletes node's registry replica, or, if that is
-// this node (the leader), hands the registry's leadership to a wanted voter
-// first.
-func (n *Node) deleteRegistryReplica(ctx context.Context, node uint64, wanted []uint64, ccid uint64, role string) {
+// deleteRegistryReplica deletes node's registry replica (rid maps nodes to
+// their replica ids), or, if that is this node (the leader), hands the
+// registry's leadership to a wanted voter first.
+func (n *Node) deleteRegistryReplica(ctx context.Context, node uint64, rid map[uint64]uint64, wanted []uint64, ccid uint64, role string) {
 	if node == n.id.NodeID {
 		for _, w := range wanted {
-			if w != n.id.NodeID {
-				_ = n.nh.RequestLeaderTransfer(placement.RegistryShard, w)
+			if r, ok := rid[w]; ok && w != n.id.NodeID {
+				_ = n.nh.RequestLeaderTransfer(placement.RegistryShard, r)
 				return
 			}
 		}
 		return
 	}
-	n.log.Info("placement: deleting a registry replica", "node", node, "role", role)
-	if err := n.nh.SyncRequestDeleteReplica(ctx, placement.RegistryShard, node, ccid); err != nil {
+	n.log.Info("placement: deleting a registry replica", "node", node, "replica", rid[node], "role", role)
+	if err := n.nh.SyncRequestDeleteReplica(ctx, placement.RegistryShard, rid[node], ccid); err != nil {
 		n.log.Debug("placement: delete registry replica", "node", node, "err", err)
 	}
 }
@@ -138,8 +187,8 @@ func (n *Node) deleteRegistryReplica(ctx context.Context, node uint64, wanted []
 // about to be deleted.
 func registryWantsVoter(p Placement, m *dragonboat.Membership) bool {
 	present := 0
-	for _, v := range p.Voters {
-		if _, ok := m.Nodes[v]; ok {
+	for id := range m.Nodes {
+		if slices.Contains(p.Voters, registryNodeOf(id)) {
 			present++
 		}
 	}
@@ -156,12 +205,16 @@ type registryWatch struct {
 	mu         sync.Mutex
 	lastLeader time.Time
 	warned     time.Time
+	// asked is when the node last asked the others whether it was
+	// replaced (see askIfReplaced).
+	asked time.Time
 }
 
 // watchRegistry logs, every registryUnreachableAfter, that this node's
 // registry replica has known no leader for that long: the cluster is down
 // to less than a quorum, or this node was a voter that the others replaced
-// while it was away and now stays out (see placeRegistry).
+// while it was away and it has no RegistryPeer to learn its new replica id
+// from (see askIfReplaced).
 func (n *Node) watchRegistry(now time.Time) {
 	_, _, ok, err := n.nh.GetLeaderID(placement.RegistryShard)
 	w := &n.regWatch
@@ -176,7 +229,6 @@ func (n *Node) watchRegistry(now time.Time) {
 	}
 	w.warned = now
 	n.log.Warn("no registry leader heard for a while: either less than a quorum of the registry's voters is running, "+
-		"or this node was replaced while it was away (the other nodes' status lists it down and not among the registry's voters); "+
-		"a replaced node stays out: wipe its data dir and join it again",
+		"or this node was replaced while it was away and could not ask another node for its new registry replica id",
 		"silent", now.Sub(w.lastLeader).Round(time.Second))
 }

@@ -131,7 +131,7 @@ func (n *Node) shardStatus(ctx context.Context, shard uint64, report ShardReport
 	}
 	nodeOf := func(rid uint64) uint64 {
 		if shard == placement.RegistryShard {
-			return rid
+			return registryNodeOf(rid)
 		}
 		return p.nodeOf(rid)
 	}

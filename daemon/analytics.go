@@ -16,6 +16,8 @@ var nodeOps = map[string]bool{
 	transport.OpMRPoll:   true,
 	transport.OpMRCancel: true,
 	transport.OpMRCut:    true,
+	// Not analytics: a node asking what the registry says of it.
+	transport.OpRegistryMember: true,
 }
 
 // handleAnalytics serves the analytics operations (see package mapreduce):

@@ -101,6 +101,11 @@ func (ss *session) dispatch(ctx context.Context, user string, req transport.Requ
 		if err = ss.decodeBody(req, &r); err == nil {
 			body, err = ss.localPresence(r)
 		}
+	case transport.OpRegistryMember:
+		var r transport.RegistryMemberRequest
+		if err = ss.decodeBody(req, &r); err == nil {
+			body, err = ss.registryMember(ctx, r)
+		}
 	case transport.OpForward:
 		var r transport.ForwardedRequest
 		if err = ss.decodeBody(req, &r); err == nil {

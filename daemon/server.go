@@ -148,6 +148,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	m.reg.MustRegister(newServerCollector(s))
 	s.view = &presenceView{srv: s}
 	s.peers = newPeers(s)
+	node.SetRegistryPeer(registryPeer{s.peers})
 	s.relays = newRelays(s)
 	s.analytics, err = mapreduce.New(mapreduce.Config{
 		Node: node, Caller: s.peers, Dir: chatcore.DataLayout(cfg.DataDir).Analytics(), Logger: cfg.Logger,

@@ -123,9 +123,9 @@ func (c *Cluster) sendsEverywhere(t *testing.T, led *ledger, rooms []string, tag
 // killed with -9 is replaced, past dead-after, by the spare node; a 7th
 // node joins; remove-node of a registry voter moves its vote to the spare
 // before the voter goes; a second voter killed leaves 4 live nodes, all
-// voters. Through it all the registry keeps a quorum, every room takes
-// sends, and status names no node that is down as a leader and the dead
-// ones as dead.
+// voters; the first one killed comes back and rejoins empty. Through it
+// all the registry keeps a quorum, every room takes sends, and status
+// names no node that is down as a leader and the dead ones as dead.
 func TestRegistryVotersReplaced(t *testing.T) {
 	c := startRegistryVoters(t)
 	rooms := make([]string, regVotersShards)
@@ -153,12 +153,14 @@ func TestRegistryVotersReplaced(t *testing.T) {
 	}
 	c.Kill(t, victim)
 	alive := c.Live()
-	c.registryVoters(t, "first voter killed", alive, nil)
+	// The dead voter's replica goes; it gets a new replica id, a
+	// non-voting member it may come back to.
+	c.registryVoters(t, "first voter killed", alive, []*Node{victim})
 	c.sendsEverywhere(t, led, rooms, "after-kill-1")
 
 	n7 := c.addNode(t)
 	alive = slices.DeleteFunc(c.Live(), func(x *Node) bool { return x == n7 })
-	c.registryVoters(t, "a 7th node joined", alive, []*Node{n7})
+	c.registryVoters(t, "a 7th node joined", alive, []*Node{victim, n7})
 
 	// remove-node a registry voter: the spare takes its vote, then it goes.
 	var gone *Node
@@ -176,14 +178,14 @@ func TestRegistryVotersReplaced(t *testing.T) {
 		return nil
 	})
 	c.Probes.Drop(gone)
-	c.registryVoters(t, "a voter removed", c.Live(), nil)
+	c.registryVoters(t, "a voter removed", c.Live(), []*Node{victim})
 	c.sendsEverywhere(t, led, rooms, "after-remove")
 
 	// A second voter killed: 4 live nodes, all voters (a live voter is
 	// never demoted).
 	second := c.Live()[1]
 	c.Kill(t, second)
-	c.registryVoters(t, "second voter killed", c.Live(), nil)
+	c.registryVoters(t, "second voter killed", c.Live(), []*Node{victim, second})
 	c.sendsEverywhere(t, led, rooms, "after-kill-2")
 
 	// parley status: the killed nodes dead and down, leading nothing.
@@ -228,5 +230,26 @@ func TestRegistryVotersReplaced(t *testing.T) {
 		}
 		return nil
 	})
+
+	// The first one killed comes back: it learns it was replaced, rejoins
+	// the registry empty under its new replica id, and, the 5th live node,
+	// is a voter again and takes its share of the rooms.
+	c.Restart(t, victim)
+	st = c.registryVoters(t, "the replaced node back", c.Live(), []*Node{second})
+	waitFor(t, 3*settleTimeout, victim.Name+" takes room replicas again", func() error {
+		ctx, cancel := opContext()
+		defer cancel()
+		st, err := c.StatusOn(ctx, c.Live()[0])
+		if err != nil {
+			return err
+		}
+		for _, x := range st.Nodes {
+			if x.ID == victim.ID() && (!x.Up || x.Voters == 0) {
+				return fmt.Errorf("%s: up %v, %d voters", victim, x.Up, x.Voters)
+			}
+		}
+		return nil
+	})
+	c.sendsEverywhere(t, led, rooms, "after-rejoin")
 	reportFailures(t, led)
 }

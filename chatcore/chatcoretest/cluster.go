@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +26,42 @@ type Cluster struct {
 	Shards int
 	opts   Options
 	base   string
+	peers  registryPeers
+}
+
+// registryPeers lets the cluster's nodes ask each other what the registry
+// says of them (chatcore.RegistryPeer), in process: a call holds the read
+// lock, so a node stops only once no question to it is in flight.
+type registryPeers struct {
+	mu    sync.RWMutex
+	nodes map[uint64]*chatcore.Node
+}
+
+func (p *registryPeers) set(n *chatcore.Node) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.nodes == nil {
+		p.nodes = make(map[uint64]*chatcore.Node)
+	}
+	p.nodes[n.ID()] = n
+	n.SetRegistryPeer(p)
+}
+
+func (p *registryPeers) drop(n *chatcore.Node) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.nodes, n.ID())
+}
+
+// RegistryMember asks the running node peer.
+func (p *registryPeers) RegistryMember(ctx context.Context, peer chatcore.NodeRecord, node uint64) (chatcore.RegistryMember, error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	n := p.nodes[peer.ID]
+	if n == nil {
+		return chatcore.RegistryMember{}, fmt.Errorf("node %d is not running", peer.ID)
+	}
+	return n.RegistryMemberOf(ctx, node)
 }
 
 // Options tune StartCluster.
@@ -102,6 +139,7 @@ func (c *Cluster) AddNode() int {
 	}
 	c.Nodes = append(c.Nodes, node)
 	c.Cfgs = append(c.Cfgs, cfg)
+	c.peers.set(node)
 	return i
 }
 
@@ -167,6 +205,7 @@ func (c *Cluster) running() int {
 func (c *Cluster) Stop(i int) {
 	c.t.Helper()
 	if c.Nodes[i] != nil {
+		c.peers.drop(c.Nodes[i])
 		if err := c.Nodes[i].Close(); err != nil {
 			c.t.Errorf("close node %d: %v", i+1, err)
 		}
@@ -184,6 +223,7 @@ func (c *Cluster) Restart(i int) {
 		c.t.Fatalf("restart node %d: %v", i+1, err)
 	}
 	c.Nodes[i] = node
+	c.peers.set(node)
 }
 
 // Close stops every node.
