@@ -136,7 +136,7 @@ func (n *Node) rejoinReplaced(ctx context.Context, nodes []NodeRecord, m *dragon
 		if _, member := rid[rec.ID]; member {
 			continue
 		}
-		n.log.Info("placement: adding a replaced node back to the registry as non-voting", "node", rec.ID, "replica", want)
+		n.log.Info("placement: adding a node to the registry as non-voting", "node", rec.ID, "replica", want)
 		if err := n.nh.SyncRequestAddNonVoting(ctx, placement.RegistryShard, want, rec.RaftAddr, m.ConfigChangeID); err != nil {
 			n.log.Debug("placement: add registry replica", "node", rec.ID, "err", err)
 		}

@@ -125,7 +125,8 @@ type shardJSON struct {
 	Moving []uint64 `json:"moving,omitempty"`
 }
 
-// nodeState names a node's state for people: "active" or "draining".
+// nodeState names a node's state for people: "active", "draining" or
+// "dead".
 func nodeState(s string) string {
 	if s == "" {
 		return "active"
