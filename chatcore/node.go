@@ -449,11 +449,7 @@ func (n *Node) startReplica(shard, replica uint64, members map[uint64]string, jo
 // restartReplicas starts every replica this node has on disk, in the role
 // it joined with.
 func (n *Node) restartReplicas() error {
-	replica, nonVoting, ok := n.joinRole(placement.RegistryShard, n.id.NodeID)
-	if !ok {
-		replica = n.id.NodeID
-	}
-	if err := n.startReplica(placement.RegistryShard, replica, nil, false, nonVoting); err != nil {
+	if err := n.restartRegistry(); err != nil {
 		return err
 	}
 	info, found, err := n.clusterInfo()

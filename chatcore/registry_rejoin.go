@@ -2,9 +2,13 @@ package chatcore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/lni/dragonboat/v4"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/placement"
@@ -119,15 +123,33 @@ func (n *Node) actOnRegistryAnswer(ans RegistryMember) {
 // rejoinRegistry drops this node's registry replica old, deleted by the
 // registry while the node was away, with its data, and starts the replica
 // of generation gen empty, as a non-voting member the registry leader has
-// added already: it catches up from a snapshot.
+// added already: it catches up from a snapshot. The new replica id is
+// recorded first, so a crash halfway restarts the rejoin (see
+// restartRegistry).
 func (n *Node) rejoinRegistry(old uint64, running bool, gen uint64) error {
 	replica := RegistryReplicaID(n.id.NodeID, gen)
 	n.log.Warn("this node's registry replica was replaced while it was away; it rejoins the registry empty",
 		"old_replica", old, "replica", replica)
 	if running {
-		if err := n.dropReplica(placement.RegistryShard, old); err != nil {
-			return fmt.Errorf("drop replica %d: %w", old, err)
+		if err := n.nh.StopReplica(placement.RegistryShard, old); err != nil && !errors.Is(err, dragonboat.ErrShardNotFound) {
+			return fmt.Errorf("stop replica %d: %w", old, err)
 		}
+		n.mu.Lock()
+		delete(n.hosted, placement.RegistryShard)
+		n.mu.Unlock()
+	}
+	if err := n.setJoinRole(placement.RegistryShard, replica, true); err != nil {
+		return err
+	}
+	if running {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := n.nh.SyncRemoveData(ctx, placement.RegistryShard, old); err != nil {
+			return fmt.Errorf("remove data of replica %d: %w", old, err)
+		}
+	}
+	if err := n.wipeShardState(placement.RegistryShard); err != nil {
+		return err
 	}
 	if err := n.startReplica(placement.RegistryShard, replica, nil, true, true); err != nil {
 		return err
@@ -136,4 +158,31 @@ func (n *Node) rejoinRegistry(old uint64, running bool, gen uint64) error {
 	n.regWatch.lastLeader = time.Now()
 	n.regWatch.mu.Unlock()
 	return nil
+}
+
+// wipeShardState deletes every key of shard from the state db.
+func (n *Node) wipeShardState(shard uint64) error {
+	lo, hi := shardRange(shard)
+	if err := n.db.db.DeleteRange(lo, hi, pebble.Sync); err != nil {
+		return fmt.Errorf("shard %d: delete state: %w", shard, err)
+	}
+	return nil
+}
+
+// restartRegistry starts this node's registry replica again after a
+// restart, in the role it joined with. A replica of a later generation that
+// Raft has no record of is a rejoin a crash cut short: it starts again,
+// empty.
+func (n *Node) restartRegistry() error {
+	replica, nonVoting, ok := n.joinRole(placement.RegistryShard, n.id.NodeID)
+	if !ok {
+		replica = n.id.NodeID
+	}
+	if replica != n.id.NodeID && !n.nh.HasNodeInfo(placement.RegistryShard, replica) {
+		if err := n.wipeShardState(placement.RegistryShard); err != nil {
+			return err
+		}
+		return n.startReplica(placement.RegistryShard, replica, nil, true, nonVoting)
+	}
+	return n.startReplica(placement.RegistryShard, replica, nil, false, nonVoting)
 }
