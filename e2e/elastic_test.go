@@ -239,6 +239,9 @@ func TestElasticCluster(t *testing.T) {
 	var (
 		subMu   sync.Mutex
 		subMsgs []parley.Message
+		// subAt is when each of subMsgs arrived: the pause around the
+		// upstream's death is measured, not asserted.
+		subAt []time.Time
 	)
 	subDone := make(chan struct{})
 	go func() {
@@ -246,6 +249,7 @@ func TestElasticCluster(t *testing.T) {
 		for m := range sub.C() {
 			subMu.Lock()
 			subMsgs = append(subMsgs, m)
+			subAt = append(subAt, time.Now())
 			subMu.Unlock()
 		}
 	}()
@@ -302,6 +306,7 @@ func TestElasticCluster(t *testing.T) {
 		}
 	}
 	c.Kill(t, n3)
+	killedAt := time.Now()
 	waitFor(t, 3*settleTimeout, "every shard back to 3 live voters", func() error {
 		ctx, cancel := opContext()
 		defer cancel()
@@ -370,6 +375,7 @@ func TestElasticCluster(t *testing.T) {
 		}
 	}
 	t.Logf("the watcher on %s got seqs %d..%d of %s, in order, once", x, subMsgs[0].Seq, subMsgs[len(subMsgs)-1].Seq, subRoom)
+	t.Logf("the watcher's longest pause within 15 s after the first kill: %v", longestPause(subAt, killedAt, 15*time.Second))
 	waitFor(t, 3*settleTimeout, "every shard on live voters again", func() error {
 		ctx, cancel := opContext()
 		defer cancel()
@@ -431,4 +437,22 @@ func perNode(st transport.StatusResponse) string {
 		parts = append(parts, fmt.Sprintf("%d:%d/%d", n.ID, n.Voters, n.Leaders))
 	}
 	return strings.Join(parts, " ")
+}
+
+// longestPause returns the longest time between two arrivals in at (and
+// from start to the first) within window after start.
+func longestPause(at []time.Time, start time.Time, window time.Duration) time.Duration {
+	var longest time.Duration
+	prev := start
+	for _, a := range at {
+		if a.Before(start) {
+			continue
+		}
+		if a.After(start.Add(window)) {
+			break
+		}
+		longest = max(longest, a.Sub(prev))
+		prev = a
+	}
+	return longest
 }
