@@ -58,6 +58,8 @@ var fuzzTargets = []func() any{
 	func() any { return new(BackupReadResponse) },
 	func() any { return new(ImportRequest) },
 	func() any { return new(ImportResponse) },
+	func() any { return new(RegistryMemberRequest) },
+	func() any { return new(RegistryMemberResponse) },
 }
 
 func FuzzFrameReader(f *testing.F) {
