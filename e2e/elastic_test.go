@@ -375,7 +375,9 @@ func TestElasticCluster(t *testing.T) {
 		}
 	}
 	t.Logf("the watcher on %s got seqs %d..%d of %s, in order, once", x, subMsgs[0].Seq, subMsgs[len(subMsgs)-1].Seq, subRoom)
-	t.Logf("the watcher's longest pause within 15 s after the first kill: %v", longestPause(subAt, killedAt, 15*time.Second))
+	window := min(15*time.Second, since.Sub(killedAt))
+	t.Logf("the watcher's longest pause: %v in the %v after its upstream's kill, %v in the 15 s after the second kill",
+		longestPause(subAt, killedAt, window), window.Round(time.Millisecond), longestPause(subAt, since, 15*time.Second))
 	waitFor(t, 3*settleTimeout, "every shard on live voters again", func() error {
 		ctx, cancel := opContext()
 		defer cancel()
