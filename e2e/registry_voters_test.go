@@ -122,8 +122,8 @@ func (c *Cluster) sendsEverywhere(t *testing.T, led *ledger, rooms []string, tag
 // non-voting member (the registry stays at 5 voters); a registry voter
 // killed with -9 is replaced, past dead-after, by the spare node; a 7th
 // node joins; remove-node of a registry voter moves its vote to the spare
-// before the voter goes; a second voter killed leaves 4 live nodes, all
-// voters; the first one killed comes back and rejoins empty. Through it
+// before the voter goes; a second voter killed, the registry's leader,
+// leaves 4 live nodes, all voters; the first one killed comes back and rejoins empty. Through it
 // all the registry keeps a quorum, every room takes sends, and status
 // names no node that is down as a leader and the dead ones as dead.
 func TestRegistryVotersReplaced(t *testing.T) {
@@ -178,12 +178,15 @@ func TestRegistryVotersReplaced(t *testing.T) {
 		return nil
 	})
 	c.Probes.Drop(gone)
-	c.registryVoters(t, "a voter removed", c.Live(), []*Node{victim})
+	st = c.registryVoters(t, "a voter removed", c.Live(), []*Node{victim})
 	c.sendsEverywhere(t, led, rooms, "after-remove")
 
-	// A second voter killed: 4 live nodes, all voters (a live voter is
-	// never demoted).
-	second := c.Live()[1]
+	// A second voter killed, the registry's leader this time: 4 live
+	// nodes, all voters (a live voter is never demoted).
+	second := c.NodeByID(st.Shards[0].Leader)
+	if second == nil {
+		t.Fatalf("registry leader %d is no node of the cluster", st.Shards[0].Leader)
+	}
 	c.Kill(t, second)
 	c.registryVoters(t, "second voter killed", c.Live(), []*Node{victim, second})
 	c.sendsEverywhere(t, led, rooms, "after-kill-2")
