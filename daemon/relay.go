@@ -155,11 +155,25 @@ func (r *relay) follow(ctx context.Context, node uint64, addr string) error {
 		return err
 	}
 	defer st.Cancel()
-	// A node killed outright says nothing: give it up as soon as it stops
-	// answering pings (see watchUpstream).
+	// A node killed outright says nothing; its heartbeats stop. Give it up
+	// then rather than wait out the connection's idle timeout.
 	watch, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	go r.watchUpstream(watch, pc, tc, node, st.Cancel)
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-watch.Done():
+				return
+			case <-t.C:
+				if !r.rs.srv.node.NodeUp(node) {
+					st.Cancel()
+					return
+				}
+			}
+		}
+	}()
 	r.mu.Lock()
 	if r.next == 0 {
 		r.next, r.base = resp.From, resp.From
