@@ -105,6 +105,37 @@ func noDownLeader(st transport.StatusResponse) error {
 	return nil
 }
 
+// roomsSettled waits until a live node's status shows every room shard
+// where the placement wants it: 3 voters, the wanted ones, up, nothing
+// non-voting, a live leader. A kill then tests the registry, not a room
+// shard caught halfway through a move.
+func (c *Cluster) roomsSettled(t *testing.T, what string) {
+	t.Helper()
+	waitFor(t, 3*settleTimeout, "rooms settled "+what, func() error {
+		ctx, cancel := opContext()
+		defer cancel()
+		st, err := c.StatusOn(ctx, c.Live()[0])
+		if err != nil {
+			return err
+		}
+		up := make(map[uint64]bool)
+		for _, n := range st.Nodes {
+			up[n.ID] = n.Up
+		}
+		for _, s := range st.Shards[1:] {
+			if len(s.Replicas) != 3 || len(s.NonVoting) > 0 || !sameIDs(s.Replicas, s.Wanted) || !up[s.Leader] {
+				return fmt.Errorf("shard %d: voters %v non-voting %v wanted %v leader %d", s.ID, s.Replicas, s.NonVoting, s.Wanted, s.Leader)
+			}
+			for _, v := range s.Replicas {
+				if !up[v] {
+					return fmt.Errorf("shard %d: voter %d is down", s.ID, v)
+				}
+			}
+		}
+		return nil
+	})
+}
+
 // sendsEverywhere sends one message to every room of rooms through a live
 // node; each must be acknowledged.
 func (c *Cluster) sendsEverywhere(t *testing.T, led *ledger, rooms []string, tag string) {
@@ -147,6 +178,7 @@ func TestRegistryVotersReplaced(t *testing.T) {
 	// Kill a registry voter (not n1, which admits joins): its leader if
 	// that is not n1.
 	victim := n[1]
+	c.roomsSettled(t, "before the first kill")
 	st := c.registryVoters(t, "before the first kill", n[:5], []*Node{n6})
 	if l := c.NodeByID(st.Shards[0].Leader); l != nil && l != n[0] {
 		victim = l
@@ -170,6 +202,7 @@ func TestRegistryVotersReplaced(t *testing.T) {
 			break
 		}
 	}
+	c.roomsSettled(t, "before remove-node")
 	c.cli(t, "admin").mustRun(t, "", "admin", "remove-node", gone.Name)
 	waitFor(t, 3*settleTimeout, gone.Name+" stops", func() error {
 		if gone.Alive() {
@@ -180,6 +213,8 @@ func TestRegistryVotersReplaced(t *testing.T) {
 	c.Probes.Drop(gone)
 	st = c.registryVoters(t, "a voter removed", c.Live(), []*Node{victim})
 	c.sendsEverywhere(t, led, rooms, "after-remove")
+	c.roomsSettled(t, "before the second kill")
+	st = c.registryVoters(t, "before the second kill", c.Live(), []*Node{victim})
 
 	// A second voter killed, the registry's leader this time: 4 live
 	// nodes, all voters (a live voter is never demoted).
