@@ -21,7 +21,21 @@ type moveState struct {
 	// transferring is set while a transfer waits for a quiet moment (see
 	// transferWhenQuiet).
 	transferring bool
+	// requested are the latest leadership transfers this node asked for,
+	// oldest first, at most maxRequested.
+	requested []transferRequest
 }
+
+// transferRequest is one leadership transfer a node asked dragonboat for.
+type transferRequest struct {
+	At        time.Time
+	Shard, To uint64
+	Quiet     bool
+	Reason    string
+}
+
+// maxRequested bounds moveState.requested.
+const maxRequested = 64
 
 func newMoveState() *moveState {
 	return &moveState{led: make(map[uint64]ShardReport), transfers: make(map[uint64]time.Time)}

@@ -55,8 +55,12 @@ func (n *Node) transferWhenQuiet(shard, to, rid uint64, force bool, why string, 
 		defer n.moves.endTransfer()
 		quiet := n.waitQuiet(shard)
 		requested := false
+		rec, found, err := n.nodeRecord(to)
 		switch {
 		case !n.leadsNow(shard):
+		case err != nil || !found || !n.fitToLead(rec, time.Now()):
+			// The target may have died while the shard was busy.
+			n.log.Debug(why+": target no longer fit to lead, transfer dropped", "shard", shard, "to", to)
 		case !quiet && !force:
 			n.log.Debug(why+": no quiet moment, transfer put off", "shard", shard, "to", to)
 		default:
@@ -65,6 +69,7 @@ func (n *Node) transferWhenQuiet(shard, to, rid uint64, force bool, why string, 
 				n.log.Debug(why, "shard", shard, "err", err)
 			} else {
 				requested = true
+				n.moves.recordRequest(transferRequest{At: time.Now(), Shard: shard, To: to, Quiet: quiet, Reason: why})
 			}
 		}
 		if done != nil {
@@ -102,6 +107,16 @@ func (n *Node) waitQuiet(shard uint64) bool {
 				return false
 			}
 		}
+	}
+}
+
+// recordRequest keeps r among the latest transfers asked for.
+func (m *moveState) recordRequest(r transferRequest) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.requested = append(m.requested, r)
+	if len(m.requested) > maxRequested {
+		m.requested = m.requested[len(m.requested)-maxRequested:]
 	}
 }
 
