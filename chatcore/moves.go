@@ -30,8 +30,11 @@ type moveState struct {
 type transferRequest struct {
 	At        time.Time
 	Shard, To uint64
-	Quiet     bool
-	Reason    string
+	// Term is the shard's term when the transfer was asked for: a transfer
+	// that took effect ends it.
+	Term   uint64
+	Quiet  bool
+	Reason string
 }
 
 // maxRequested bounds moveState.requested.

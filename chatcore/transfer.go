@@ -64,12 +64,13 @@ func (n *Node) transferWhenQuiet(shard, to, rid uint64, force bool, why string, 
 		case !quiet && !force:
 			n.log.Debug(why+": no quiet moment, transfer put off", "shard", shard, "to", to)
 		default:
-			n.log.Info(why+": transfer", "shard", shard, "to", to, "quiet", quiet)
+			_, term, _, _ := n.nh.GetLeaderID(shard)
+			n.log.Info(why+": transfer", "shard", shard, "to", to, "term", term, "quiet", quiet)
 			if err := n.nh.RequestLeaderTransfer(shard, rid); err != nil {
-				n.log.Debug(why, "shard", shard, "err", err)
+				n.log.Debug(why, "shard", shard, "err", err.Error())
 			} else {
 				requested = true
-				n.moves.recordRequest(transferRequest{At: time.Now(), Shard: shard, To: to, Quiet: quiet, Reason: why})
+				n.moves.recordRequest(transferRequest{At: time.Now(), Shard: shard, To: to, Term: term, Quiet: quiet, Reason: why})
 			}
 		}
 		if done != nil {
