@@ -89,14 +89,25 @@ func (l *liveness) steadyFor(node uint64, now time.Time) time.Duration {
 	return now.Sub(b.upSince)
 }
 
+// beatSince reports whether node's heartbeat changed after t.
+func (l *liveness) beatSince(node uint64, t time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.beats[node]
+	return ok && b.at.After(t)
+}
+
 // fitToLead reports whether leadership may be handed to rec's node now: the
-// local transport reaches it, and its heartbeat is fresh and has been for
-// steadyFor (see freshFor).
+// local transport has not failed to reach it since its latest heartbeat,
+// and its heartbeat is fresh and has been for steadyFor (see freshFor).
 func (n *Node) fitToLead(rec NodeRecord, now time.Time) bool {
 	if rec.ID == n.id.NodeID {
 		return true
 	}
-	return rec.State == NodeActive && n.reach.reachable(rec.RaftAddr) && n.live.steadyFor(rec.ID, now) >= steadyFor
+	if failed, ok := n.reach.failedAt(rec.RaftAddr); ok && !n.live.beatSince(rec.ID, failed) {
+		return false
+	}
+	return rec.State == NodeActive && n.live.steadyFor(rec.ID, now) >= steadyFor
 }
 
 // suspects returns the active nodes among nodes that are neither down nor

@@ -2,30 +2,35 @@ package chatcore
 
 import (
 	"sync"
+	"time"
 
 	"github.com/lni/dragonboat/v4/raftio"
 )
 
 // reachability is what the local Raft transport says of its peers: which
-// Raft addresses it failed to reach and has not reached again since. It
-// knows within milliseconds that a killed node is gone (its connections are
-// reset, new ones refused), long before the node's heartbeats go stale, so
-// leadership is never handed to it in the meantime (see fitToLead).
+// Raft addresses it failed to reach, when it last did, and has not reached
+// again since. It knows within milliseconds that a killed node is gone (its
+// connections are reset, new ones refused), long before the node's
+// heartbeats go stale, so leadership is never handed to it in the meantime
+// (see fitToLead).
 type reachability struct {
 	mu     sync.Mutex
-	failed map[string]bool
+	failed map[string]time.Time
 }
 
 var _ raftio.ISystemEventListener = (*reachability)(nil)
 
-func newReachability() *reachability { return &reachability{failed: make(map[string]bool)} }
+func newReachability() *reachability { return &reachability{failed: make(map[string]time.Time)} }
 
-// reachable reports whether the transport has not failed to reach addr
-// since it last reached it. An address never tried counts as reachable.
-func (r *reachability) reachable(addr string) bool {
+// failedAt returns when the transport last failed to reach addr, if it has
+// not reached it since. The transport dials a peer only when it has
+// messages for it, so a failure can stay on record after the peer is back;
+// fitToLead weighs it against the peer's heartbeats.
+func (r *reachability) failedAt(addr string) (time.Time, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return !r.failed[addr]
+	t, ok := r.failed[addr]
+	return t, ok
 }
 
 // ConnectionFailed records that the transport could not reach an address
@@ -37,7 +42,7 @@ func (r *reachability) ConnectionFailed(info raftio.ConnectionInfo) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.failed[info.Address] = true
+	r.failed[info.Address] = time.Now()
 }
 
 // ConnectionEstablished records that the transport reached an address
