@@ -51,6 +51,9 @@ type ClusterOptions struct {
 	Profile string
 	// Log receives progress messages.
 	Log *slog.Logger
+	// NodeLogLevel is the nodes' own --log-level (default warn); info
+	// shows leader changes, transfers and moves in each node's log.
+	NodeLogLevel string
 }
 
 // Node is one parleyd process of a Cluster.
@@ -101,6 +104,9 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
+	if opts.NodeLogLevel == "" {
+		opts.NodeLogLevel = "warn"
+	}
 	c := &Cluster{opts: opts}
 	c.Probes = proccluster.NewProbes(func(ctx context.Context, n *Node) (*client.Client, error) {
 		return c.Dial(ctx, "probe", n)
@@ -111,7 +117,7 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
 		Size:     opts.Nodes,
 		Profile:  opts.Profile,
 		Shards:   opts.Shards,
-		Args:     []string{"--log-level", "warn"},
+		Args:     []string{"--log-level", opts.NodeLogLevel},
 		Launcher: launcher,
 	}, func(n *Node) error { return waitHealthy(ctx, n) })
 	c.Cluster = pc

@@ -67,6 +67,8 @@ type Options struct {
 	NatsPerRoom bool
 	// Log receives progress messages.
 	Log *slog.Logger
+	// NodeLogLevel is the Parley nodes' --log-level (default warn).
+	NodeLogLevel string
 
 	Throughput ThroughputParams
 	Latency    LatencyParams
@@ -183,7 +185,7 @@ func (r *runner) parley(ctx context.Context) (*Cluster, error) {
 	t0 := time.Now()
 	c, err := StartCluster(ctx, ClusterOptions{
 		Parleyd: r.bin("parleyd"), Dir: filepath.Join(r.o.WorkDir, fmt.Sprintf("parley-%d", time.Now().UnixNano())),
-		Shards: r.shards(), Profile: r.o.Profile, Log: r.o.Log,
+		Shards: r.shards(), Profile: r.o.Profile, Log: r.o.Log, NodeLogLevel: r.o.NodeLogLevel,
 	})
 	if err != nil {
 		return nil, err
@@ -275,7 +277,7 @@ func (r *runner) run(ctx context.Context, s string) error {
 		r.closeCluster()
 		tr, res, err := RunRebalance(ctx, ClusterOptions{
 			Parleyd: r.bin("parleyd"), Dir: filepath.Join(r.o.WorkDir, fmt.Sprintf("rebalance-%d", time.Now().UnixNano())),
-			Shards: r.shards(), Profile: r.o.Profile, Log: r.o.Log,
+			Shards: r.shards(), Profile: r.o.Profile, Log: r.o.Log, NodeLogLevel: r.o.NodeLogLevel,
 		}, r.o.Throughput, r.o.Rebalance)
 		if tr.Acked > 0 {
 			r.rep.Throughput = append(r.rep.Throughput, tr)
@@ -297,7 +299,7 @@ func (r *runner) run(ctx context.Context, s string) error {
 	case ScenarioMemory:
 		r.closeCluster()
 		res, err := RunMemory(ctx, ClusterOptions{
-			Parleyd: r.bin("parleyd"), Dir: r.o.WorkDir, Shards: r.o.Shards, Log: r.o.Log,
+			Parleyd: r.bin("parleyd"), Dir: r.o.WorkDir, Shards: r.o.Shards, Log: r.o.Log, NodeLogLevel: r.o.NodeLogLevel,
 		}, r.o.Memory)
 		r.rep.Memory = res
 		return err

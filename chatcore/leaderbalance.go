@@ -18,7 +18,15 @@ const transferCooldown = 5 * time.Second
 // each transfer away from this node it asks dragonboat to hand the
 // leadership over. Every node computes the same plan from the registry; each
 // carries out only its own part.
+//
+// Nothing moves while a node is suspect (neither down nor fit to lead: it
+// may have just died, or just come back), and a transfer waits for a quiet
+// moment of its shard or does not happen (see transferWhenQuiet): balance
+// is worth less than the stall a transfer at the wrong time costs.
 func (n *Node) balanceLeaders(nodes []NodeRecord, now time.Time) {
+	if s := n.suspects(nodes, now); len(s) > 0 {
+		return
+	}
 	shards := make(map[uint64]placement.ShardLeader)
 	terms := make(map[uint64]uint64)
 	var live []uint64
@@ -40,11 +48,7 @@ func (n *Node) balanceLeaders(nodes []NodeRecord, now time.Time) {
 			continue
 		}
 		n.moves.mu.Lock()
-		due := now.Sub(n.moves.transfers[t.Shard]) > transferCooldown && now.Sub(n.moves.lastTransfer) > 2*heartbeatInterval
-		if due {
-			n.moves.transfers[t.Shard] = now
-			n.moves.lastTransfer = now
-		}
+		due := !n.moves.transferring && now.Sub(n.moves.transfers[t.Shard]) > transferCooldown && now.Sub(n.moves.lastTransfer) > 2*heartbeatInterval
 		n.moves.mu.Unlock()
 		if !due {
 			continue
@@ -57,10 +61,17 @@ func (n *Node) balanceLeaders(nodes []NodeRecord, now time.Time) {
 		if !ok {
 			continue
 		}
-		n.log.Info("leader balance: transfer", "shard", t.Shard, "to", t.To)
-		if err := n.nh.RequestLeaderTransfer(t.Shard, rid); err != nil {
-			n.log.Debug("leader balance", "shard", t.Shard, "err", err)
-		}
-		return // one at a time: the reports must catch up first
+		shard := t.Shard
+		n.transferWhenQuiet(shard, t.To, rid, false, "leader balance", func(bool) {
+			// Requested or put off, the shard waits out its cooldown
+			// and the node its spacing: the reports must catch up first,
+			// and a busy shard is not tried again at once.
+			n.moves.mu.Lock()
+			defer n.moves.mu.Unlock()
+			at := time.Now()
+			n.moves.transfers[shard] = at
+			n.moves.lastTransfer = at
+		})
+		return // one at a time
 	}
 }

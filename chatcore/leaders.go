@@ -2,6 +2,7 @@ package chatcore
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 
 	"github.com/lni/dragonboat/v4/raftio"
@@ -13,6 +14,7 @@ import (
 // leader changes lets propose retry as soon as a new leader is known, so a
 // send waits out an election, not a timeout.
 type leaderWatch struct {
+	log    *slog.Logger
 	mu     sync.Mutex
 	shards map[uint64]shardWatch
 	closed bool
@@ -26,8 +28,8 @@ type shardWatch struct {
 
 var _ raftio.IRaftEventListener = (*leaderWatch)(nil)
 
-func newLeaderWatch() *leaderWatch {
-	return &leaderWatch{shards: make(map[uint64]shardWatch)}
+func newLeaderWatch(log *slog.Logger) *leaderWatch {
+	return &leaderWatch{log: log, shards: make(map[uint64]shardWatch)}
 }
 
 // changed returns a context cancelled at shard's next leader change, or
@@ -50,6 +52,7 @@ func (w *leaderWatch) changed(shard uint64) context.Context {
 // LeaderUpdated is dragonboat's report of a new leader, or of none, as the
 // local replica of a shard sees it.
 func (w *leaderWatch) LeaderUpdated(info raftio.LeaderInfo) {
+	w.log.Debug("leader changed", "shard", info.ShardID, "leader_replica", info.LeaderID, "term", info.Term)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if sw, ok := w.shards[info.ShardID]; ok {

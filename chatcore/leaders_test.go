@@ -1,13 +1,14 @@
 package chatcore
 
 import (
+	"log/slog"
 	"testing"
 
 	"github.com/lni/dragonboat/v4/raftio"
 )
 
 func TestLeaderWatch(t *testing.T) {
-	w := newLeaderWatch()
+	w := newLeaderWatch(slog.New(slog.DiscardHandler))
 	a, b := w.changed(4), w.changed(8)
 	if w.changed(4) != a {
 		t.Fatal("two waits on one shard got different contexts")

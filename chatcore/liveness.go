@@ -17,6 +17,19 @@ const (
 	downAfter         = 4 * time.Second
 )
 
+// Leadership timing. Leadership is handed only to a node that is surely
+// alive now, since a transfer to a dead node stops the shard taking
+// proposals until the transfer times out, and down (downAfter) comes too
+// late for that. A node is fit to lead when the local Raft transport
+// reaches it, its heartbeat changed within freshFor, and it has beaten
+// without a gap for steadyFor (a restarted node first catches up). A node
+// neither down nor fit is suspect: while one is, leaders are not balanced
+// at all, as the cluster is changing under the plan.
+const (
+	freshFor  = 2 * heartbeatInterval
+	steadyFor = 3 * heartbeatInterval
+)
+
 // liveness tracks when each node's heartbeat last changed, as this node saw
 // it.
 type liveness struct {
@@ -26,7 +39,9 @@ type liveness struct {
 
 type beatSeen struct {
 	beat int64
-	at   time.Time
+	// at is when beat was first seen; upSince when the current run of
+	// beats without a gap longer than freshFor began.
+	at, upSince time.Time
 }
 
 func newLiveness() *liveness { return &liveness{beats: make(map[uint64]beatSeen)} }
@@ -37,8 +52,16 @@ func (l *liveness) observe(nodes []NodeRecord, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, rec := range nodes {
-		if b, ok := l.beats[rec.ID]; !ok || b.beat != rec.Beat {
-			l.beats[rec.ID] = beatSeen{beat: rec.Beat, at: now}
+		b, ok := l.beats[rec.ID]
+		switch {
+		case !ok:
+			l.beats[rec.ID] = beatSeen{beat: rec.Beat, at: now, upSince: now}
+		case b.beat != rec.Beat:
+			if now.Sub(b.at) > freshFor {
+				b.upSince = now
+			}
+			b.beat, b.at = rec.Beat, now
+			l.beats[rec.ID] = b
 		}
 	}
 }
@@ -52,6 +75,51 @@ func (l *liveness) silentFor(node uint64, now time.Time) time.Duration {
 		return 0
 	}
 	return now.Sub(b.at)
+}
+
+// steadyFor returns how long node has beaten without a gap, or 0 if its
+// heartbeat is not fresh.
+func (l *liveness) steadyFor(node uint64, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.beats[node]
+	if !ok || now.Sub(b.at) > freshFor {
+		return 0
+	}
+	return now.Sub(b.upSince)
+}
+
+// beatSince reports whether node's heartbeat changed after t.
+func (l *liveness) beatSince(node uint64, t time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.beats[node]
+	return ok && b.at.After(t)
+}
+
+// fitToLead reports whether leadership may be handed to rec's node now: the
+// local transport has not failed to reach it since its latest heartbeat,
+// and its heartbeat is fresh and has been for steadyFor (see freshFor).
+func (n *Node) fitToLead(rec NodeRecord, now time.Time) bool {
+	if rec.ID == n.id.NodeID {
+		return true
+	}
+	if failed, ok := n.reach.failedAt(rec.RaftAddr); ok && !n.live.beatSince(rec.ID, failed) {
+		return false
+	}
+	return rec.State == NodeActive && n.live.steadyFor(rec.ID, now) >= steadyFor
+}
+
+// suspects returns the active nodes among nodes that are neither down nor
+// fit to lead: ones that may have just died, or have just come back.
+func (n *Node) suspects(nodes []NodeRecord, now time.Time) []uint64 {
+	var out []uint64
+	for _, rec := range nodes {
+		if rec.State == NodeActive && !n.isDown(rec.ID, now) && !n.fitToLead(rec, now) {
+			out = append(out, rec.ID)
+		}
+	}
+	return out
 }
 
 // isDown reports whether node is down as this node sees it: silent for

@@ -18,7 +18,27 @@ type moveState struct {
 	transfers map[uint64]time.Time
 	// lastTransfer is this node's latest leadership transfer of any shard.
 	lastTransfer time.Time
+	// transferring is set while a transfer waits for a quiet moment (see
+	// transferWhenQuiet).
+	transferring bool
+	// requested are the latest leadership transfers this node asked for,
+	// oldest first, at most maxRequested.
+	requested []transferRequest
 }
+
+// transferRequest is one leadership transfer a node asked dragonboat for.
+type transferRequest struct {
+	At        time.Time
+	Shard, To uint64
+	// Term is the shard's term when the transfer was asked for: a transfer
+	// that took effect ends it.
+	Term   uint64
+	Quiet  bool
+	Reason string
+}
+
+// maxRequested bounds moveState.requested.
+const maxRequested = 64
 
 func newMoveState() *moveState {
 	return &moveState{led: make(map[uint64]ShardReport), transfers: make(map[uint64]time.Time)}
@@ -61,14 +81,14 @@ func (n *Node) driveMoves(info ClusterInfo, nodes []NodeRecord, now time.Time) {
 			n.moves.forget(s)
 			continue
 		}
-		if err := n.moveShard(s, nodes, down); err != nil {
+		if err := n.moveShard(s, nodes, down, now); err != nil {
 			n.log.Debug("move", "shard", s, "err", err)
 		}
 	}
 }
 
 // moveShard takes one step for shard, which this node leads.
-func (n *Node) moveShard(shard uint64, nodes []NodeRecord, down []uint64) error {
+func (n *Node) moveShard(shard uint64, nodes []NodeRecord, down []uint64, now time.Time) error {
 	p, err := n.placement(shard)
 	if err != nil {
 		return err
@@ -131,8 +151,12 @@ func (n *Node) moveShard(shard uint64, nodes []NodeRecord, down []uint64) error 
 		n.log.Info("move: add non-voting", "shard", shard, "node", step.Node, "replica", rid)
 		return n.nh.SyncRequestAddNonVoting(ctx, shard, rid, addr, m.ConfigChangeID)
 	case placement.TransferLeader:
-		n.log.Info("move: transfer leadership", "shard", shard, "to", step.Node)
-		return n.nh.RequestLeaderTransfer(shard, p.Replicas[step.Node])
+		// To a voter fit to lead, at a quiet moment if one comes soon: a
+		// move must finish even under a load that never pauses.
+		if to := n.leaderTarget(step.Node, p.Voters, act.Voters, nodes, now); to != 0 {
+			n.transferWhenQuiet(shard, to, p.Replicas[to], true, "move", nil)
+		}
+		return nil
 	case placement.Remove:
 		rid := p.Replicas[step.Node]
 		n.log.Info("move: remove", "shard", shard, "node", step.Node, "replica", rid)
@@ -144,6 +168,32 @@ func (n *Node) moveShard(shard uint64, nodes []NodeRecord, down []uint64) error 
 	// Promote: the non-voting node promotes itself once caught up (see
 	// promoteSelf). Settled and Wait: nothing to do.
 	return nil
+}
+
+// leaderTarget returns the node to hand a shard's leadership to in a move:
+// pick if it is fit to lead, else another wanted voter that is, or 0 for
+// none yet.
+func (n *Node) leaderTarget(pick uint64, wanted, voters []uint64, nodes []NodeRecord, now time.Time) uint64 {
+	fit := func(id uint64) bool {
+		if id == n.id.NodeID || !slices.Contains(wanted, id) || !slices.Contains(voters, id) {
+			return false
+		}
+		for _, rec := range nodes {
+			if rec.ID == id {
+				return n.fitToLead(rec, now)
+			}
+		}
+		return false
+	}
+	if fit(pick) {
+		return pick
+	}
+	for _, id := range wanted {
+		if fit(id) {
+			return id
+		}
+	}
+	return 0
 }
 
 func raftAddrOf(nodes []NodeRecord, id uint64) string {

@@ -152,6 +152,8 @@ type Node struct {
 	props   proposers
 	leaders *leaderWatch
 	live    *liveness
+	// reach is what the Raft transport says of the peers' addresses.
+	reach *reachability
 	// moves is what the host loop last saw of the shards this node leads.
 	moves *moveState
 	// regWatch is when the registry last had a leader, as seen here.
@@ -333,19 +335,21 @@ func start(cfg Config, id identity) (*Node, error) {
 		return nil, err
 	}
 	raftDir := DataLayout(cfg.DataDir).Raft()
-	leaders := newLeaderWatch()
+	leaders := newLeaderWatch(cfg.Logger.With("node", id.NodeID))
+	reach := newReachability()
 	nhc := config.NodeHostConfig{
-		DeploymentID:      deploymentID(id.ClusterID),
-		NodeHostDir:       raftDir,
-		WALDir:            raftDir,
-		RTTMillisecond:    RTTMillisecond,
-		RaftAddress:       cfg.RaftAddr,
-		ListenAddress:     cfg.RaftListen,
-		MutualTLS:         true,
-		CAFile:            files.CA,
-		CertFile:          files.Cert,
-		KeyFile:           files.Key,
-		RaftEventListener: leaders,
+		DeploymentID:        deploymentID(id.ClusterID),
+		NodeHostDir:         raftDir,
+		WALDir:              raftDir,
+		RTTMillisecond:      RTTMillisecond,
+		RaftAddress:         cfg.RaftAddr,
+		ListenAddress:       cfg.RaftListen,
+		MutualTLS:           true,
+		CAFile:              files.CA,
+		CertFile:            files.Cert,
+		KeyFile:             files.Key,
+		RaftEventListener:   leaders,
+		SystemEventListener: reach,
 		Expert: config.ExpertConfig{
 			LogDB:            cfg.Profile.LogDBConfig(),
 			Engine:           cfg.Profile.EngineConfig(),
@@ -378,6 +382,7 @@ func start(cfg Config, id identity) (*Node, error) {
 		hosted:  make(map[uint64]uint64),
 		leaders: leaders,
 		live:    newLiveness(),
+		reach:   reach,
 		moves:   newMoveState(),
 		removed: make(chan struct{}),
 		obs:     cfg.Observer,

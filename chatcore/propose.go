@@ -32,10 +32,12 @@ func (n *Node) proposeRetrying(ctx context.Context, shard uint64, cmd []byte) (s
 	session := n.nh.GetNoOPSession(shard)
 	backoff := 10 * time.Millisecond
 	for {
+		t0 := time.Now()
 		res, leaderChanged, err := n.proposeOnce(ctx, shard, session, cmd)
 		if err == nil {
 			return res, nil
 		}
+		n.log.Debug("propose: attempt failed", "shard", shard, "took", time.Since(t0), "leader_changed", leaderChanged, "err", err.Error())
 		select {
 		case <-n.stop:
 			return sm.Result{}, ErrClosed

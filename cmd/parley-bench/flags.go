@@ -25,6 +25,7 @@ func addCommonFlags(fs *flag.FlagSet, o *bench.Options) *common {
 	fs.StringVar(&o.Profile, "profile", o.Profile, "Parley (and raw peer) profile: small or default")
 	fs.IntVar(&o.Shards, "shards", o.Shards, "room shards of the Parley cluster")
 	fs.StringVar(&c.logLevel, "log-level", "info", "progress log level: debug, info, warn or error")
+	fs.StringVar(&o.NodeLogLevel, "node-log-level", "warn", "the Parley nodes' own log level (their logs are kept with --keep)")
 	return c
 }
 
