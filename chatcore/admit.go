@@ -19,6 +19,11 @@ type AdmitRequest struct {
 	// PublicKey is the joining node's PKIX DER public key, for its
 	// certificate; its private key never leaves it (see pki.NewKey).
 	PublicKey []byte
+	// Token is the join token the node presented. Admit checks it and
+	// spends one of its uses in the command that registers the node, so
+	// a single-use token admits exactly one node. Empty for an in-process
+	// admission whose caller trusts the node.
+	Token string
 }
 
 // Admission is a cluster's answer to an AdmitRequest: the new node's id and
@@ -75,7 +80,7 @@ func Join(ctx context.Context, cfg Config, a Admitter) (*Node, error) {
 // Admit registers a new node, signs its certificate with the cluster CA
 // and adds it as a non-voting member of the registry, so it can catch up;
 // the placement loop does the rest. The caller has checked that the node
-// may join (the daemon checks the join token, see CheckJoinToken).
+// may join, or set req.Token: see AdmitRequest.Token.
 // Admitting the same name and Raft address again (a retried join) returns
 // the same id.
 func (n *Node) Admit(ctx context.Context, req AdmitRequest) (Admission, error) {
@@ -85,6 +90,11 @@ func (n *Node) Admit(ctx context.Context, req AdmitRequest) (Admission, error) {
 	for _, a := range []string{req.RaftAddr, req.ClientAddr} {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			return Admission{}, fmt.Errorf("admit: address %q: %v: %w", a, err, parley.ErrInvalid)
+		}
+	}
+	if req.Token != "" {
+		if err := n.checkAdmissionToken(ctx, req); err != nil {
+			return Admission{}, fmt.Errorf("admit: %w", err)
 		}
 	}
 	info, err := n.ClusterInfo(ctx)
@@ -100,9 +110,32 @@ func (n *Node) Admit(ctx context.Context, req AdmitRequest) (Admission, error) {
 		return Admission{}, fmt.Errorf("admit: %w: %w", err, parley.ErrInvalid)
 	}
 	id, err := n.addNode(ctx, NodeRecord{Name: req.Name, RaftAddr: req.RaftAddr, ClientAddr: req.ClientAddr,
-		HTTPAddr: req.HTTPAddr, HTTPSAddr: req.HTTPSAddr})
+		HTTPAddr: req.HTTPAddr, HTTPSAddr: req.HTTPSAddr}, req.Token)
 	if err != nil {
 		return Admission{}, err
 	}
 	return Admission{NodeID: id, ClusterID: n.ClusterID(), CACertPEM: info.CACertPEM, NodeCertPEM: certPEM}, nil
+}
+
+// checkAdmissionToken checks req.Token before the node's certificate is
+// made: a live token, or a used-up one that admitted this very node (name
+// and Raft address) before, whose admission answer was lost.
+func (n *Node) checkAdmissionToken(ctx context.Context, req AdmitRequest) error {
+	if err := n.CheckJoinToken(ctx, req.Token); err != nil {
+		return err
+	}
+	if !n.joinTokenUsedUp(req.Token) {
+		return nil
+	}
+	id := tokenID(pki.HashToken(req.Token))
+	nodes, err := n.Nodes()
+	if err != nil {
+		return err
+	}
+	for _, o := range nodes {
+		if o.Name == req.Name && o.RaftAddr == req.RaftAddr && o.AdmittedBy == id {
+			return nil
+		}
+	}
+	return fmt.Errorf("join token %s: used up: %w", id, parley.ErrUnauthorized)
 }

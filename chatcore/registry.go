@@ -50,6 +50,10 @@ type ClusterInfo struct {
 	NextReplicaID uint64 `cbor:"13,keyasint,omitempty"`
 	// HasAdmin is set once the first account was claimed: it became admin.
 	HasAdmin bool `cbor:"14,keyasint,omitempty"`
+	// Signup is who may create an account by logging in: SignupOpen
+	// ("", anyone), SignupInvite (with an invite code) or SignupClosed
+	// (nobody: an admin adds accounts).
+	Signup string `cbor:"15,keyasint,omitempty"`
 }
 
 // Replicas returns the cluster's replication, the default for clusters
@@ -96,6 +100,10 @@ type NodeRecord struct {
 	// registry deletes the node's replica (see placeRegistry), so the node
 	// rejoins under a replica id dragonboat has never seen.
 	RegistryGen uint64 `cbor:"11,keyasint,omitempty"`
+	// AdmittedBy is the id of the recorded join token that admitted the
+	// node ("" for the bootstrap token or an in-process admission): a
+	// retried join with that token gets the same node back.
+	AdmittedBy string `cbor:"12,keyasint,omitempty"`
 }
 
 // ShardReport is one shard as its leader saw it at a heartbeat: node ids,
@@ -126,6 +134,11 @@ type Account struct {
 	Created int64  `cbor:"3,keyasint"`
 	// Admin may change the cluster's membership and settings.
 	Admin bool `cbor:"4,keyasint,omitempty"`
+	// Disabled accounts can neither log in nor resume a session.
+	Disabled bool `cbor:"5,keyasint,omitempty"`
+	// Epoch is stamped into every session token; raising it revokes every
+	// token issued before (see RevokeSessions).
+	Epoch uint64 `cbor:"6,keyasint,omitempty"`
 }
 
 // RoomRecord is a room in the registry's directory.
@@ -170,6 +183,15 @@ type registryCommand struct {
 	Shard uint64 `cbor:"9,keyasint,omitempty"`
 	// Replica is the replica id a release command expects.
 	Replica uint64 `cbor:"10,keyasint,omitempty"`
+	// By is the user an account command acts for: the apply checks it may
+	// (an admin, or the account itself where allowed).
+	By string `cbor:"11,keyasint,omitempty"`
+	// Secret is the SHA-256 of the invite code a sign-up spends, or of the
+	// join token an admission spends.
+	Secret []byte `cbor:"12,keyasint,omitempty"`
+	// Invite and JoinToken are created by regOpNewInvite, regOpNewJoinToken.
+	Invite    *InviteRecord    `cbor:"13,keyasint,omitempty"`
+	JoinToken *JoinTokenRecord `cbor:"14,keyasint,omitempty"`
 }
 
 const (
@@ -264,6 +286,9 @@ func (r *registryShard) apply(b *pebble.Batch, data []byte) (uint64, error) {
 				return regRejected, nil
 			}
 		}
+		if ok, err := spendJoinToken(b, &info, cmd); err != nil || !ok {
+			return regRejected, err
+		}
 		n := *cmd.Node
 		n.ID = info.NextNodeID
 		info.NextNodeID++
@@ -280,17 +305,7 @@ func (r *registryShard) apply(b *pebble.Batch, data []byte) (uint64, error) {
 		old.RaftAddr, old.ClientAddr, old.HTTPAddr, old.HTTPSAddr = cmd.Node.RaftAddr, cmd.Node.ClientAddr, cmd.Node.HTTPAddr, cmd.Node.HTTPSAddr
 		return regApplied, putCBOR(b, nodeKey(old.ID), old)
 	case regOpClaimAccount:
-		if cmd.Account == nil || parley.ValidateUser(cmd.Account.Name) != nil {
-			return regRejected, nil
-		}
-		acct := *cmd.Account
-		acct.Admin = !info.HasAdmin // the first account is the cluster's admin
-		v, err := r.putNew(b, regKey(regAccount, acct.Name), &acct)
-		if err != nil || v != regApplied || info.HasAdmin {
-			return v, err
-		}
-		info.HasAdmin = true
-		return v, putCBOR(b, regKey(regCluster, ""), info)
+		return r.claimAccount(b, &info, cmd)
 	case regOpGrantAdmin:
 		if cmd.Account == nil {
 			return regRejected, nil
@@ -312,6 +327,9 @@ func (r *registryShard) apply(b *pebble.Batch, data []byte) (uint64, error) {
 		}
 		info.DeadAfter = cmd.Cluster.DeadAfter
 		return regApplied, putCBOR(b, regKey(regCluster, ""), info)
+	case regOpSetSignup, regOpSetPassword, regOpSetDisabled, regOpRevokeSessions,
+		regOpNewInvite, regOpNewJoinToken, regOpRevokeJoinToken:
+		return r.applyAccountAdmin(b, &info, cmd)
 	case regOpCreateRoom:
 		if cmd.Room == nil || parley.ValidateRoom(cmd.Room.Name) != nil {
 			return regRejected, nil

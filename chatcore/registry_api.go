@@ -78,21 +78,16 @@ func (n *Node) placement(shard uint64) (Placement, error) {
 	return p, err
 }
 
-// CheckJoinToken reports whether token is the cluster's join token.
-func (n *Node) CheckJoinToken(ctx context.Context, token string) error {
-	info, err := n.ClusterInfo(ctx)
-	if err != nil {
-		return err
-	}
-	return pki.CheckToken(token, info.TokenHash)
-}
-
 // addNode registers a new node and adds it as a non-voting member of the
 // registry (see Admit, which checks the name and addresses). Adding the same name and Raft address again (a
 // retried join) returns the same id.
-func (n *Node) addNode(ctx context.Context, rec NodeRecord) (uint64, error) {
+func (n *Node) addNode(ctx context.Context, rec NodeRecord, token string) (uint64, error) {
 	rec.Joined = time.Now().UnixNano()
-	v, err := n.proposeRegistry(ctx, registryCommand{Op: regOpAddNode, TS: rec.Joined, Node: &rec})
+	cmd := registryCommand{Op: regOpAddNode, TS: rec.Joined, Node: &rec}
+	if token != "" {
+		cmd.Secret = pki.HashToken(token)
+	}
+	v, err := n.proposeRegistry(ctx, cmd)
 	if err != nil {
 		return 0, fmt.Errorf("admit: %w", err)
 	}
@@ -109,6 +104,9 @@ func (n *Node) addNode(ctx context.Context, rec NodeRecord) (uint64, error) {
 			} else if o.Name == rec.Name || o.RaftAddr == rec.RaftAddr {
 				return 0, fmt.Errorf("admit: node %d already has name %q or address %s: %w", o.ID, o.Name, o.RaftAddr, ErrExists)
 			}
+		}
+		if id == 0 && token != "" && n.joinTokenUsedUp(token) {
+			return 0, fmt.Errorf("admit: join token used up: %w", parley.ErrUnauthorized)
 		}
 		if id == 0 {
 			return 0, fmt.Errorf("admit: rejected by registry: %w", parley.ErrInvalid)

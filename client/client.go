@@ -52,6 +52,9 @@ type Options struct {
 	// User and Password log in. After the first login the Client
 	// re-authenticates with the session token the cluster gave it.
 	User, Password string
+	// Invite is the invite code a new account signs up with when the
+	// cluster's sign-up is by invite (parley admin set signup invite).
+	Invite string
 	// CAFile, if set, is a PEM file with the cluster CA: only a server
 	// presenting that CA is accepted, and known_clusters is not used.
 	CAFile string

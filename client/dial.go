@@ -66,16 +66,16 @@ func refused(err error) bool {
 // at once with the password.
 func (c *Client) handshake(ctx context.Context, addr string) (*conn, error) {
 	c.mu.Lock()
-	token := c.token
+	token, password := c.token, c.opts.Password
 	c.mu.Unlock()
-	hello := transport.Hello{Version: transport.ProtocolVersion, User: c.opts.User}
+	hello := transport.Hello{Version: transport.ProtocolVersion, User: c.opts.User, Invite: c.opts.Invite}
 	if token != "" {
 		hello.Token = token
 	} else {
-		hello.Password = c.opts.Password
+		hello.Password = password
 	}
 	cn, err := c.handshakeWith(ctx, addr, hello)
-	if err != nil && token != "" && c.opts.Password != "" &&
+	if err != nil && token != "" && password != "" &&
 		transport.CodeOf(err) == transport.CodeUnauthorized {
 		c.log.Info("session token refused; logging in with the password", "addr", addr)
 		c.mu.Lock()
@@ -83,7 +83,7 @@ func (c *Client) handshake(ctx context.Context, addr string) (*conn, error) {
 			c.token = ""
 		}
 		c.mu.Unlock()
-		hello.Token, hello.Password = "", c.opts.Password
+		hello.Token, hello.Password = "", password
 		cn, err = c.handshakeWith(ctx, addr, hello)
 	}
 	// A node slows logins down after failed passwords, and checks one

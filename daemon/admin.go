@@ -12,6 +12,9 @@ import (
 // admin serves an admin action for the session's user; chatcore checks the
 // user is an admin.
 func (ss *session) admin(ctx context.Context, r transport.AdminRequest) (transport.AdminResponse, error) {
+	if resp, ok, err := ss.adminAccounts(ctx, r); ok {
+		return resp, err
+	}
 	node := ss.srv.node
 	switch {
 	case r.Action == transport.AdminRemoveNode && len(r.Args) == 1:

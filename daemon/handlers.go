@@ -66,6 +66,11 @@ func (ss *session) dispatch(ctx context.Context, user string, req transport.Requ
 		if err = ss.decodeBody(req, &r); err == nil {
 			body, err = ss.admin(ctx, r)
 		}
+	case transport.OpAccount:
+		var r transport.AccountRequest
+		if err = ss.decodeBody(req, &r); err == nil {
+			body, err = ss.account(ctx, r)
+		}
 	case transport.OpJoin:
 		var r transport.JoinRoomRequest
 		if err = ss.decodeBody(req, &r); err == nil {
@@ -258,7 +263,7 @@ func (ss *session) join(ctx context.Context, r transport.AdmitRequest) (transpor
 		return transport.AdmitResponse{}, err
 	}
 	adm, err := node.Admit(ctx, chatcore.AdmitRequest{Name: r.Name, RaftAddr: r.RaftAddr, ClientAddr: r.ClientAddr,
-		HTTPAddr: r.HTTPAddr, HTTPSAddr: r.HTTPSAddr, PublicKey: r.PublicKey})
+		HTTPAddr: r.HTTPAddr, HTTPSAddr: r.HTTPSAddr, PublicKey: r.PublicKey, Token: r.Token})
 	if err != nil {
 		return transport.AdmitResponse{}, err
 	}

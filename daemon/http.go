@@ -49,6 +49,8 @@ func securityHeaders(h http.Handler) http.Handler {
 type loginRequest struct {
 	User     string `json:"user"`
 	Password string `json:"password"`
+	// Invite is the invite code of a sign-up while sign-up is by invite.
+	Invite string `json:"invite,omitempty"`
 }
 
 // loginResponse answers a login: the user and a session token the page
@@ -72,7 +74,7 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 		httpError(w, transport.Errorf(transport.CodeInvalid, "login: %v", err), http.StatusBadRequest)
 		return
 	}
-	h := transport.Hello{Version: transport.ProtocolVersion, User: req.User, Password: req.Password}
+	h := transport.Hello{Version: transport.ProtocolVersion, User: req.User, Password: req.Password, Invite: req.Invite}
 	if err := s.login(r.Context(), h, r.RemoteAddr); err != nil {
 		e := wireError(err)
 		status := http.StatusUnauthorized
@@ -80,6 +82,8 @@ func (s *Server) serveLogin(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusServiceUnavailable
 		} else if e.Code == transport.CodeInvalid {
 			status = http.StatusBadRequest
+		} else if e.Code == transport.CodeForbidden {
+			status = http.StatusForbidden
 		} else if e.Code == transport.CodeRateLimited {
 			status = http.StatusTooManyRequests
 		}

@@ -62,6 +62,10 @@ type session struct {
 	limit *tokenBucket
 	slots chan struct{}
 	wg    sync.WaitGroup
+
+	// token is the user's session token, checked by watchAccount.
+	tokenMu sync.Mutex
+	token   string
 }
 
 func newSession(s *Server, c carrier) *session {
@@ -100,6 +104,8 @@ func (ss *session) serve() {
 		// request is done.
 		ss.srv.presence.add(ss.user)
 		defer ss.srv.presence.remove(ss.user)
+		ss.wg.Add(1)
+		go func() { defer ss.wg.Done(); ss.watchAccount(ctx) }()
 	}
 	// A session that never authenticated (not a user, not a node of the
 	// cluster) is closed once idle: a joining node makes its one request
@@ -219,6 +225,7 @@ func (ss *session) authenticate(ctx context.Context, h transport.Hello) (transpo
 		return w, err
 	}
 	ss.user, w.Token, w.User = h.User, tok, h.User
+	ss.setToken(tok)
 	ss.log = ss.log.With("user", h.User)
 	return w, nil
 }
@@ -229,7 +236,7 @@ func (ss *session) authenticate(ctx context.Context, h transport.Hello) (transpo
 // first, or a check for either runs already (see loginGuard).
 func (s *Server) login(ctx context.Context, h transport.Hello, remote string) error {
 	if h.Token != "" {
-		user, err := s.node.CheckSessionToken(h.Token)
+		user, err := s.node.CheckSessionToken(ctx, h.Token)
 		if err != nil {
 			return err
 		}
@@ -243,7 +250,7 @@ func (s *Server) login(ctx context.Context, h transport.Hello, remote string) er
 		return e
 	}
 	defer s.logins.end(h.User, addr)
-	err := s.node.Login(ctx, h.User, h.Password)
+	err := s.node.SignUp(ctx, h.User, h.Password, h.Invite)
 	switch {
 	case err == nil:
 		s.logins.succeeded(h.User, addr)

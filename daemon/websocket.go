@@ -130,7 +130,7 @@ func (c *webCarrier) readHello(h *transport.Hello) error {
 	}
 	*h = *f.Hello
 	if h.Token == "" && h.Password == "" && c.cookieToken != "" {
-		if user, err := c.srv.node.CheckSessionToken(c.cookieToken); err == nil && (h.User == "" || h.User == user) {
+		if user, err := c.srv.node.CheckSessionToken(ctx, c.cookieToken); err == nil && (h.User == "" || h.User == user) {
 			h.User, h.Token = user, c.cookieToken
 		}
 	}

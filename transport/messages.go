@@ -92,6 +92,9 @@ type Hello struct {
 	// (chatcore.ApplyRulesVersion). A node refuses a peer whose version
 	// differs from its own.
 	ApplyVersion int `cbor:"5,keyasint,omitempty"`
+	// Invite is the invite code a new account signs up with while the
+	// cluster's sign-up policy is "invite"; ignored for an existing one.
+	Invite string `cbor:"6,keyasint,omitempty"`
 }
 
 // Welcome answers Hello. It tells the client every node's client address so
@@ -263,6 +266,11 @@ type ForwardedRequest struct {
 // AdminResponse says what the action did, in a sentence.
 type AdminResponse struct {
 	Message string `cbor:"1,keyasint"`
+	// Secret is what the action made and shows only once: an invite code,
+	// a join token or a password ("" for other actions).
+	Secret string `cbor:"2,keyasint,omitempty"`
+	// Tokens lists the join tokens (AdminToken "list").
+	Tokens []JoinTokenInfo `cbor:"3,keyasint,omitempty"`
 }
 
 // AdmitRequest asks an existing node to admit a new node. Token is the
