@@ -42,18 +42,14 @@ func (n *Node) SignUp(ctx context.Context, user, password, invite string) error 
 	if password == "" || len(password) > MaxPassword {
 		return fmt.Errorf("login: password must be 1 to %d bytes: %w", MaxPassword, parley.ErrInvalid)
 	}
+	// Read the account as the registry has it now: a password reset,
+	// a disabled account or a claim elsewhere has to count here.
+	if err := n.readBarrierOn(ctx, placement.RegistryShard); err != nil {
+		return fmt.Errorf("login: %w", err)
+	}
 	acct, found, err := n.account(user)
 	if err != nil {
 		return fmt.Errorf("login: %w", err)
-	}
-	if !found {
-		// Maybe claimed elsewhere and not yet applied here.
-		if err := n.readBarrierOn(ctx, placement.RegistryShard); err != nil {
-			return fmt.Errorf("login: %w", err)
-		}
-		if acct, found, err = n.account(user); err != nil {
-			return fmt.Errorf("login: %w", err)
-		}
 	}
 	if !found {
 		if err := n.signupAllowed(invite); err != nil {

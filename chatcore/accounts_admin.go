@@ -3,8 +3,8 @@ package chatcore
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"encoding/base32"
+	"errors"
 	"fmt"
 	"strings"
 	"time"

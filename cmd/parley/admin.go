@@ -24,23 +24,27 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 	if done, err := runAdminBackup(ctx, e, args); done {
 		return err
 	}
-	f := newFlagSet("admin", "parley admin remove-node NODE | grant USER | set dead-after DURATION | export [--room ROOM]… [--output FILE] | import FILE [flags]")
+	f := newFlagSet("admin", "parley admin remove-node NODE | grant USER | set dead-after DURATION | set signup open|invite|closed | user ACTION USER | invite new | token new|list|revoke ID | export [--room ROOM]… [--output FILE] | import FILE [flags]")
+	af := addAdminAccountFlags(f)
 	if err := f.parse(e, args); err != nil {
 		return err
 	}
 	if f.NArg() == 0 {
-		return usagef("no action: remove-node, grant or set")
+		return usagef("no action: remove-node, grant, set, user, invite or token")
 	}
 	action, rest := f.Arg(0), f.Args()[1:]
+	if run, ok := adminAccountActions[action]; ok {
+		return run(ctx, e, f, af, rest)
+	}
 	want, ok := adminActions[action]
 	if !ok {
-		return usagef("unknown action %q: remove-node, grant or set", action)
+		return usagef("unknown action %q: remove-node, grant, set, user, invite or token", action)
 	}
 	if len(rest) != want {
 		return usagef("%s takes %d argument(s), got %d", action, want, len(rest))
 	}
-	if action == transport.AdminSet && rest[0] != "dead-after" {
-		return usagef("unknown setting %q: dead-after", rest[0])
+	if action == transport.AdminSet && rest[0] != "dead-after" && rest[0] != "signup" {
+		return usagef("unknown setting %q: dead-after or signup", rest[0])
 	}
 	do := func(ctx context.Context, c *client.Client) (string, error) { return c.Admin(ctx, action, rest...) }
 	return query(ctx, e, f, do, (*printer).adminResult)

@@ -28,6 +28,8 @@ const (
 	envServer   = "PARLEY_SERVER"
 	envUser     = "PARLEY_USER"
 	envPassword = "PARLEY_PASSWORD"
+	// envInvite is the invite code a new account signs up with (--invite).
+	envInvite = "PARLEY_INVITE"
 	// envLog sets the SDK's log level on stderr: debug, info, warn or
 	// error (the default).
 	envLog = "PARLEY_LOG"
@@ -42,6 +44,8 @@ type common struct {
 	timeout time.Duration
 	// timeoutSet is set when --timeout was given.
 	timeoutSet bool
+	// invite is the invite code of a sign-up (--invite).
+	invite string
 }
 
 // flagSet is a command's flags: the common ones and its own.
@@ -66,6 +70,7 @@ func newFlagSet(name, synopsis string) *flagSet {
 	f.StringVar(&co.ca, "ca", "", "pin the cluster CA in this PEM `file` instead of known_clusters")
 	f.BoolVar(&co.json, "json", false, "print JSON lines")
 	f.DurationVar(&co.timeout, "timeout", defaultTimeout, "bound the connection and each operation")
+	f.StringVar(&co.invite, "invite", "", "invite `code` to sign up with, when the cluster's sign-up is by invite (env "+envInvite+")")
 	return f
 }
 
@@ -152,6 +157,7 @@ type settings struct {
 	servers  []string
 	user     string
 	password string
+	invite   string
 	ca       string
 	json     bool
 	timeout  time.Duration
@@ -206,6 +212,10 @@ func (co *common) resolve(e *env) (settings, error) {
 	if s.user == "" {
 		return s, usagef("no user: pass --user NAME, set %s or put user = NAME in the config file", envUser)
 	}
+	s.invite = co.invite
+	if s.invite == "" {
+		s.invite = e.getenv(envInvite)
+	}
 	s.password = e.getenv(envPassword)
 	if s.password == "" {
 		p, err := e.askPassword(s.user)
@@ -239,6 +249,7 @@ func (co *common) dial(ctx context.Context, e *env, onState func(client.State)) 
 		Servers:  s.servers,
 		User:     s.user,
 		Password: s.password,
+		Invite:   s.invite,
 		CAFile:   s.ca,
 		Logger:   newLogger(e),
 		OnState:  onState,
