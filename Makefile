@@ -58,6 +58,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDNSQuery$$' -fuzztime=$(FUZZTIME) ./daemon
 	$(GO) test -run='^$$' -fuzz='^FuzzWebFrame$$' -fuzztime=$(FUZZTIME) ./transport
 	$(GO) test -run='^$$' -fuzz='^FuzzAnalyticsBodies$$' -fuzztime=$(FUZZTIME) ./transport
+	$(GO) test -run='^$$' -fuzz='^FuzzAccountBodies$$' -fuzztime=$(FUZZTIME) ./transport
+	$(GO) test -run='^$$' -fuzz='^FuzzSessionToken$$' -fuzztime=$(FUZZTIME) ./chatcore
 	$(GO) test -run='^$$' -fuzz='^FuzzParseTXT$$' -fuzztime=$(FUZZTIME) ./discovery
 	$(GO) test -run='^$$' -fuzz='^FuzzStartRequest$$' -fuzztime=$(FUZZTIME) ./mapreduce
 	$(GO) test -run='^$$' -fuzz='^FuzzRunFile$$' -fuzztime=$(FUZZTIME) ./mapreduce

@@ -195,30 +195,13 @@ func (n *Node) checkSession(token string, expiry bool) (string, uint64, error) {
 	if err != nil || !found {
 		return "", 0, fmt.Errorf("session: %w", errors.Join(err, parley.ErrUnavailable))
 	}
-	enc := base64.RawURLEncoding
-	b64body, b64mac, ok := strings.Cut(token, ".")
-	body, err1 := enc.DecodeString(b64body)
-	sum, err2 := enc.DecodeString(b64mac)
-	if !ok || err1 != nil || err2 != nil || len(body) < 9 {
-		return "", 0, fmt.Errorf("session: malformed token: %w", parley.ErrUnauthorized)
+	user, exp, epoch, err := parseSessionToken(info.Secret, token)
+	if err != nil {
+		return "", 0, err
 	}
-	mac := hmac.New(sha256.New, info.Secret)
-	mac.Write(body)
-	if !hmac.Equal(sum, mac.Sum(nil)) {
-		return "", 0, fmt.Errorf("session: bad signature: %w", parley.ErrUnauthorized)
-	}
-	var epoch uint64
-	if body[0] == sessionTokenV2 {
-		if len(body) < 17 {
-			return "", 0, fmt.Errorf("session: malformed token: %w", parley.ErrUnauthorized)
-		}
-		body, epoch = body[1:], binary.BigEndian.Uint64(body[9:17])
-		body = append(body[:8:8], body[16:]...)
-	}
-	if expiry && time.Now().Unix() > int64(binary.BigEndian.Uint64(body[:8])) {
+	if expiry && time.Now().Unix() > exp {
 		return "", 0, fmt.Errorf("session: expired: %w", parley.ErrUnauthorized)
 	}
-	user := string(body[8:])
 	acct, found, err := n.account(user)
 	switch {
 	case err != nil:
@@ -231,4 +214,28 @@ func (n *Node) checkSession(token string, expiry bool) (string, uint64, error) {
 		return "", 0, fmt.Errorf("session: revoked (logged out everywhere, or the password changed): %w", parley.ErrUnauthorized)
 	}
 	return user, epoch, nil
+}
+
+// parseSessionToken checks a session token's signature with secret and
+// returns what it carries.
+func parseSessionToken(secret []byte, token string) (user string, exp int64, epoch uint64, err error) {
+	enc := base64.RawURLEncoding
+	b64body, b64mac, ok := strings.Cut(token, ".")
+	body, err1 := enc.DecodeString(b64body)
+	sum, err2 := enc.DecodeString(b64mac)
+	if !ok || err1 != nil || err2 != nil || len(body) < 9 {
+		return "", 0, 0, fmt.Errorf("session: malformed token: %w", parley.ErrUnauthorized)
+	}
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(body)
+	if !hmac.Equal(sum, mac.Sum(nil)) {
+		return "", 0, 0, fmt.Errorf("session: bad signature: %w", parley.ErrUnauthorized)
+	}
+	if body[0] == sessionTokenV2 {
+		if len(body) < 17 {
+			return "", 0, 0, fmt.Errorf("session: malformed token: %w", parley.ErrUnauthorized)
+		}
+		return string(body[17:]), int64(binary.BigEndian.Uint64(body[1:9])), binary.BigEndian.Uint64(body[9:17]), nil
+	}
+	return string(body[8:]), int64(binary.BigEndian.Uint64(body[:8])), 0, nil
 }
