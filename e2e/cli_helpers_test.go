@@ -30,6 +30,8 @@ type cliEnv struct {
 	user       string
 	password   string
 	configHome string
+	// extra are more NAME=value settings for the command's environment.
+	extra []string
 }
 
 // cli returns the environment of user with the right password and a fresh
@@ -54,12 +56,12 @@ func (e cliEnv) environ() []string {
 		}
 		env = append(env, kv)
 	}
-	return append(env,
+	return append(append(env,
 		"PARLEY_SERVER="+strings.Join(e.servers, ","),
 		"PARLEY_USER="+e.user,
 		"PARLEY_PASSWORD="+e.password,
 		"XDG_CONFIG_HOME="+e.configHome,
-	)
+	), e.extra...)
 }
 
 // cliResult is what a finished parley command printed and returned.
