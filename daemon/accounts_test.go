@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
-		"fmt"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"

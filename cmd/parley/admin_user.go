@@ -123,7 +123,9 @@ func runAdminToken(ctx context.Context, e *env, f *flagSet, af *adminAccountFlag
 		}
 		return query(ctx, e, f, do, (*printer).adminOutcome)
 	case len(args) == 1 && args[0] == "list":
-		list := func(ctx context.Context, c *client.Client) ([]transport.JoinTokenInfo, error) { return c.JoinTokens(ctx) }
+		list := func(ctx context.Context, c *client.Client) ([]transport.JoinTokenInfo, error) {
+			return c.JoinTokens(ctx)
+		}
 		return query(ctx, e, f, list, (*printer).joinTokens)
 	case len(args) == 2 && args[0] == "revoke":
 		do := func(ctx context.Context, c *client.Client) (adminOutcome, error) {
