@@ -31,7 +31,7 @@ class Login extends Component {
   submit = (e) => {
     e.preventDefault();
     const f = e.target;
-    st.login(f.user.value.trim().toLowerCase(), f.password.value);
+    st.login(f.user.value.trim().toLowerCase(), f.password.value, f.invite.value.trim());
   };
   render() {
     return html`<main class="login">
@@ -40,6 +40,7 @@ class Login extends Component {
         <p class="hint">Log in, or pick a free name and a password to claim it.</p>
         <label>Name <input name="user" data-testid="login-user" autocomplete="username" autofocus required /></label>
         <label>Password <input name="password" type="password" data-testid="login-password" autocomplete="current-password" required /></label>
+        <label>Invite code <input name="invite" data-testid="login-invite" autocomplete="off" placeholder="to sign up, if the cluster asks for one" /></label>
         <button type="submit" data-testid="login-submit">Log in</button>
         ${S.loginError && html`<p class="error" role="alert">${S.loginError}</p>`}
       </form>

@@ -485,14 +485,14 @@ function notify(room, m) {
   new Notification(`${m.User} in ${room.dm ? dmPeer(room.name) : "#" + room.name}`, { body: m.Text, tag: room.name });
 }
 
-export async function login(user, password) {
+export async function login(user, password, invite = "") {
   S.loginError = "";
   changed();
   try {
     const resp = await fetch("/api/login", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ user, password }),
+      body: JSON.stringify(invite ? { user, password, invite } : { user, password }),
       credentials: "same-origin",
     });
     const body = await resp.json();
