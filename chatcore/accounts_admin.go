@@ -283,7 +283,9 @@ func (n *Node) RevokeSessions(ctx context.Context, by, user string) error {
 }
 
 // ChangePassword replaces user's password after checking the old one
-// (ErrUnauthorized if wrong), and revokes every session of user. The
+// (ErrUnauthorized if wrong), and revokes every session of user. If the
+// password is newPassword already (a retry whose first try committed), it
+// succeeds and changes nothing. The
 // caller issues its own session a fresh token (IssueSessionToken) to
 // stay logged in.
 func (n *Node) ChangePassword(ctx context.Context, user, oldPassword, newPassword string) error {
@@ -305,6 +307,13 @@ func (n *Node) ChangePassword(ctx context.Context, user, oldPassword, newPasswor
 		return fmt.Errorf("change password: %w", err)
 	}
 	if !ok {
+		// A retried change whose first try committed is done already.
+		if err := n.pwSlots.do(ctx, func() { ok = checkPassword(acct.Hash, newPassword) }); err != nil {
+			return fmt.Errorf("change password: %w", err)
+		}
+		if ok {
+			return nil
+		}
 		return fmt.Errorf("change password: wrong old password for %q: %w", user, parley.ErrUnauthorized)
 	}
 	_, hash, err := n.newPasswordHash(ctx, newPassword)

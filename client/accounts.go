@@ -12,16 +12,23 @@ import (
 // ChangePassword changes the user's password; oldPassword must be right
 // (else an error that is parley.ErrUnauthorized). Every other session of
 // the user is logged out; this Client carries on with its new session
-// token and, when it has to log in again, the new password.
+// token and, when it has to log in again, the new password. A change
+// whose answer was lost is retried safely: the node accepts a change to
+// the password it already has.
 func (c *Client) ChangePassword(ctx context.Context, oldPassword, newPassword string) error {
 	var resp transport.AccountResponse
 	req := transport.AccountRequest{Action: transport.AccountPasswd, OldPassword: oldPassword, NewPassword: newPassword}
-	if err := c.do(ctx, transport.OpAccount, req, &resp); err != nil {
+	c.mu.Lock()
+	c.newPassword = newPassword
+	c.mu.Unlock()
+	err := c.do(ctx, transport.OpAccount, req, &resp)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.newPassword = ""
+	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}
-	c.mu.Lock()
 	c.token, c.opts.Password = resp.Token, newPassword
-	c.mu.Unlock()
 	return nil
 }
 

@@ -121,9 +121,13 @@ type Client struct {
 	conn    *conn    // nil while reconnecting
 	ready   chan struct{}
 	token   string
-	node    transport.NodeInfo
-	ca      *x509.Certificate // the cluster CA the last handshake verified
-	closed  bool
+	// newPassword is the password a ChangePassword in flight sets: a
+	// reconnect tries it when the old one is refused (the change may have
+	// committed with its answer lost).
+	newPassword string
+	node        transport.NodeInfo
+	ca          *x509.Certificate // the cluster CA the last handshake verified
+	closed      bool
 }
 
 // Dial connects to the cluster. It tries each server once, in turn,

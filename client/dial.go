@@ -66,7 +66,7 @@ func refused(err error) bool {
 // at once with the password.
 func (c *Client) handshake(ctx context.Context, addr string) (*conn, error) {
 	c.mu.Lock()
-	token, password := c.token, c.opts.Password
+	token, password, newPassword := c.token, c.opts.Password, c.newPassword
 	c.mu.Unlock()
 	hello := transport.Hello{Version: transport.ProtocolVersion, User: c.opts.User, Invite: c.opts.Invite}
 	if token != "" {
@@ -84,6 +84,11 @@ func (c *Client) handshake(ctx context.Context, addr string) (*conn, error) {
 		}
 		c.mu.Unlock()
 		hello.Token, hello.Password = "", password
+		cn, err = c.handshakeWith(ctx, addr, hello)
+	}
+	if err != nil && newPassword != "" && transport.CodeOf(err) == transport.CodeUnauthorized {
+		c.log.Info("password refused while changing it; trying the new one", "addr", addr)
+		hello.Token, hello.Password = "", newPassword
 		cn, err = c.handshakeWith(ctx, addr, hello)
 	}
 	// A node slows logins down after failed passwords, and checks one
