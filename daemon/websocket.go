@@ -130,7 +130,10 @@ func (c *webCarrier) readHello(h *transport.Hello) error {
 	}
 	*h = *f.Hello
 	if h.Token == "" && h.Password == "" && c.cookieToken != "" {
-		if user, err := c.srv.node.CheckSessionToken(ctx, c.cookieToken); err == nil && (h.User == "" || h.User == user) {
+		ctx, cancel := context.WithTimeout(c.ctx, c.helloTimeout)
+		user, err := c.srv.node.CheckSessionToken(ctx, c.cookieToken)
+		cancel()
+		if err == nil && (h.User == "" || h.User == user) {
 			h.User, h.Token = user, c.cookieToken
 		}
 	}
