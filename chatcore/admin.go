@@ -11,7 +11,7 @@ import (
 
 // IsAdmin reports whether user may change the cluster's membership and
 // settings. The first account ever claimed is an admin; admins make others
-// admin (GrantAdmin).
+// admin (GrantAdmin). A disabled admin is none.
 func (n *Node) IsAdmin(ctx context.Context, user string) (bool, error) {
 	if err := n.readBarrierOn(ctx, placement.RegistryShard); err != nil {
 		return false, fmt.Errorf("admin: %w", err)
@@ -20,7 +20,7 @@ func (n *Node) IsAdmin(ctx context.Context, user string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("admin: %w", err)
 	}
-	return found && acct.Admin, nil
+	return found && acct.Admin && !acct.Disabled, nil
 }
 
 // requireAdmin returns parley.ErrForbidden unless by is an admin.
