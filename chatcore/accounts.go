@@ -42,14 +42,20 @@ func (n *Node) SignUp(ctx context.Context, user, password, invite string) error 
 	if password == "" || len(password) > MaxPassword {
 		return fmt.Errorf("login: password must be 1 to %d bytes: %w", MaxPassword, parley.ErrInvalid)
 	}
-	// Read the account as the registry has it now: a password reset,
-	// a disabled account or a claim elsewhere has to count here.
-	if err := n.readBarrierOn(ctx, placement.RegistryShard); err != nil {
-		return fmt.Errorf("login: %w", err)
-	}
+	// A password reset or a disabled account elsewhere counts here.
+	n.registryFresh(ctx)
 	acct, found, err := n.account(user)
 	if err != nil {
 		return fmt.Errorf("login: %w", err)
+	}
+	if !found {
+		// Maybe claimed elsewhere and not yet applied here.
+		if err := n.readBarrierOn(ctx, placement.RegistryShard); err != nil {
+			return fmt.Errorf("login: %w", err)
+		}
+		if acct, found, err = n.account(user); err != nil {
+			return fmt.Errorf("login: %w", err)
+		}
 	}
 	if !found {
 		if err := n.signupAllowed(invite); err != nil {
@@ -169,15 +175,32 @@ func (n *Node) IssueSessionToken(user string) (string, error) {
 	return enc.EncodeToString(body) + "." + enc.EncodeToString(mac.Sum(nil)), nil
 }
 
-// CheckSessionToken returns the user a token was issued to after making
-// sure the local registry replica is current: ErrUnauthorized if the token
-// is forged, expired or revoked, ErrForbidden if the account is disabled.
+// CheckSessionToken returns the user a token was issued to: ErrUnauthorized
+// if the token is forged, expired or revoked, ErrForbidden if the account is
+// disabled. It reads the registry as it is now when it can (see
+// registryFresh).
 func (n *Node) CheckSessionToken(ctx context.Context, token string) (string, error) {
-	if err := n.readBarrierOn(ctx, placement.RegistryShard); err != nil {
-		return "", fmt.Errorf("session: %w", err)
-	}
+	n.registryFresh(ctx)
 	user, _, err := n.checkSession(token, true)
 	return user, err
+}
+
+// freshWait bounds registryFresh.
+const freshWait = 2 * time.Second
+
+// registryFresh brings the local registry replica up to date with the
+// registry's leader, so that a revocation or a password change committed
+// anywhere counts here at once. If that takes longer than freshWait (the
+// registry has lost its quorum, or this node is cut off), the local replica
+// answers as it is: logins and resumes keep working through a registry
+// outage, and a revocation reaches a cut-off node when it catches up
+// (whose live sessions then end, see SessionLive).
+func (n *Node) registryFresh(ctx context.Context) {
+	fctx, cancel := context.WithTimeout(ctx, freshWait)
+	defer cancel()
+	if err := n.readBarrierOn(fctx, placement.RegistryShard); err != nil {
+		n.log.Debug("registry read barrier failed; answering from the local replica", "err", err)
+	}
 }
 
 // SessionLive checks, on the local registry replica and without a network
