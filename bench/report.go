@@ -81,6 +81,9 @@ func (r *Report) failed(s string) bool {
 // scenarios that did not fail.
 func (r *Report) finish() {
 	r.Ratios, r.Targets = nil, nil
+	for i := range r.Throughput {
+		r.Throughput[i].ServerCPUUsPerMsg = r.Throughput[i].serverCPUPerMsg()
+	}
 	parley := r.throughputOf("parley")
 	ratio := func(peer string) (float64, bool) {
 		p := r.throughputOf(peer)
@@ -93,6 +96,11 @@ func (r *Report) finish() {
 	}
 	if v, ok := ratio("raw-dragonboat"); ok {
 		r.target("throughput vs raw dragonboat", "≥ 0.90×", fmt.Sprintf("%.2f×", v), v >= 0.9)
+	}
+	if raw := r.throughputOf("raw-dragonboat"); parley != nil && raw != nil && parley.ServerCPUUsPerMsg > 0 && raw.ServerCPUUsPerMsg > 0 {
+		v := parley.ServerCPUUsPerMsg / raw.ServerCPUUsPerMsg
+		r.target("server CPU per message vs raw dragonboat", "≤ 1.30×",
+			fmt.Sprintf("%.2f× (%.0f vs %.0f µs)", v, parley.ServerCPUUsPerMsg, raw.ServerCPUUsPerMsg), v <= 1.3)
 	}
 	ratio("raw-dragonboat-dense-ids")
 	ratio("raw-dragonboat-1shard")
@@ -152,8 +160,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintln(tw, "scenario\tsystem\tresult\tdetail")
 	for _, t := range r.sortedThroughput() {
 		servers, load := t.CPU.split()
-		fmt.Fprintf(tw, "throughput\t%s\t%s msg/s\tack p50 %s p99 %s; CPU servers %.0f%% + load %.0f%%; %d senders, %d rooms, %d B; %s\n",
-			t.System, thousands(t.MsgPerSec), ms(t.Ack.P50Ms), ms(t.Ack.P99Ms), servers, load,
+		fmt.Fprintf(tw, "throughput\t%s\t%s msg/s\t%.0f µs server CPU/msg; ack p50 %s p99 %s; CPU servers %.0f%% + load %.0f%%; %d senders, %d rooms, %d B; %s\n",
+			t.System, thousands(t.MsgPerSec), t.ServerCPUUsPerMsg, ms(t.Ack.P50Ms), ms(t.Ack.P99Ms), servers, load,
 			t.Params.Senders, t.Params.Rooms, t.Params.Payload, t.Note)
 	}
 	if l := r.Latency; l != nil {

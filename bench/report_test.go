@@ -15,8 +15,9 @@ func sampleReport() *Report {
 		Profile: "default", Shards: 16, Ran: []string{"throughput"},
 		Throughput: []ThroughputResult{
 			{System: "jetstream-default", Params: tp, MsgPerSec: 4000},
-			{System: "parley", Params: tp, MsgPerSec: 1800, Ack: Latency{P50Ms: 30, P99Ms: 70}},
-			{System: "raw-dragonboat", Params: tp, MsgPerSec: 2000},
+			{System: "parley", Params: tp, MsgPerSec: 1800, Ack: Latency{P50Ms: 30, P99Ms: 70},
+				CPU: CPU{"n1": 40, "n2": 10, "n3": 20, "bench": 50}},
+			{System: "raw-dragonboat", Params: tp, MsgPerSec: 2000, CPU: CPU{"r1": 30, "r2": 10, "r3": 10, "load": 40}},
 		},
 		Latency:   &LatencyResult{Params: LatencyParams{Rate: 1000}, Deliver: Latency{Count: 10, P99Ms: 8}},
 		Fanout:    &FanoutResult{Params: FanoutParams{Subscribers: 100}, DeliveriesPerSec: 123456.7},
@@ -42,15 +43,16 @@ func TestReportRatiosAndTargets(t *testing.T) {
 		met[tg.Name] = tg.Met
 	}
 	want := map[string]bool{
-		"throughput vs raw dragonboat":           true,
-		"throughput vs JetStream (default sync)": false,
-		"p99 send→deliver at 1000 msg/s":         true,
-		"failover gap":                           false,
-		"failover lost / duplicated":             false,
-		"reconnect: delivering again":            true,
-		"reconnect: gaps":                        true,
-		"fanout deliveries/s":                    true,
-		"idle RSS per node, --profile small":     true,
+		"throughput vs raw dragonboat":             true,
+		"throughput vs JetStream (default sync)":   false,
+		"p99 send→deliver at 1000 msg/s":           true,
+		"failover gap":                             false,
+		"failover lost / duplicated":               false,
+		"reconnect: delivering again":              true,
+		"reconnect: gaps":                          true,
+		"fanout deliveries/s":                      true,
+		"idle RSS per node, --profile small":       true,
+		"server CPU per message vs raw dragonboat": false,
 	}
 	for name, w := range want {
 		got, ok := met[name]
@@ -71,6 +73,25 @@ func TestReportRatiosAndTargets(t *testing.T) {
 	}
 }
 
+// TestServerCPUPerMessage checks the yardstick: the servers' CPU, without
+// the load generator's, per committed message.
+func TestServerCPUPerMessage(t *testing.T) {
+	r := sampleReport()
+	// parley: 70% of a core at 1800 msg/s; raw: 50% at 2000 msg/s.
+	for sys, want := range map[string]float64{"parley": 388.889, "raw-dragonboat": 250, "jetstream-default": 0} {
+		if got := r.throughputOf(sys).ServerCPUUsPerMsg; got != want {
+			t.Errorf("%s: %v µs per message, want %v", sys, got, want)
+		}
+	}
+	var b bytes.Buffer
+	if err := r.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "389 µs server CPU/msg") {
+		t.Errorf("table lacks parley's CPU per message:\n%s", b.String())
+	}
+}
+
 func TestReportJSONShape(t *testing.T) {
 	var b bytes.Buffer
 	if err := sampleReport().WriteJSON(&b); err != nil {
@@ -86,7 +107,7 @@ func TestReportJSONShape(t *testing.T) {
 		}
 	}
 	tp := m["throughput"].([]any)[1].(map[string]any)
-	for _, k := range []string{"system", "msg_per_sec", "ack_latency", "params"} {
+	for _, k := range []string{"system", "msg_per_sec", "ack_latency", "params", "server_cpu_us_per_msg"} {
 		if _, ok := tp[k]; !ok {
 			t.Errorf("throughput entry has no %q", k)
 		}

@@ -36,6 +36,10 @@ type ThroughputResult struct {
 	// CPU is each process's CPU use during the run, in percent of one
 	// core; "bench" is the load generator.
 	CPU CPU `json:"cpu_percent,omitempty"`
+	// ServerCPUUsPerMsg is the servers' CPU time per committed message,
+	// in microseconds: the yardstick of the server's efficiency, which a
+	// busy machine distorts less than msg/s. Report.finish fills it in.
+	ServerCPUUsPerMsg float64 `json:"server_cpu_us_per_msg,omitempty"`
 	// RSS is each server process's memory at the end of the run; Peak is
 	// the high-water mark during it.
 	RSS map[string]RSS `json:"rss,omitempty"`
@@ -78,4 +82,15 @@ func RunThroughput(ctx context.Context, c *Cluster, p ThroughputParams) (Through
 		return res, fmt.Errorf("throughput: %w", ctx.Err())
 	}
 	return res, nil
+}
+
+// serverCPUPerMsg returns the servers' CPU microseconds per committed
+// message, or 0 if nothing was committed or no CPU was measured.
+func (t ThroughputResult) serverCPUPerMsg() float64 {
+	servers, _ := t.CPU.split()
+	if t.MsgPerSec <= 0 || servers <= 0 {
+		return 0
+	}
+	// servers is percent of one core: servers/100 CPU seconds per second.
+	return round3(servers * 1e4 / t.MsgPerSec)
 }
