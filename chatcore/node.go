@@ -429,7 +429,7 @@ func (n *Node) startReplica(shard, replica uint64, members map[uint64]string, jo
 		if shardID == placement.RegistryShard {
 			app = &registryShard{changed: n.registryChanged}
 		} else {
-			app = &roomShard{roomApplier: roomApplier{shard: shardID}, hub: n.hub}
+			app = &roomShard{roomApplier: roomApplier{shard: shardID, ids: newDedupFilter()}, hub: n.hub}
 		}
 		return &diskSM{shard: shardID, db: n.db, app: app}
 	}
