@@ -165,6 +165,8 @@ type Node struct {
 	removedOnce sync.Once
 	obs         Observer
 	subs        subscriptions
+	// rooms are the rooms known to be in the registry (see ensureRoom).
+	rooms knownRooms
 
 	stop chan struct{}
 	wg   sync.WaitGroup
