@@ -27,13 +27,16 @@ type Report struct {
 	// started: well above zero, something else was using the CPU.
 	LoadAvg    map[string]float64 `json:"load_avg_1m,omitempty"`
 	Throughput []ThroughputResult `json:"throughput,omitempty"`
-	Latency    *LatencyResult     `json:"latency,omitempty"`
-	Fanout     *FanoutResult      `json:"fanout,omitempty"`
-	Failover   *FailoverResult    `json:"failover,omitempty"`
-	Reconnect  *ReconnectResult   `json:"reconnect,omitempty"`
-	Rebalance  *RebalanceResult   `json:"rebalance,omitempty"`
-	Memory     []MemoryResult     `json:"memory,omitempty"`
-	Analytics  *AnalyticsResult   `json:"analytics,omitempty"`
+	// ThroughputRuns are every run of the throughput rows when they are
+	// repeated; Throughput then holds each system's median run.
+	ThroughputRuns []ThroughputResult `json:"throughput_runs,omitempty"`
+	Latency        *LatencyResult     `json:"latency,omitempty"`
+	Fanout         *FanoutResult      `json:"fanout,omitempty"`
+	Failover       *FailoverResult    `json:"failover,omitempty"`
+	Reconnect      *ReconnectResult   `json:"reconnect,omitempty"`
+	Rebalance      *RebalanceResult   `json:"rebalance,omitempty"`
+	Memory         []MemoryResult     `json:"memory,omitempty"`
+	Analytics      *AnalyticsResult   `json:"analytics,omitempty"`
 	// Ratios compares Parley's throughput with each peer's.
 	Ratios []Ratio `json:"ratios,omitempty"`
 	// Targets are the goals, reported and never asserted.
@@ -82,7 +85,9 @@ func (r *Report) failed(s string) bool {
 func (r *Report) finish() {
 	r.Ratios, r.Targets = nil, nil
 	for i := range r.Throughput {
-		r.Throughput[i].ServerCPUUsPerMsg = r.Throughput[i].serverCPUPerMsg()
+		if r.Throughput[i].Spread == nil { // a median row has its runs' median
+			r.Throughput[i].ServerCPUUsPerMsg = r.Throughput[i].serverCPUPerMsg()
+		}
 	}
 	parley := r.throughputOf("parley")
 	ratio := func(peer string) (float64, bool) {
@@ -108,6 +113,7 @@ func (r *Report) finish() {
 		r.target("throughput vs JetStream (default sync)", "≥ 1.00×", fmt.Sprintf("%.2f×", v), v >= 1.0)
 	}
 	ratio("jetstream-always")
+	ratio("jetstream-always-busy-shards")
 	ratio("jetstream-always-stream-per-room")
 	if l := r.Latency; l != nil && !r.failed(ScenarioLatency) {
 		r.target(fmt.Sprintf("p99 send→deliver at %.0f msg/s", l.Params.Rate), "≤ 10 ms",
@@ -160,8 +166,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintln(tw, "scenario\tsystem\tresult\tdetail")
 	for _, t := range r.sortedThroughput() {
 		servers, load := t.CPU.split()
-		fmt.Fprintf(tw, "throughput\t%s\t%s msg/s\t%.0f µs server CPU/msg; ack p50 %s p99 %s; CPU servers %.0f%% + load %.0f%%; %d senders, %d rooms, %d B; %s\n",
-			t.System, thousands(t.MsgPerSec), t.ServerCPUUsPerMsg, ms(t.Ack.P50Ms), ms(t.Ack.P99Ms), servers, load,
+		fmt.Fprintf(tw, "throughput\t%s\t%s msg/s\t%.0f µs server CPU/msg; %s%sack p50 %s p99 %s; CPU servers %.0f%% + load %.0f%%; %d senders, %d rooms, %d B; %s\n",
+			t.System, thousands(t.MsgPerSec), t.ServerCPUUsPerMsg, spreadNote(t), leadersNote(t), ms(t.Ack.P50Ms), ms(t.Ack.P99Ms), servers, load,
 			t.Params.Senders, t.Params.Rooms, t.Params.Payload, t.Note)
 	}
 	if l := r.Latency; l != nil {
@@ -238,7 +244,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 }
 
 // systemOrder is the order of the throughput rows: Parley, then its peers.
-var systemOrder = []string{"parley", "parley-5-nodes", "raw-dragonboat", "raw-dragonboat-dense-ids", "raw-dragonboat-1shard", "jetstream-default", "jetstream-always", "jetstream-always-stream-per-room"}
+var systemOrder = []string{"parley", "parley-5-nodes", "raw-dragonboat", "raw-dragonboat-dense-ids", "raw-dragonboat-1shard", "jetstream-default", "jetstream-always", "jetstream-always-busy-shards", "jetstream-always-stream-per-room"}
 
 // sortedThroughput returns the throughput results in systemOrder.
 func (r *Report) sortedThroughput() []ThroughputResult {
@@ -299,6 +305,23 @@ func rssList(m map[string]RSS, peak bool) string {
 		parts[i] = fmt.Sprintf("%s %.0f", n, v)
 	}
 	return strings.Join(parts, ", ") + " MiB"
+}
+
+// leadersNote formats where a Parley row's busy shards had their leaders.
+func leadersNote(t ThroughputResult) string {
+	if len(t.Leaders) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(t.Leaders))
+	for k := range t.Leaders {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %d", n, t.Leaders[n])
+	}
+	return "busy-shard leaders " + strings.Join(parts, ", ") + "; "
 }
 
 // cpuList formats each process's CPU use, in name order.

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -163,5 +164,51 @@ func TestFailedScenarioHasNoTarget(t *testing.T) {
 	}
 	if err := r.Check(); err == nil {
 		t.Fatal("Check passed a failed scenario")
+	}
+}
+
+// TestMedianRows checks that repeated runs reduce to the median run per
+// system, with the median CPU per message and the spread of both.
+func TestMedianRows(t *testing.T) {
+	run := func(sys string, msgs, cpu float64, round int) ThroughputResult {
+		return ThroughputResult{System: sys, MsgPerSec: msgs, CPU: CPU{"n1": cpu, "bench": 99}, Round: round}
+	}
+	runs := []ThroughputResult{
+		run("raw-dragonboat", 5000, 50, 1), run("parley", 1000, 50, 1),
+		run("parley", 3000, 60, 2), run("raw-dragonboat", 7000, 70, 2),
+		run("parley", 2000, 80, 3), run("raw-dragonboat", 6000, 90, 3),
+	}
+	rows := medianRows(runs)
+	if len(rows) != 2 || rows[0].System != "raw-dragonboat" || rows[1].System != "parley" {
+		t.Fatalf("rows %+v", rows)
+	}
+	p := rows[1]
+	// parley's runs: 500, 200 and 400 µs per message.
+	if p.MsgPerSec != 2000 || p.ServerCPUUsPerMsg != 400 || p.Round != 0 {
+		t.Fatalf("parley median %+v", p)
+	}
+	if s := *p.Spread; s != (Spread{Runs: 3, MsgPerSecMin: 1000, MsgPerSecMax: 3000, CPUUsMin: 200, CPUUsMax: 500}) {
+		t.Fatalf("parley spread %+v", s)
+	}
+	r := &Report{Throughput: rows}
+	r.finish()
+	if r.Throughput[1].ServerCPUUsPerMsg != 400 {
+		t.Fatalf("finish replaced the median CPU per message: %v", r.Throughput[1].ServerCPUUsPerMsg)
+	}
+	var b bytes.Buffer
+	if err := r.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "median of 3 runs: 1,000–3,000 msg/s, 200–500 µs/msg") {
+		t.Fatalf("table lacks the spread:\n%s", b.String())
+	}
+}
+
+func TestRoundOrderRotates(t *testing.T) {
+	sel := []string{"raw", "jetstream", "throughput"}
+	got := [][]string{roundOrder(sel, 0), roundOrder(sel, 1), roundOrder(sel, 2)}
+	want := "[[raw jetstream throughput] [jetstream throughput raw] [throughput raw jetstream]]"
+	if fmt.Sprint(got) != want {
+		t.Fatalf("orders %v, want %v", got, want)
 	}
 }

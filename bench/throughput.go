@@ -45,6 +45,15 @@ type ThroughputResult struct {
 	RSS map[string]RSS `json:"rss,omitempty"`
 	// Note describes the setup where it differs from the params.
 	Note string `json:"note,omitempty"`
+	// Round is the run's round when rows are repeated (0: not repeated),
+	// and LoadAvg the 1-minute load average as it started.
+	Round   int     `json:"round,omitempty"`
+	LoadAvg float64 `json:"load_avg_1m,omitempty"`
+	// Spread is set on a repeated row: the row is the median run.
+	Spread *Spread `json:"spread,omitempty"`
+	// Leaders counts, for Parley, the busy room shards each node led at
+	// the end of the run.
+	Leaders map[string]int `json:"leaders,omitempty"`
 }
 
 // roomName is the name of room r of a scenario.
@@ -78,6 +87,9 @@ func RunThroughput(ctx context.Context, c *Cluster, p ThroughputParams) (Through
 		return res, fmt.Errorf("throughput: %w", err)
 	}
 	res.Note = fmt.Sprintf("%s profile, %d shards, rooms on %d of them", c.opts.Profile, c.opts.Shards, c.distinctShards(rooms))
+	if res.Leaders, err = c.leaderPlacement(ctx, rooms); err != nil {
+		return res, fmt.Errorf("throughput: %w", err)
+	}
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("throughput: %w", ctx.Err())
 	}
