@@ -157,10 +157,10 @@ type quicSink struct {
 	buf    []byte
 }
 
-func (s *quicSink) messages(msgs []parley.Message) error {
+func (s *quicSink) messages(msgs []parley.Message, frames *roomFrames) error {
 	s.stream.SetWriteDeadline(time.Now().Add(requestTimeout))
 	var err error
-	s.buf, err = writeEvents(s.stream, s.buf[:0], msgs)
+	s.buf, err = writeEvents(s.stream, s.buf[:0], msgs, frames)
 	return err
 }
 
