@@ -1,6 +1,7 @@
 package parley
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/fxamacker/cbor/v2"
@@ -21,13 +22,13 @@ const (
 )
 
 var (
-	encMode cbor.EncMode
+	encMode cbor.UserBufferEncMode
 	decMode cbor.DecMode
 )
 
 func init() {
 	var err error
-	encMode, err = cbor.CoreDetEncOptions().EncMode()
+	encMode, err = cbor.CoreDetEncOptions().UserBufferEncMode()
 	if err != nil {
 		panic(fmt.Sprintf("parley: cbor encoder: %v", err))
 	}
@@ -52,6 +53,15 @@ func Marshal(v any) ([]byte, error) {
 		return nil, fmt.Errorf("encode: %w", err)
 	}
 	return b, nil
+}
+
+// MarshalTo appends v, encoded as Marshal encodes it, to buf: a caller that
+// frames or wraps the item encodes it once, into a buffer it reuses.
+func MarshalTo(buf *bytes.Buffer, v any) error {
+	if err := encMode.MarshalToBuffer(v, buf); err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	return nil
 }
 
 // Unmarshal decodes exactly one CBOR item into v with the network limits:

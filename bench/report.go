@@ -27,13 +27,16 @@ type Report struct {
 	// started: well above zero, something else was using the CPU.
 	LoadAvg    map[string]float64 `json:"load_avg_1m,omitempty"`
 	Throughput []ThroughputResult `json:"throughput,omitempty"`
-	Latency    *LatencyResult     `json:"latency,omitempty"`
-	Fanout     *FanoutResult      `json:"fanout,omitempty"`
-	Failover   *FailoverResult    `json:"failover,omitempty"`
-	Reconnect  *ReconnectResult   `json:"reconnect,omitempty"`
-	Rebalance  *RebalanceResult   `json:"rebalance,omitempty"`
-	Memory     []MemoryResult     `json:"memory,omitempty"`
-	Analytics  *AnalyticsResult   `json:"analytics,omitempty"`
+	// ThroughputRuns are every run of the throughput rows when they are
+	// repeated; Throughput then holds each system's median run.
+	ThroughputRuns []ThroughputResult `json:"throughput_runs,omitempty"`
+	Latency        *LatencyResult     `json:"latency,omitempty"`
+	Fanout         *FanoutResult      `json:"fanout,omitempty"`
+	Failover       *FailoverResult    `json:"failover,omitempty"`
+	Reconnect      *ReconnectResult   `json:"reconnect,omitempty"`
+	Rebalance      *RebalanceResult   `json:"rebalance,omitempty"`
+	Memory         []MemoryResult     `json:"memory,omitempty"`
+	Analytics      *AnalyticsResult   `json:"analytics,omitempty"`
 	// Ratios compares Parley's throughput with each peer's.
 	Ratios []Ratio `json:"ratios,omitempty"`
 	// Targets are the goals, reported and never asserted.
@@ -81,6 +84,11 @@ func (r *Report) failed(s string) bool {
 // scenarios that did not fail.
 func (r *Report) finish() {
 	r.Ratios, r.Targets = nil, nil
+	for i := range r.Throughput {
+		if r.Throughput[i].Spread == nil { // a median row has its runs' median
+			r.Throughput[i].ServerCPUUsPerMsg = r.Throughput[i].serverCPUPerMsg()
+		}
+	}
 	parley := r.throughputOf("parley")
 	ratio := func(peer string) (float64, bool) {
 		p := r.throughputOf(peer)
@@ -94,12 +102,18 @@ func (r *Report) finish() {
 	if v, ok := ratio("raw-dragonboat"); ok {
 		r.target("throughput vs raw dragonboat", "≥ 0.90×", fmt.Sprintf("%.2f×", v), v >= 0.9)
 	}
+	if raw := r.throughputOf("raw-dragonboat"); parley != nil && raw != nil && parley.ServerCPUUsPerMsg > 0 && raw.ServerCPUUsPerMsg > 0 {
+		v := parley.ServerCPUUsPerMsg / raw.ServerCPUUsPerMsg
+		r.target("server CPU per message vs raw dragonboat", "≤ 1.30×",
+			fmt.Sprintf("%.2f× (%.0f vs %.0f µs)", v, parley.ServerCPUUsPerMsg, raw.ServerCPUUsPerMsg), v <= 1.3)
+	}
 	ratio("raw-dragonboat-dense-ids")
 	ratio("raw-dragonboat-1shard")
 	if v, ok := ratio("jetstream-default"); ok {
 		r.target("throughput vs JetStream (default sync)", "≥ 1.00×", fmt.Sprintf("%.2f×", v), v >= 1.0)
 	}
 	ratio("jetstream-always")
+	ratio("jetstream-always-busy-shards")
 	ratio("jetstream-always-stream-per-room")
 	if l := r.Latency; l != nil && !r.failed(ScenarioLatency) {
 		r.target(fmt.Sprintf("p99 send→deliver at %.0f msg/s", l.Params.Rate), "≤ 10 ms",
@@ -152,8 +166,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintln(tw, "scenario\tsystem\tresult\tdetail")
 	for _, t := range r.sortedThroughput() {
 		servers, load := t.CPU.split()
-		fmt.Fprintf(tw, "throughput\t%s\t%s msg/s\tack p50 %s p99 %s; CPU servers %.0f%% + load %.0f%%; %d senders, %d rooms, %d B; %s\n",
-			t.System, thousands(t.MsgPerSec), ms(t.Ack.P50Ms), ms(t.Ack.P99Ms), servers, load,
+		fmt.Fprintf(tw, "throughput\t%s\t%s msg/s\t%.0f µs server CPU/msg; %s%sack p50 %s p99 %s; CPU servers %.0f%% + load %.0f%%; %d senders, %d rooms, %d B; %s\n",
+			t.System, thousands(t.MsgPerSec), t.ServerCPUUsPerMsg, spreadNote(t), leadersNote(t), ms(t.Ack.P50Ms), ms(t.Ack.P99Ms), servers, load,
 			t.Params.Senders, t.Params.Rooms, t.Params.Payload, t.Note)
 	}
 	if l := r.Latency; l != nil {
@@ -230,7 +244,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 }
 
 // systemOrder is the order of the throughput rows: Parley, then its peers.
-var systemOrder = []string{"parley", "parley-5-nodes", "raw-dragonboat", "raw-dragonboat-dense-ids", "raw-dragonboat-1shard", "jetstream-default", "jetstream-always", "jetstream-always-stream-per-room"}
+var systemOrder = []string{"parley", "parley-5-nodes", "raw-dragonboat", "raw-dragonboat-dense-ids", "raw-dragonboat-1shard", "jetstream-default", "jetstream-always", "jetstream-always-busy-shards", "jetstream-always-stream-per-room"}
 
 // sortedThroughput returns the throughput results in systemOrder.
 func (r *Report) sortedThroughput() []ThroughputResult {
@@ -291,6 +305,23 @@ func rssList(m map[string]RSS, peak bool) string {
 		parts[i] = fmt.Sprintf("%s %.0f", n, v)
 	}
 	return strings.Join(parts, ", ") + " MiB"
+}
+
+// leadersNote formats where a Parley row's busy shards had their leaders.
+func leadersNote(t ThroughputResult) string {
+	if len(t.Leaders) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(t.Leaders))
+	for k := range t.Leaders {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %d", n, t.Leaders[n])
+	}
+	return "busy-shard leaders " + strings.Join(parts, ", ") + "; "
 }
 
 // cpuList formats each process's CPU use, in name order.

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -15,8 +16,9 @@ func sampleReport() *Report {
 		Profile: "default", Shards: 16, Ran: []string{"throughput"},
 		Throughput: []ThroughputResult{
 			{System: "jetstream-default", Params: tp, MsgPerSec: 4000},
-			{System: "parley", Params: tp, MsgPerSec: 1800, Ack: Latency{P50Ms: 30, P99Ms: 70}},
-			{System: "raw-dragonboat", Params: tp, MsgPerSec: 2000},
+			{System: "parley", Params: tp, MsgPerSec: 1800, Ack: Latency{P50Ms: 30, P99Ms: 70},
+				CPU: CPU{"n1": 40, "n2": 10, "n3": 20, "bench": 50}},
+			{System: "raw-dragonboat", Params: tp, MsgPerSec: 2000, CPU: CPU{"r1": 30, "r2": 10, "r3": 10, "load": 40}},
 		},
 		Latency:   &LatencyResult{Params: LatencyParams{Rate: 1000}, Deliver: Latency{Count: 10, P99Ms: 8}},
 		Fanout:    &FanoutResult{Params: FanoutParams{Subscribers: 100}, DeliveriesPerSec: 123456.7},
@@ -42,15 +44,16 @@ func TestReportRatiosAndTargets(t *testing.T) {
 		met[tg.Name] = tg.Met
 	}
 	want := map[string]bool{
-		"throughput vs raw dragonboat":           true,
-		"throughput vs JetStream (default sync)": false,
-		"p99 send→deliver at 1000 msg/s":         true,
-		"failover gap":                           false,
-		"failover lost / duplicated":             false,
-		"reconnect: delivering again":            true,
-		"reconnect: gaps":                        true,
-		"fanout deliveries/s":                    true,
-		"idle RSS per node, --profile small":     true,
+		"throughput vs raw dragonboat":             true,
+		"throughput vs JetStream (default sync)":   false,
+		"p99 send→deliver at 1000 msg/s":           true,
+		"failover gap":                             false,
+		"failover lost / duplicated":               false,
+		"reconnect: delivering again":              true,
+		"reconnect: gaps":                          true,
+		"fanout deliveries/s":                      true,
+		"idle RSS per node, --profile small":       true,
+		"server CPU per message vs raw dragonboat": false,
 	}
 	for name, w := range want {
 		got, ok := met[name]
@@ -71,6 +74,25 @@ func TestReportRatiosAndTargets(t *testing.T) {
 	}
 }
 
+// TestServerCPUPerMessage checks the yardstick: the servers' CPU, without
+// the load generator's, per committed message.
+func TestServerCPUPerMessage(t *testing.T) {
+	r := sampleReport()
+	// parley: 70% of a core at 1800 msg/s; raw: 50% at 2000 msg/s.
+	for sys, want := range map[string]float64{"parley": 388.889, "raw-dragonboat": 250, "jetstream-default": 0} {
+		if got := r.throughputOf(sys).ServerCPUUsPerMsg; got != want {
+			t.Errorf("%s: %v µs per message, want %v", sys, got, want)
+		}
+	}
+	var b bytes.Buffer
+	if err := r.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "389 µs server CPU/msg") {
+		t.Errorf("table lacks parley's CPU per message:\n%s", b.String())
+	}
+}
+
 func TestReportJSONShape(t *testing.T) {
 	var b bytes.Buffer
 	if err := sampleReport().WriteJSON(&b); err != nil {
@@ -86,7 +108,7 @@ func TestReportJSONShape(t *testing.T) {
 		}
 	}
 	tp := m["throughput"].([]any)[1].(map[string]any)
-	for _, k := range []string{"system", "msg_per_sec", "ack_latency", "params"} {
+	for _, k := range []string{"system", "msg_per_sec", "ack_latency", "params", "server_cpu_us_per_msg"} {
 		if _, ok := tp[k]; !ok {
 			t.Errorf("throughput entry has no %q", k)
 		}
@@ -142,5 +164,51 @@ func TestFailedScenarioHasNoTarget(t *testing.T) {
 	}
 	if err := r.Check(); err == nil {
 		t.Fatal("Check passed a failed scenario")
+	}
+}
+
+// TestMedianRows checks that repeated runs reduce to the median run per
+// system, with the median CPU per message and the spread of both.
+func TestMedianRows(t *testing.T) {
+	run := func(sys string, msgs, cpu float64, round int) ThroughputResult {
+		return ThroughputResult{System: sys, MsgPerSec: msgs, CPU: CPU{"n1": cpu, "bench": 99}, Round: round}
+	}
+	runs := []ThroughputResult{
+		run("raw-dragonboat", 5000, 50, 1), run("parley", 1000, 50, 1),
+		run("parley", 3000, 60, 2), run("raw-dragonboat", 7000, 70, 2),
+		run("parley", 2000, 80, 3), run("raw-dragonboat", 6000, 90, 3),
+	}
+	rows := medianRows(runs)
+	if len(rows) != 2 || rows[0].System != "raw-dragonboat" || rows[1].System != "parley" {
+		t.Fatalf("rows %+v", rows)
+	}
+	p := rows[1]
+	// parley's runs: 500, 200 and 400 µs per message.
+	if p.MsgPerSec != 2000 || p.ServerCPUUsPerMsg != 400 || p.Round != 0 {
+		t.Fatalf("parley median %+v", p)
+	}
+	if s := *p.Spread; s != (Spread{Runs: 3, MsgPerSecMin: 1000, MsgPerSecMax: 3000, CPUUsMin: 200, CPUUsMax: 500}) {
+		t.Fatalf("parley spread %+v", s)
+	}
+	r := &Report{Throughput: rows}
+	r.finish()
+	if r.Throughput[1].ServerCPUUsPerMsg != 400 {
+		t.Fatalf("finish replaced the median CPU per message: %v", r.Throughput[1].ServerCPUUsPerMsg)
+	}
+	var b bytes.Buffer
+	if err := r.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "median of 3 runs: 1,000–3,000 msg/s, 200–500 µs/msg") {
+		t.Fatalf("table lacks the spread:\n%s", b.String())
+	}
+}
+
+func TestRoundOrderRotates(t *testing.T) {
+	sel := []string{"raw", "jetstream", "throughput"}
+	got := [][]string{roundOrder(sel, 0), roundOrder(sel, 1), roundOrder(sel, 2)}
+	want := "[[raw jetstream throughput] [jetstream throughput raw] [throughput raw jetstream]]"
+	if fmt.Sprint(got) != want {
+		t.Fatalf("orders %v, want %v", got, want)
 	}
 }

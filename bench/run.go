@@ -65,6 +65,13 @@ type Options struct {
 	// NatsPerRoom also runs JetStream (sync_interval: always) with one R3
 	// stream per room, each its own Raft group like a Parley shard.
 	NatsPerRoom bool
+	// NatsBusyShards also runs JetStream (sync_interval: always) with as
+	// many R3 streams as Parley's throughput rooms occupy room shards.
+	NatsBusyShards bool
+	// Repeats runs each throughput row (raw, jetstream, throughput) this
+	// many times in rotated order, settling between runs, and reports the
+	// median and the spread; 0 or 1 runs each once.
+	Repeats int
 	// Log receives progress messages.
 	Log *slog.Logger
 	// NodeLogLevel is the Parley nodes' --log-level (default warn).
@@ -84,7 +91,7 @@ type Options struct {
 // (a few seconds per scenario, the same shapes).
 func DefaultOptions(quick bool) Options {
 	o := Options{
-		Profile: "default", Quick: quick, RawOneShard: !quick, RawDenseIDs: !quick, NatsStreams: 1, NatsPerRoom: !quick,
+		Profile: "default", Quick: quick, RawOneShard: !quick, RawDenseIDs: !quick, NatsStreams: 1, NatsPerRoom: !quick, NatsBusyShards: !quick, Repeats: 3,
 		Throughput: ThroughputParams{Senders: 64, Rooms: 16, Payload: 128, Warmup: 3 * time.Second, Duration: 20 * time.Second},
 		Latency:    LatencyParams{Rate: 1000, Rooms: 16, Senders: 8, Workers: 64, Payload: 128, Warmup: 3 * time.Second, Duration: 20 * time.Second},
 		Fanout:     FanoutParams{Subscribers: 100, Senders: 64, Payload: 128, Warmup: 2 * time.Second, Duration: 15 * time.Second},
@@ -95,6 +102,7 @@ func DefaultOptions(quick bool) Options {
 		Analytics:  AnalyticsParams{Messages: 1_000_000, Rooms: 64, Senders: 64, Query: `pizza.*(coffee|tea)`},
 	}
 	if quick {
+		o.Repeats = 1
 		o.Throughput.Warmup, o.Throughput.Duration = time.Second, 3*time.Second
 		o.Latency.Warmup, o.Latency.Duration = time.Second, 3*time.Second
 		o.Fanout.Warmup, o.Fanout.Duration = time.Second, 3*time.Second
@@ -111,6 +119,7 @@ func DefaultOptions(quick bool) Options {
 // runner holds the state of one Run.
 type runner struct {
 	o       Options
+	round   int // the round of a repeated throughput run, 0 if not repeated
 	rep     *Report
 	cluster *Cluster // the shared Parley cluster, started on first use
 }
@@ -145,8 +154,30 @@ func Run(ctx context.Context, o Options, scenarios []string) (*Report, error) {
 	}}
 	r.rep.Shards = r.shards()
 	defer r.closeCluster()
+	var rounds map[string]error // the outcome of the repeated throughput rows
 	for _, s := range AllScenarios {
 		if !slices.Contains(scenarios, s) || ctx.Err() != nil {
+			continue
+		}
+		if o.Repeats > 1 && slices.Contains(throughputScenarios, s) {
+			if rounds == nil {
+				var selected []string
+				for _, t := range throughputScenarios {
+					if slices.Contains(scenarios, t) {
+						selected = append(selected, t)
+					}
+				}
+				if r.rep.LoadAvg == nil {
+					r.rep.LoadAvg = make(map[string]float64)
+				}
+				r.rep.LoadAvg[s] = loadAvg()
+				rounds = r.runThroughputRounds(ctx, selected)
+			}
+			if err := rounds[s]; err != nil {
+				r.rep.Errors = append(r.rep.Errors, ScenarioError{Scenario: s, Error: err.Error()})
+			} else if ctx.Err() == nil {
+				r.rep.Ran = append(r.rep.Ran, s)
+			}
 			continue
 		}
 		o.Log.Info("scenario", "name", s)
@@ -172,6 +203,15 @@ func Run(ctx context.Context, o Options, scenarios []string) (*Report, error) {
 	r.rep.DurationS = round3(time.Since(r.rep.Started).Seconds())
 	r.rep.finish()
 	return r.rep, ctx.Err()
+}
+
+// runDir returns the work directory of a peer's run: a fresh one per
+// round of repeated runs.
+func (r *runner) runDir(system string) string {
+	if r.round > 0 {
+		system = fmt.Sprintf("%s-round%d", system, r.round)
+	}
+	return filepath.Join(r.o.WorkDir, system)
 }
 
 // bin returns the path of one of the binaries.
@@ -209,6 +249,18 @@ func (r *runner) shards() int {
 		return r.o.Shards
 	}
 	return profileShards(r.o.Profile)
+}
+
+// busyShards returns how many of Parley's room shards the throughput
+// rooms fall on: like with like, JetStream gets as many streams (Raft
+// groups) as Parley has busy shards.
+func (r *runner) busyShards() int {
+	ring := placement.NewRing(r.roomShards())
+	seen := make(map[uint64]bool)
+	for i := range r.o.Throughput.Rooms {
+		seen[ring.Shard(roomName("tp", i))] = true
+	}
+	return len(seen)
 }
 
 // roomShards returns the room shard ids of the clusters of r.shards().
@@ -340,7 +392,7 @@ func (r *runner) runRaw(ctx context.Context) error {
 
 func (r *runner) rawOnce(ctx context.Context, system string, shards []uint64, shardOf func(string) uint64) error {
 	rc, err := StartRaw(ctx, RawOptions{
-		Bin: r.bin("parley-rawnode"), Dir: filepath.Join(r.o.WorkDir, system), Profile: r.o.Profile,
+		Bin: r.bin("parley-rawnode"), Dir: r.runDir(system), Profile: r.o.Profile,
 		Shards: shards, NoTLS: r.o.RawNoTLS, Log: r.o.Log,
 	})
 	if err != nil {
@@ -367,9 +419,12 @@ func (r *runner) runJetStream(ctx context.Context) error {
 	if r.o.NatsPerRoom {
 		runs = append(runs, run{"jetstream-always-stream-per-room", "always", r.o.Throughput.Rooms})
 	}
+	if r.o.NatsBusyShards {
+		runs = append(runs, run{"jetstream-always-busy-shards", "always", r.busyShards()})
+	}
 	for _, rn := range runs {
 		nc, err := StartNats(ctx, NatsOptions{
-			Bin: r.bin("parley-natspeer"), Dir: filepath.Join(r.o.WorkDir, rn.system),
+			Bin: r.bin("parley-natspeer"), Dir: r.runDir(rn.system),
 			Sync: rn.sync, Streams: rn.streams, Log: r.o.Log,
 		})
 		if err != nil {

@@ -36,11 +36,24 @@ type ThroughputResult struct {
 	// CPU is each process's CPU use during the run, in percent of one
 	// core; "bench" is the load generator.
 	CPU CPU `json:"cpu_percent,omitempty"`
+	// ServerCPUUsPerMsg is the servers' CPU time per committed message,
+	// in microseconds: the yardstick of the server's efficiency, which a
+	// busy machine distorts less than msg/s. Report.finish fills it in.
+	ServerCPUUsPerMsg float64 `json:"server_cpu_us_per_msg,omitempty"`
 	// RSS is each server process's memory at the end of the run; Peak is
 	// the high-water mark during it.
 	RSS map[string]RSS `json:"rss,omitempty"`
 	// Note describes the setup where it differs from the params.
 	Note string `json:"note,omitempty"`
+	// Round is the run's round when rows are repeated (0: not repeated),
+	// and LoadAvg the 1-minute load average as it started.
+	Round   int     `json:"round,omitempty"`
+	LoadAvg float64 `json:"load_avg_1m,omitempty"`
+	// Spread is set on a repeated row: the row is the median run.
+	Spread *Spread `json:"spread,omitempty"`
+	// Leaders counts, for Parley, the busy room shards each node led at
+	// the end of the run.
+	Leaders map[string]int `json:"leaders,omitempty"`
 }
 
 // roomName is the name of room r of a scenario.
@@ -74,8 +87,24 @@ func RunThroughput(ctx context.Context, c *Cluster, p ThroughputParams) (Through
 		return res, fmt.Errorf("throughput: %w", err)
 	}
 	res.Note = fmt.Sprintf("%s profile, %d shards, rooms on %d of them", c.opts.Profile, c.opts.Shards, c.distinctShards(rooms))
+	// Where the leaders were is context, not the result: a failure to
+	// ask is noted, not fatal.
+	if res.Leaders, err = c.leaderPlacement(ctx, rooms); err != nil {
+		res.Note += fmt.Sprintf("; leaders unknown: %v", err)
+	}
 	if ctx.Err() != nil {
 		return res, fmt.Errorf("throughput: %w", ctx.Err())
 	}
 	return res, nil
+}
+
+// serverCPUPerMsg returns the servers' CPU microseconds per committed
+// message, or 0 if nothing was committed or no CPU was measured.
+func (t ThroughputResult) serverCPUPerMsg() float64 {
+	servers, _ := t.CPU.split()
+	if t.MsgPerSec <= 0 || servers <= 0 {
+		return 0
+	}
+	// servers is percent of one core: servers/100 CPU seconds per second.
+	return round3(servers * 1e4 / t.MsgPerSec)
 }

@@ -17,8 +17,11 @@ import (
 // wake watchers). It must not read the clock or random numbers.
 type shardApplier interface {
 	applyEntries(b *pebble.Batch, entries []sm.Entry) (after func(), err error)
+	// opened is called as the replica opens, before it applies anything,
+	// to build what the applier keeps in memory from db.
+	opened(db reader) error
 	// recovered is called after the shard's state was replaced by a snapshot.
-	recovered()
+	recovered(db reader) error
 }
 
 // diskSM is a dragonboat IOnDiskStateMachine over the node's shared state
@@ -40,6 +43,9 @@ type readBarrier struct{}
 
 // Open returns the index of the last entry applied to the state db.
 func (s *diskSM) Open(<-chan struct{}) (uint64, error) {
+	if err := s.app.opened(s.db.db); err != nil {
+		return 0, fmt.Errorf("shard %d: open: %w", s.shard, err)
+	}
 	return getUint64(s.db.db, appliedKey(s.shard))
 }
 
@@ -209,7 +215,9 @@ func (s *diskSM) RecoverFromSnapshot(r io.Reader, done <-chan struct{}) error {
 	if err := b.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
-	s.app.recovered()
+	if err := s.app.recovered(s.db.db); err != nil {
+		return fmt.Errorf("shard %d: %w", s.shard, err)
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package chatcore
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/parleychat/parley"
@@ -15,17 +16,23 @@ const recentPerRoom = 512
 // waiters. Subscribers pull (see Subscription.Next): from the in-memory tail
 // when they are near the head, from the state db when they are behind, so a
 // slow subscriber costs no memory and cannot be overrun.
+//
+// mu guards the set of feeds (and their subscriber counts); each feed has
+// its own lock, so publishing into one room never waits for readers of
+// another, and publish wakes each room once per apply batch.
 type hub struct {
 	db *stateDB
 
-	mu    sync.Mutex
+	mu    sync.RWMutex
 	feeds map[string]*feed
 }
 
 // feed is the hub's view of one room with at least one subscriber.
 type feed struct {
 	shard uint64
-	subs  int
+	subs  int // under hub.mu
+
+	mu sync.Mutex
 	// last is a seq such that every seq <= last is readable in the db.
 	last   uint64
 	recent []parley.Message // ring of the latest messages, recent[seq%len]
@@ -37,22 +44,34 @@ func newHub(db *stateDB) *hub {
 }
 
 // publish is called by the apply loop after the messages are in the db.
+// Each room's waiters are woken once, after all its messages are recorded.
 func (h *hub) publish(msgs []*parley.Message) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var touched []*feed
 	for _, m := range msgs {
 		f := h.feeds[m.Room]
 		if f == nil {
 			continue
 		}
+		f.mu.Lock()
 		f.recent[m.Seq%recentPerRoom] = *m
 		if m.Seq > f.last {
 			f.last = m.Seq
 		}
+		f.mu.Unlock()
+		if !slices.Contains(touched, f) {
+			touched = append(touched, f)
+		}
+	}
+	for _, f := range touched {
+		f.mu.Lock()
 		f.signal()
+		f.mu.Unlock()
 	}
 }
 
+// signal wakes the feed's waiters; the caller holds f.mu.
 func (f *feed) signal() {
 	close(f.wake)
 	f.wake = make(chan struct{})
@@ -61,18 +80,21 @@ func (f *feed) signal() {
 // reload re-reads the head of every subscribed room of shard after its state
 // was replaced by a snapshot, and drops the in-memory tail.
 func (h *hub) reload(shard uint64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.mu.RLock()
+	defer h.mu.RUnlock()
 	for room, f := range h.feeds {
 		if f.shard != shard {
 			continue
 		}
-		f.recent = make([]parley.Message, recentPerRoom)
 		var meta roomMeta
-		if _, err := getCBOR(h.db.db, metaKey(shard, room), &meta); err == nil && meta.LastSeq > f.last {
+		_, err := getCBOR(h.db.db, metaKey(shard, room), &meta)
+		f.mu.Lock()
+		f.recent = make([]parley.Message, recentPerRoom)
+		if err == nil && meta.LastSeq > f.last {
 			f.last = meta.LastSeq
 		}
 		f.signal()
+		f.mu.Unlock()
 	}
 }
 
@@ -93,6 +115,8 @@ func (h *hub) attach(shard uint64, room string) (uint64, error) {
 		h.feeds[room] = f
 	}
 	f.subs++
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	return f.last, nil
 }
 
@@ -110,12 +134,14 @@ func (h *hub) detach(room string) {
 // memory (possibly none), and a channel closed when the head moves. A room
 // without subscribers (all detached) gives a nil wake channel.
 func (h *hub) poll(room string, next uint64, max int) (last uint64, msgs []parley.Message, wake <-chan struct{}) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.mu.RLock()
 	f := h.feeds[room]
+	h.mu.RUnlock()
 	if f == nil {
 		return 0, nil, nil
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	for seq := next; seq <= f.last && len(msgs) < max; seq++ {
 		m := f.recent[seq%recentPerRoom]
 		if m.Seq != seq {
@@ -129,10 +155,13 @@ func (h *hub) poll(room string, next uint64, max int) (last uint64, msgs []parle
 // head returns the last seq the hub knows of room, 0 if it has no
 // subscriber.
 func (h *hub) head(room string) uint64 {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if f := h.feeds[room]; f != nil {
-		return f.last
+	h.mu.RLock()
+	f := h.feeds[room]
+	h.mu.RUnlock()
+	if f == nil {
+		return 0
 	}
-	return 0
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.last
 }

@@ -238,6 +238,7 @@ func (a roomApplier) rememberID(tx *roomTx, room string, m storedMsg, seq uint64
 	if err := tx.b.Set(expiryKey(a.shard, m.TS, suffix), nil, nil); err != nil {
 		return fmt.Errorf("room apply: %w", err)
 	}
+	a.noteDedup(tx, suffix)
 	return a.payDebt(tx)
 }
 

@@ -165,6 +165,8 @@ type Node struct {
 	removedOnce sync.Once
 	obs         Observer
 	subs        subscriptions
+	// rooms are the rooms known to be in the registry (see ensureRoom).
+	rooms knownRooms
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -429,7 +431,7 @@ func (n *Node) startReplica(shard, replica uint64, members map[uint64]string, jo
 		if shardID == placement.RegistryShard {
 			app = &registryShard{changed: n.registryChanged}
 		} else {
-			app = &roomShard{roomApplier: roomApplier{shard: shardID}, hub: n.hub}
+			app = &roomShard{roomApplier: roomApplier{shard: shardID, ids: newDedupFilter()}, hub: n.hub}
 		}
 		return &diskSM{shard: shardID, db: n.db, app: app}
 	}

@@ -45,6 +45,17 @@ func TestQuotas(t *testing.T) {
 	if !errors.Is(err, chatcore.ErrRoomQuota) || !errors.Is(err, parley.ErrTooLarge) || !strings.Contains(err.Error(), "rooms per cluster") {
 		t.Fatalf("the 6th room: %v, want the per-cluster quota", err)
 	}
+	// A refused room is not remembered as existing: each send into it is
+	// refused again, while sends into a room once seen go on.
+	for i := range 2 {
+		_, err = n.Send(ctx, chatcore.SendParams{Room: "cat-0", User: "cat", ID: parley.NewMsgID(time.Now()), Text: "hi"})
+		if !errors.Is(err, chatcore.ErrRoomQuota) {
+			t.Fatalf("send %d into the refused 6th room: %v, want the per-cluster quota", i, err)
+		}
+		if _, err := n.Send(ctx, chatcore.SendParams{Room: "ann-0", User: "ann", ID: parley.NewMsgID(time.Now()), Text: "hi"}); err != nil {
+			t.Fatalf("send %d into ann-0: %v", i, err)
+		}
+	}
 	rooms, err := n.Rooms()
 	if err != nil || len(rooms) != 5 {
 		t.Fatalf("rooms: %d, %v; want 5", len(rooms), err)

@@ -242,7 +242,12 @@ func (r *registryShard) applyEntries(b *pebble.Batch, entries []sm.Entry) (func(
 	return r.changed, nil
 }
 
-func (r *registryShard) recovered() { r.changed() }
+func (r *registryShard) opened(reader) error { return nil }
+
+func (r *registryShard) recovered(reader) error {
+	r.changed()
+	return nil
+}
 
 func (r *registryShard) apply(b *pebble.Batch, data []byte) (uint64, error) {
 	var cmd registryCommand

@@ -27,7 +27,7 @@ func newApplierHarness(t *testing.T) *applierHarness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &applierHarness{t: t, db: db, a: roomApplier{shard: placement.RoomShards(1)[0]}, ts: 1_000_000_000}
+	return &applierHarness{t: t, db: db, a: roomApplier{shard: placement.RoomShards(1)[0], ids: newDedupFilter()}, ts: 1_000_000_000}
 }
 
 // apply applies one command with the next index and a later stamp.
@@ -56,6 +56,7 @@ func (h *applierHarness) apply(cmd roomCommand) applyResult {
 	if err := b.Commit(pebble.NoSync); err != nil {
 		h.t.Fatal(err)
 	}
+	tx.dedup.commitTo(h.a.ids)
 	return res
 }
 

@@ -88,16 +88,25 @@ func TestApplyBatchRejectsMalformed(t *testing.T) {
 // dedup expiry included.
 func TestApplyGroupingIsDeterministic(t *testing.T) {
 	log := deterministicLog(t, 600)
-	single := applyGrouped(t, log, func() int { return 1 })
+	single := dumpDB(t, applyGrouped(t, log, func() int { return 1 }, nil))
 	rng := rand.New(rand.NewPCG(1, 2))
-	grouped := applyGrouped(t, log, func() int { return 1 + rng.IntN(40) })
-	a, b := dumpDB(t, single), dumpDB(t, grouped)
+	grouped := dumpDB(t, applyGrouped(t, log, func() int { return 1 + rng.IntN(40) }, nil))
+	sameState(t, "one by one", single, "grouped", grouped)
+	// A replica with a dedup filter, rebuilt now and then as at a restart,
+	// decides the same.
+	filtered := dumpDB(t, applyGrouped(t, log, func() int { return 1 + rng.IntN(40) }, newDedupFilter()))
+	sameState(t, "one by one", single, "grouped with a dedup filter", filtered)
+}
+
+// sameState fails t unless two dumps hold the same keys and values.
+func sameState(t *testing.T, aName string, a [][2][]byte, bName string, b [][2][]byte) {
+	t.Helper()
 	if len(a) == 0 || len(a) != len(b) {
-		t.Fatalf("%d keys one by one, %d grouped", len(a), len(b))
+		t.Fatalf("%d keys %s, %d %s", len(a), aName, len(b), bName)
 	}
 	for i := range a {
 		if !bytes.Equal(a[i][0], b[i][0]) || !bytes.Equal(a[i][1], b[i][1]) {
-			t.Fatalf("key %d differs: %x=%x one by one, %x=%x grouped", i, a[i][0], a[i][1], b[i][0], b[i][1])
+			t.Fatalf("key %d differs: %x=%x %s, %x=%x %s", i, a[i][0], a[i][1], aName, b[i][0], b[i][1], bName)
 		}
 	}
 }
@@ -154,22 +163,31 @@ func deterministicLog(t *testing.T, n int) [][]byte {
 	return out
 }
 
-// applyGrouped applies log into a fresh db, next() entries per batch.
-func applyGrouped(t *testing.T, log [][]byte, next func() int) *pebble.DB {
+// applyGrouped applies log into a fresh db, next() entries per batch. With
+// a dedup filter, it rebuilds the filter from the db every 7th batch, as a
+// restarted replica does.
+func applyGrouped(t *testing.T, log [][]byte, next func() int, ids *dedupFilter) *pebble.DB {
 	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	a := roomApplier{shard: placement.RoomShards(1)[0]}
-	for i := 0; i < len(log); {
-		b := db.NewIndexedBatch()
-		tx := newRoomTx(b, a.shard)
-		for end := min(i+next(), len(log)); i < end; i++ {
-			if _, err := a.applyEntry(tx, log[i]); err != nil {
+	a := roomApplier{shard: placement.RoomShards(1)[0], ids: ids}
+	for n := 0; len(log) > 0; n++ {
+		if ids != nil && n%7 == 6 {
+			if err := ids.rebuild(db, a.shard); err != nil {
 				t.Fatal(err)
 			}
 		}
+		b := db.NewIndexedBatch()
+		tx := newRoomTx(b, a.shard)
+		k := min(next(), len(log))
+		for _, e := range log[:k] {
+			if _, err := a.applyEntry(tx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		log = log[k:]
 		if err := tx.flush(); err != nil {
 			t.Fatal(err)
 		}
@@ -177,6 +195,9 @@ func applyGrouped(t *testing.T, log [][]byte, next func() int) *pebble.DB {
 			t.Fatal(err)
 		}
 		b.Close()
+		if ids != nil {
+			tx.dedup.commitTo(ids)
+		}
 	}
 	return db
 }

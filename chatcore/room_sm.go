@@ -37,10 +37,25 @@ func (r *roomShard) applyEntries(b *pebble.Batch, entries []sm.Entry) (func(), e
 	if err := tx.flush(); err != nil {
 		return nil, err
 	}
-	if len(fresh) == 0 {
-		return nil, nil
-	}
-	return func() { r.hub.publish(fresh) }, nil
+	return func() {
+		if r.ids != nil {
+			tx.dedup.commitTo(r.ids)
+		}
+		if len(fresh) > 0 {
+			r.hub.publish(fresh)
+		}
+	}, nil
 }
 
-func (r *roomShard) recovered() { r.hub.reload(r.shard) }
+// opened builds the dedup filter from the shard's records in db.
+func (r *roomShard) opened(db reader) error {
+	if r.ids == nil {
+		return nil
+	}
+	return r.ids.rebuild(db, r.shard)
+}
+
+func (r *roomShard) recovered(db reader) error {
+	r.hub.reload(r.shard)
+	return r.opened(db)
+}

@@ -2,9 +2,11 @@ package chatcore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/cockroachdb/pebble"
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/placement"
 )
@@ -65,20 +67,32 @@ func (n *Node) send(ctx context.Context, p SendParams) (SendResult, error) {
 
 // ensureRoom records a room in the registry's directory the first time this
 // node sees it. Creating a room twice is harmless: the first record wins.
+// A room found or created once is remembered, so later sends into it
+// neither read nor decode its registry record.
 func (n *Node) ensureRoom(ctx context.Context, room, user string) error {
-	var rec RoomRecord
-	found, err := getCBOR(n.db.db, regKey(regRoom, room), &rec)
-	if err != nil || found {
-		return err
+	if n.rooms.has(room) {
+		return nil
+	}
+	_, closer, err := n.db.db.Get(regKey(regRoom, room))
+	if err == nil {
+		closer.Close()
+		n.rooms.add(room)
+		return nil
+	}
+	if !errors.Is(err, pebble.ErrNotFound) {
+		return fmt.Errorf("state db: %w", err)
 	}
 	newRec := &RoomRecord{Name: room, Creator: user, Created: time.Now().UnixNano()}
 	v, err := n.proposeRegistry(ctx, registryCommand{Op: regOpCreateRoom, Room: newRec})
 	if err != nil {
 		return err
 	}
-	if v == regQuotaRooms || v == regQuotaRate {
+	switch v {
+	case regQuotaRooms, regQuotaRate:
 		info, _, _ := n.clusterInfo()
 		return quotaError(v, info.Quotas, newRec)
+	case regApplied, regExisted:
+		n.rooms.add(room)
 	}
 	return nil
 }

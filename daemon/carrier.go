@@ -40,8 +40,10 @@ type carrier interface {
 
 // eventSink is one subscription's stream of events to the client.
 type eventSink interface {
-	// messages writes msgs as events, in order.
-	messages(msgs []parley.Message) error
+	// messages writes msgs as events, in order. frames are the room's
+	// event frames shared by its subscribers on this node, for a sink that
+	// writes the CBOR frames.
+	messages(msgs []parley.Message, frames *roomFrames) error
 	// fail writes the error that ends the subscription.
 	fail(e *transport.Error)
 	// done is closed when the client cancels the subscription.

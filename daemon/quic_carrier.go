@@ -112,19 +112,17 @@ func (q *quicCarrier) writeWelcome(w transport.Welcome) error {
 }
 
 func (q *quicCarrier) writeResponse(id uint64, body any, e *transport.Error) error {
-	resp := transport.Response{ID: id, Error: e}
-	if e == nil && body != nil {
-		raw, err := parley.Marshal(body)
-		if err != nil {
-			resp.Error = transport.Errorf(transport.CodeInternal, "encode: %v", err)
-		} else {
-			resp.Body = raw
-		}
-	}
-	err := q.write(resp)
-	if errors.Is(err, transport.ErrFrameTooLarge) {
+	q.writeMu <- struct{}{}
+	defer func() { <-q.writeMu }()
+	q.ctrl.SetWriteDeadline(time.Now().Add(requestTimeout))
+	err := transport.WriteResponse(q.ctrl, id, body, e, transport.DefaultMaxFrame)
+	switch {
+	case errors.Is(err, transport.ErrFrameTooLarge):
 		// Nothing was written: the frame is checked before it is sent.
-		err = q.write(transport.Response{ID: id, Error: transport.Errorf(transport.CodeTooLarge, "response: %v", err)})
+		err = transport.WriteResponse(q.ctrl, id, nil, transport.Errorf(transport.CodeTooLarge, "response: %v", err), transport.DefaultMaxFrame)
+	case errors.Is(err, transport.ErrEncode) && e == nil:
+		// The body could not be encoded; nothing was written.
+		err = transport.WriteResponse(q.ctrl, id, nil, transport.Errorf(transport.CodeInternal, "encode: %v", err), transport.DefaultMaxFrame)
 	}
 	return err
 }
@@ -159,10 +157,10 @@ type quicSink struct {
 	buf    []byte
 }
 
-func (s *quicSink) messages(msgs []parley.Message) error {
+func (s *quicSink) messages(msgs []parley.Message, frames *roomFrames) error {
 	s.stream.SetWriteDeadline(time.Now().Add(requestTimeout))
 	var err error
-	s.buf, err = writeEvents(s.stream, s.buf[:0], msgs)
+	s.buf, err = writeEvents(s.stream, s.buf[:0], msgs, frames)
 	return err
 }
 

@@ -26,6 +26,8 @@ type Server struct {
 	cfg  Config
 	log  *slog.Logger
 	node *chatcore.Node
+	// frames are the encoded events of the rooms with subscribers here.
+	frames frameCache
 
 	udp        net.PacketConn
 	ql         *quic.Listener

@@ -38,11 +38,13 @@ func (ss *session) subscribe(ctx context.Context, user string, r transport.Subsc
 	// Read From before the pump starts: the pump moves it as it delivers,
 	// and a reply naming a later seq makes the client drop what came first.
 	from := sub.From()
+	frames := ss.srv.frames.acquire(r.Room)
 	ss.wg.Add(1)
 	go func() {
 		defer ss.wg.Done()
+		defer ss.srv.frames.release(r.Room)
 		defer sub.Close()
-		ss.pump(r.Sub, sub)
+		ss.pump(r.Sub, sub, frames)
 	}()
 	return transport.SubscribeResponse{From: from}, nil
 }
@@ -50,7 +52,7 @@ func (ss *session) subscribe(ctx context.Context, user string, r transport.Subsc
 // pump writes the subscription's messages until the client cancels it, the
 // connection ends or the node stops. A slow reader slows only its own
 // carrier: the hub never waits for it.
-func (ss *session) pump(id uint64, sub feed) {
+func (ss *session) pump(id uint64, sub feed, frames *roomFrames) {
 	ctx := ss.c.context()
 	sink, err := ss.c.openSub(ctx, id)
 	if err != nil {
@@ -76,7 +78,7 @@ func (ss *session) pump(id uint64, sub feed) {
 			}
 			return
 		}
-		if err := sink.messages(msgs); err != nil {
+		if err := sink.messages(msgs, frames); err != nil {
 			return
 		}
 	}
@@ -87,12 +89,13 @@ const eventWriteBytes = 32 << 10
 
 // writeEvents writes msgs as event frames, gathered into few writes: the
 // stream then sends full packets instead of one per message, which is most
-// of what a subscriber costs the node when messages come fast. It returns
-// buf for reuse.
-func writeEvents(w io.Writer, buf []byte, msgs []parley.Message) ([]byte, error) {
+// of what a subscriber costs the node when messages come fast. Each frame
+// comes from the room's shared frames (encoded once for all its
+// subscribers; nil encodes each). It returns buf for reuse.
+func writeEvents(w io.Writer, buf []byte, msgs []parley.Message, frames *roomFrames) ([]byte, error) {
 	for i := range msgs {
 		var err error
-		if buf, err = transport.AppendFrame(buf, transport.Event{Msg: &msgs[i]}, transport.DefaultMaxFrame); err != nil {
+		if buf, err = frames.appendFrame(buf, &msgs[i]); err != nil {
 			return buf, err
 		}
 		if len(buf) >= eventWriteBytes || i == len(msgs)-1 {

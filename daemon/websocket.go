@@ -257,7 +257,8 @@ type webSink struct {
 	buf    []byte
 }
 
-func (s *webSink) messages(msgs []parley.Message) error {
+// messages writes JSON events; the shared CBOR frames are not for it.
+func (s *webSink) messages(msgs []parley.Message, _ *roomFrames) error {
 	s.buf = s.buf[:0]
 	n := 0
 	for i := range msgs {

@@ -262,10 +262,6 @@ func (c *Conn) Call(ctx context.Context, op string, req, resp any) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	body, err := parley.Marshal(req)
-	if err != nil {
-		return fmt.Errorf("request: %w", err)
-	}
 	id := c.ids.Add(1)
 	ch := make(chan Response, 1)
 	c.mu.Lock()
@@ -281,7 +277,7 @@ func (c *Conn) Call(ctx context.Context, op string, req, resp any) error {
 		c.mu.Unlock()
 	}()
 
-	if err := c.write(Request{ID: id, Op: op, Body: body}); err != nil {
+	if err := c.writeRequest(id, op, req); err != nil {
 		return err
 	}
 	select {
@@ -322,16 +318,19 @@ func decodeResponse(r Response, resp any) error {
 // half and so kill the connection under every other request. It blocks
 // only while QUIC flow control holds it, that is while the node is not
 // reading its control stream at all, and the connection's end releases it.
-func (c *Conn) write(req Request) error {
+func (c *Conn) writeRequest(id uint64, op string, body any) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	err := WriteFrame(c.ctl, req, DefaultMaxFrame)
+	err := writeRequest(c.ctl, id, op, body, DefaultMaxFrame)
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, ErrFrameTooLarge) {
-		return Errorf(CodeTooLarge, "request of %d bytes exceeds the %d-byte frame limit",
-			len(req.Body), DefaultMaxFrame)
+		return Errorf(CodeTooLarge, "request exceeds the %d-byte frame limit: %v", DefaultMaxFrame, err)
+	}
+	if errors.Is(err, ErrEncode) {
+		// Nothing was written: the body could not be encoded.
+		return fmt.Errorf("request: %w", err)
 	}
 	c.Fail(fmt.Errorf("control stream: %w", err))
 	return c.lostErr()

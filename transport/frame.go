@@ -23,29 +23,23 @@ var ErrFrameTooLarge = errors.New("frame too large")
 // WriteFrame encodes v as CBOR and writes it as one frame: the uvarint length
 // of the item followed by the item. It refuses items over max bytes.
 func WriteFrame(w io.Writer, v any, max int) error {
-	buf, err := AppendFrame(make([]byte, 0, 256), v, max)
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(buf); err != nil {
-		return fmt.Errorf("frame: %w", err)
-	}
-	return nil
+	return writeFrameOnce(w, max, func(f frameBuf) error { return f.value(v) })
 }
 
 // AppendFrame appends v to dst as one frame, as WriteFrame writes it, so
 // that several frames can go out in one write. It refuses items over max
 // bytes and then returns dst unchanged.
 func AppendFrame(dst []byte, v any, max int) ([]byte, error) {
-	body, err := parley.Marshal(v)
+	f := newFrameBuf()
+	defer f.release()
+	if err := f.value(v); err != nil {
+		return dst, err
+	}
+	b, err := f.frame(max)
 	if err != nil {
-		return dst, fmt.Errorf("frame: %w", err)
+		return dst, err
 	}
-	if len(body) > max {
-		return dst, fmt.Errorf("frame: %d bytes: %w", len(body), ErrFrameTooLarge)
-	}
-	dst = binary.AppendUvarint(dst, uint64(len(body)))
-	return append(dst, body...), nil
+	return append(dst, b...), nil
 }
 
 // FrameReader reads frames from a stream.

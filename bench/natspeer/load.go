@@ -47,6 +47,7 @@ func runLoad(args []string) error {
 	warmup := fs.Duration("warmup", 2*time.Second, "time before measuring")
 	duration := fs.Duration("duration", 10*time.Second, "measuring time")
 	pidList := fs.String("pids", "", "processes whose CPU use to measure: name=pid,...")
+	msgIDs := fs.Bool("msg-id", true, "set a unique Nats-Msg-Id on every message, so that JetStream does dedup work as Parley does")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -104,7 +105,12 @@ func runLoad(args []string) error {
 				}
 				subj := fmt.Sprintf("room.%d", (w+i)%*rooms)
 				pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				_, err := js.PublishMsg(pctx, &nats.Msg{Subject: subj, Data: msg})
+				var opts []jetstream.PublishOpt
+				if *msgIDs {
+					// A client-made id per message, as Parley's 16-byte ids.
+					opts = append(opts, jetstream.WithMsgID(fmt.Sprintf("%d-%d-%d", begin.UnixNano(), w, i)))
+				}
+				_, err := js.PublishMsg(pctx, &nats.Msg{Subject: subj, Data: msg}, opts...)
 				cancel()
 				t1 := time.Now()
 				if t1.Before(from) || t1.After(to) {
@@ -146,6 +152,8 @@ func createStreams(ctx context.Context, js jetstream.JetStream, streams, rooms i
 			Subjects: subjects,
 			Replicas: 3,
 			Storage:  jetstream.FileStorage,
+			// Parley remembers message ids for 15 minutes (chatcore.DedupWindow).
+			Duplicates: 15 * time.Minute,
 		}
 		deadline := time.Now().Add(time.Minute)
 		for {

@@ -39,10 +39,13 @@ func addScenarioFlags(fs *flag.FlagSet, scenario string, o *bench.Options) func(
 		fs.BoolVar(&o.RawDenseIDs, "raw-dense-ids", o.RawDenseIDs, "also run the raw peer with room shards numbered 2, 3, 4, … (spread over dragonboat's 4 streams per peer)")
 		fs.IntVar(&o.NatsStreams, "nats-streams", o.NatsStreams, "R3 streams JetStream spreads the rooms over")
 		fs.BoolVar(&o.NatsPerRoom, "nats-per-room", o.NatsPerRoom, "also run JetStream (sync always) with one R3 stream per room")
+		fs.BoolVar(&o.NatsBusyShards, "nats-busy-shards", o.NatsBusyShards, "also run JetStream (sync always) with as many R3 streams as Parley's busy room shards")
+		fs.IntVar(&o.Repeats, "repeats", o.Repeats, "runs of each throughput row, in rotated order with a settle wait between (median and spread reported)")
 		return func() []string { return nil }
 	case bench.ScenarioThroughput:
 		loadFlags(fs, &o.Throughput)
 		peers := fs.String("peers", "raw,jetstream", `peers to measure too: raw, jetstream, both, or "none"`)
+		fs.IntVar(&o.Repeats, "repeats", o.Repeats, "runs of each row, in rotated order with a settle wait between (median and spread reported)")
 		fs.IntVar(&o.NatsStreams, "nats-streams", o.NatsStreams, "R3 streams JetStream spreads the rooms over")
 		return func() []string {
 			out := []string{bench.ScenarioThroughput}
@@ -65,6 +68,7 @@ func addScenarioFlags(fs *flag.FlagSet, scenario string, o *bench.Options) func(
 		loadFlags(fs, &o.Throughput)
 		fs.IntVar(&o.NatsStreams, "streams", o.NatsStreams, "R3 streams the rooms spread over")
 		fs.BoolVar(&o.NatsPerRoom, "per-room", o.NatsPerRoom, "also run with one R3 stream per room (sync always)")
+		fs.BoolVar(&o.NatsBusyShards, "busy-shards", o.NatsBusyShards, "also run with as many R3 streams as Parley's busy room shards (sync always)")
 	case bench.ScenarioLatency:
 		p := &o.Latency
 		fs.Float64Var(&p.Rate, "rate", p.Rate, "offered messages per second")
