@@ -67,7 +67,11 @@ func TestImportOnCluster(t *testing.T) {
 	if _, _, err := importAll("alice"); !errors.Is(err, parley.ErrForbidden) {
 		t.Fatalf("import by a user who is not an admin: %v", err)
 	}
-	if added, skipped, err := importAll("root"); err != nil || added != 2530 || skipped != 0 {
+	// A batch the proposer proposes again after a leader change (its
+	// first copy committed unseen) comes back as skipped: the copies agree
+	// on the messages, not on which one added them. The replicas' contents
+	// below are what must be exact.
+	if added, skipped, err := importAll("root"); err != nil || added+skipped != 2530 {
 		t.Fatalf("import: %d added, %d skipped, %v", added, skipped, err)
 	}
 	// Every replica holds the very same messages.
