@@ -30,7 +30,7 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if f.NArg() == 0 {
-		return usagef("no action: remove-node, grant, set, user, invite or token")
+		return usagef("no action: remove-node, grant, set, user, invite, token, export or import")
 	}
 	action, rest := f.Arg(0), f.Args()[1:]
 	if run, ok := adminAccountActions[action]; ok {
@@ -38,7 +38,7 @@ func runAdmin(ctx context.Context, e *env, args []string) error {
 	}
 	want, ok := adminActions[action]
 	if !ok {
-		return usagef("unknown action %q: remove-node, grant, set, user, invite or token", action)
+		return usagef("unknown action %q: remove-node, grant, set, user, invite, token, export or import", action)
 	}
 	if len(rest) != want {
 		return usagef("%s takes %d argument(s), got %d", action, want, len(rest))

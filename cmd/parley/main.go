@@ -53,7 +53,7 @@ var commands = []command{
 	{"ca", "print the cluster CA (PEM), for a browser to trust parleyd --https", runCA},
 	{"analytics", "run an analytics job over the history ('analytics list' names them)", runAnalytics},
 	{"search", "find messages matching a regular expression, newest first", runSearch},
-	{"admin", "remove a node, make a user admin, change a setting, run accounts, invites and join tokens", runAdmin},
+	{"admin", "remove a node, make a user admin, change a setting, run accounts, invites and join tokens, export and import rooms", runAdmin},
 	{"passwd", "change your password (logs out your other sessions)", runPasswd},
 	{"logout", "logout --everywhere: log out every session of your account", runLogout},
 	{"repl", "chat interactively (what plain 'parley' runs)", runREPL},
