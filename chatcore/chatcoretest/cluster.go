@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/internal/freeport"
 	"github.com/parleychat/parley/placement"
 )
 
@@ -250,15 +250,17 @@ func WaitFor(t testing.TB, timeout time.Duration, cond func() error) {
 	}
 }
 
-// FreeAddr returns a 127.0.0.1 TCP address whose port the OS picked.
+// FreeAddr returns a free 127.0.0.1 address for a node's Raft port. It
+// comes from internal/freeport, below the kernel's ephemeral range: a port
+// the OS picked there could be given to another test's outgoing connection
+// before the node binds it.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 func testLogger() *slog.Logger {

@@ -89,27 +89,43 @@ func StartCluster(t testing.TB, n int, opts ...Options) *Cluster {
 	log := testLogger()
 	for i := range n {
 		name := fmt.Sprintf("n%d", i+1)
-		cfg := daemon.Config{
-			DataDir:   filepath.Join(base, name),
-			Name:      name,
-			Listen:    "127.0.0.1:0",
-			Raft:      chatcoretest.FreeAddr(t),
-			HTTP:      "127.0.0.1:0",
-			Advertise: "127.0.0.1",
-			Shards:    o.Shards,
-			Replicas:  o.Replicas,
-			Profile:   "small",
-			Logger:    log.With("node", name),
+		// A Raft port found free can be taken by another test process
+		// before the node binds it: a first start that finds its port
+		// taken starts again on another port, in a fresh data dir.
+		for attempt := 0; ; attempt++ {
+			dir := name
+			if attempt > 0 {
+				dir = fmt.Sprintf("%s-%d", name, attempt)
+			}
+			cfg := daemon.Config{
+				DataDir:   filepath.Join(base, dir),
+				Name:      name,
+				Listen:    "127.0.0.1:0",
+				Raft:      chatcoretest.FreeAddr(t),
+				HTTP:      "127.0.0.1:0",
+				Advertise: "127.0.0.1",
+				Shards:    o.Shards,
+				Replicas:  o.Replicas,
+				Profile:   "small",
+				Logger:    log.With("node", name),
+			}
+			if i > 0 {
+				cfg.Join = c.addrs[0]
+				cfg.Token = c.joinToken()
+			}
+			if o.Configure != nil {
+				o.Configure(i, &cfg)
+			}
+			c.cfgs[i] = cfg
+			err := c.tryStart(i, cfg)
+			if err == nil {
+				break
+			}
+			if attempt >= 4 || !strings.Contains(err.Error(), "address already in use") {
+				t.Fatalf("daemontest: start server %d: %v", i, err)
+			}
+			t.Logf("daemontest: server %d: %v; again on another port", i, err)
 		}
-		if i > 0 {
-			cfg.Join = c.addrs[0]
-			cfg.Token = c.joinToken()
-		}
-		if o.Configure != nil {
-			o.Configure(i, &cfg)
-		}
-		c.cfgs[i] = cfg
-		c.start(i, cfg)
 	}
 	c.WaitFormed(formTimeout)
 	return c
@@ -128,14 +144,22 @@ func (c *Cluster) joinToken() string {
 // start starts server i with cfg.
 func (c *Cluster) start(i int, cfg daemon.Config) {
 	c.t.Helper()
+	if err := c.tryStart(i, cfg); err != nil {
+		c.t.Fatalf("daemontest: start server %d: %v", i, err)
+	}
+}
+
+// tryStart starts server i with cfg, or says why it could not.
+func (c *Cluster) tryStart(i int, cfg daemon.Config) error {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	srv, err := daemon.Start(ctx, cfg)
 	if err != nil {
-		c.t.Fatalf("daemontest: start server %d: %v", i, err)
+		return err
 	}
 	c.servers[i] = srv
 	c.addrs[i] = srv.ClientAddr()
+	return nil
 }
 
 // WaitFormed waits until every running server sees every shard with
