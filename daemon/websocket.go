@@ -111,16 +111,9 @@ func (c *webCarrier) read(ctx context.Context) (transport.WebClientFrame, error)
 // readHello reads the hello. A browser on this node's own origin may
 // leave out its credentials: the session cookie then stands for them.
 func (c *webCarrier) readHello(h *transport.Hello) error {
-	// On time out, a close with a reason: the browser can show it.
-	var late atomic.Bool
-	t := time.AfterFunc(c.helloTimeout, func() {
-		late.Store(true)
-		c.ws.Close(websocket.StatusPolicyViolation, fmt.Sprintf("no hello within %v", c.helloTimeout))
-	})
-	defer t.Stop()
-	f, err := c.read(c.ctx)
+	f, late, err := c.readWithin(c.helloTimeout, fmt.Sprintf("no hello within %v", c.helloTimeout))
 	if err != nil {
-		if late.Load() {
+		if late {
 			return fmt.Errorf("web: no hello within %v: %w", c.helloTimeout, err)
 		}
 		return err
@@ -152,17 +145,24 @@ func (c *webCarrier) readFrame() (transport.WebClientFrame, error) {
 	if c.anonIdle <= 0 {
 		return c.read(c.ctx)
 	}
-	var idle atomic.Bool
-	t := time.AfterFunc(c.anonIdle, func() {
-		idle.Store(true)
-		c.ws.Close(websocket.StatusPolicyViolation, errAnonIdle.Error())
-	})
-	defer t.Stop()
-	f, err := c.read(c.ctx)
-	if err != nil && idle.Load() {
+	f, idle, err := c.readWithin(c.anonIdle, errAnonIdle.Error())
+	if err != nil && idle {
 		return f, errAnonIdle
 	}
 	return f, err
+}
+
+// readWithin reads the next frame. If none came within d it closes the
+// socket with reason, which the browser can show, and reports late.
+func (c *webCarrier) readWithin(d time.Duration, reason string) (f transport.WebClientFrame, late bool, err error) {
+	var fired atomic.Bool
+	t := time.AfterFunc(d, func() {
+		fired.Store(true)
+		c.ws.Close(websocket.StatusPolicyViolation, reason)
+	})
+	defer t.Stop()
+	f, err = c.read(c.ctx)
+	return f, err != nil && fired.Load(), err
 }
 
 func (c *webCarrier) readRequest(req *transport.Request) error {

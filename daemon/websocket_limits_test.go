@@ -9,6 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/parleychat/parley/chatcore/chatcoretest"
 	"github.com/parleychat/parley/daemon"
 	"github.com/parleychat/parley/daemon/daemontest"
 	"github.com/parleychat/parley/transport"
@@ -45,7 +46,7 @@ func TestWebSocketLimits(t *testing.T) {
 	// Each socket below waits for the place of the one before it.
 	dial := func() *wsConn {
 		var d *wsConn
-		waitUntil(t, "a socket's place freed", func() (err error) {
+		chatcoretest.WaitFor(t, 30*time.Second, func() (err error) {
 			d, _, err = dialWS(t, h, origin, nil)
 			return err
 		})
@@ -81,21 +82,5 @@ func TestWebSocketLimits(t *testing.T) {
 	// The logged-in socket was never affected.
 	if _, e := a.call(transport.OpPing, nil); e != nil {
 		t.Fatalf("ping on the logged-in socket: %v", e)
-	}
-}
-
-// waitUntil polls f until it returns nil, for at most 30 s.
-func waitUntil(t *testing.T, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
