@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,11 +18,19 @@ import (
 // FILE]" and "parley admin import FILE|-". done is false when args are
 // another admin action, which runAdmin then serves.
 func runAdminBackup(ctx context.Context, e *env, args []string) (done bool, err error) {
+	// Only a command line naming export or import is theirs: parsing any
+	// other with these flags would print their usage for "admin -h".
+	if !slices.ContainsFunc(args, func(a string) bool { return a == "export" || a == "import" }) {
+		return false, nil
+	}
 	f := newFlagSet("admin", "parley admin export [--room ROOM]… [--output FILE] | import FILE [flags]")
 	rooms := &roomList{}
 	f.Var(rooms, "room", "export only this `room` (repeat, or separate with commas; default: every room, direct messages included)")
 	output := f.String("output", "", "write the backup to `FILE` instead of standard output")
-	if f.parse(e, args) != nil || (f.Arg(0) != "export" && f.Arg(0) != "import") {
+	if err := f.parse(e, args); err != nil {
+		return true, err
+	}
+	if f.Arg(0) != "export" && f.Arg(0) != "import" {
 		return false, nil
 	}
 	if f.Arg(0) == "export" {

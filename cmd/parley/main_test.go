@@ -79,6 +79,19 @@ func TestCommandHelp(t *testing.T) {
 			}
 		}
 	}
+	// "admin -h" prints the admin usage once; "admin export -h" the
+	// export and import flags.
+	for args, want := range map[[2]string]string{{"admin", "-h"}: "parley admin remove-node", {"admin", "export"}: "parley admin export"} {
+		te := newTestEnv(t, nil)
+		argv := args[:]
+		if args[1] == "export" {
+			argv = append(argv, "-h")
+		}
+		code := te.run(argv...)
+		if out := te.out.String() + te.errOut.String(); code != 0 || !strings.HasPrefix(strings.TrimSpace(out), "Usage: "+want) || strings.Count(out, "Usage:") != 1 {
+			t.Errorf("%v: exit %d, help %q", argv, code, out)
+		}
+	}
 	for _, cmd := range []string{"tail", "history", "status"} {
 		te := newTestEnv(t, nil)
 		if code := te.run(cmd, "-h"); code != 0 || !strings.Contains(te.out.String(), "parley "+cmd) {
