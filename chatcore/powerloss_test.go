@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +19,7 @@ import (
 	raftpb "github.com/lni/dragonboat/v4/raftpb"
 	"github.com/lni/vfs"
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/freeport"
 	"github.com/parleychat/parley/placement"
 )
 
@@ -92,13 +92,15 @@ func powerLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
+// powerFreeAddr returns an address no other node of this test process
+// has: the in-process transport never binds it, so a port the OS picked
+// and released could be picked again for the next node.
 func powerFreeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 // cuttableTransport is dragonboat's in-process transport (plugin/chan)
