@@ -19,6 +19,8 @@ type roomCommand struct {
 	Seq uint64 `cbor:"8,keyasint,omitempty"`
 	// Import is a batch of a backup (roomOpImport, see import.go).
 	Import *importCmd `cbor:"9,keyasint,omitempty"`
+	// Fence is a fence's term (roomOpFence, see fence.go).
+	Fence *fenceCmd `cbor:"10,keyasint,omitempty"`
 }
 
 const (

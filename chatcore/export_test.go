@@ -3,6 +3,14 @@ package chatcore
 // TransferRequest is a leadership transfer a node asked for, for tests.
 type TransferRequest = transferRequest
 
+// TransfersPutOff returns how many transfers n gave up for want of a quiet
+// moment.
+func TransfersPutOff(n *Node) int {
+	n.moves.mu.Lock()
+	defer n.moves.mu.Unlock()
+	return n.moves.putOff
+}
+
 // TransfersRequested returns the latest leadership transfers n asked
 // dragonboat for, oldest first.
 func TransfersRequested(n *Node) []TransferRequest {

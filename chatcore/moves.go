@@ -24,6 +24,8 @@ type moveState struct {
 	// requested are the latest leadership transfers this node asked for,
 	// oldest first, at most maxRequested.
 	requested []transferRequest
+	// putOff counts the transfers given up for want of a quiet moment.
+	putOff int
 }
 
 // transferRequest is one leadership transfer a node asked dragonboat for.

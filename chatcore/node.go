@@ -149,7 +149,9 @@ type Node struct {
 	ring    *placement.Ring
 	closing bool
 
-	props   proposers
+	props proposers
+	// fences holds proposals to shards whose leadership is moving.
+	fences  fenceSet
 	leaders *leaderWatch
 	live    *liveness
 	// reach is what the Raft transport says of the peers' addresses.
@@ -431,7 +433,7 @@ func (n *Node) startReplica(shard, replica uint64, members map[uint64]string, jo
 		if shardID == placement.RegistryShard {
 			app = &registryShard{changed: n.registryChanged}
 		} else {
-			app = &roomShard{roomApplier: roomApplier{shard: shardID, ids: newDedupFilter()}, hub: n.hub}
+			app = &roomShard{roomApplier: roomApplier{shard: shardID, ids: newDedupFilter()}, hub: n.hub, fenced: n.raiseFence}
 		}
 		return &diskSM{shard: shardID, db: n.db, app: app}
 	}

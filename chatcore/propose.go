@@ -32,6 +32,7 @@ func (n *Node) proposeRetrying(ctx context.Context, shard uint64, cmd []byte) (s
 	session := n.nh.GetNoOPSession(shard)
 	backoff := 10 * time.Millisecond
 	for {
+		n.fences.wait(shard, n.stop)
 		t0 := time.Now()
 		res, leaderChanged, err := n.proposeOnce(ctx, shard, session, cmd)
 		if err == nil {

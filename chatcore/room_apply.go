@@ -33,6 +33,7 @@ type applyResult struct {
 	items     []applyResult     // a batch's sends, in order
 	imported  []*parley.Message // an import's new messages
 	importOut importOutcome     // an import's outcome
+	fence     *fenceCmd         // an applied fence
 }
 
 // roomApplier holds the decision code of a room shard's state machine. It
@@ -68,6 +69,8 @@ func (a roomApplier) applyEntry(tx *roomTx, data []byte) (applyResult, error) {
 		res, err = a.read(tx, cmd)
 	case roomOpImport:
 		res, err = a.importBatch(tx, cmd)
+	case roomOpFence:
+		res = a.fence(cmd)
 	default:
 		return applyResult{reject: fmt.Sprintf("unknown op %d", cmd.Op)}, nil
 	}
@@ -318,6 +321,9 @@ func encodeResult(r applyResult) (uint64, []byte, error) {
 	}
 	if r.op == roomOpImport {
 		return encodeImport(r)
+	}
+	if r.op == roomOpFence {
+		return 1, nil, nil
 	}
 	if r.op == roomOpBatch {
 		items := make([]batchItem, len(r.items))

@@ -11,11 +11,16 @@ import (
 type roomShard struct {
 	roomApplier
 	hub *hub
+	// fenced, if not nil, is told of each fence applied (see fenceSet).
+	fenced func(shard uint64, fc fenceCmd)
 }
 
 func (r *roomShard) applyEntries(b *pebble.Batch, entries []sm.Entry) (func(), error) {
 	tx := newRoomTx(b, r.shard)
-	var fresh []*parley.Message
+	var (
+		fresh   []*parley.Message
+		fc      *fenceCmd
+	)
 	for i := range entries {
 		res, err := r.applyEntry(tx, entries[i].Cmd)
 		if err != nil {
@@ -26,6 +31,9 @@ func (r *roomShard) applyEntries(b *pebble.Batch, entries []sm.Entry) (func(), e
 		}
 		if res.msg != nil {
 			fresh = append(fresh, res.msg)
+		}
+		if res.fence != nil {
+			fc = res.fence
 		}
 		fresh = append(fresh, res.imported...)
 		for _, it := range res.items {
@@ -43,6 +51,9 @@ func (r *roomShard) applyEntries(b *pebble.Batch, entries []sm.Entry) (func(), e
 		}
 		if len(fresh) > 0 {
 			r.hub.publish(fresh)
+		}
+		if fc != nil && r.fenced != nil {
+			r.fenced(r.shard, *fc)
 		}
 	}, nil
 }

@@ -2,6 +2,8 @@ package chatcore
 
 import (
 	"time"
+
+	"github.com/parleychat/parley/placement"
 )
 
 // Leadership transfer at a quiet moment. While dragonboat transfers a
@@ -17,7 +19,10 @@ import (
 //
 // So a transfer waits until no entry was appended to the shard's log for
 // quietFor: by then every follower has learned the last commit and applied
-// it, and the target campaigns at once.
+// it, and the target campaigns at once. A busy room shard has no such
+// moment of its own, so its leader makes one first with a fence (see
+// fence.go): every node holds its proposals to the shard until the leader
+// changes.
 const (
 	// quietFor is a heartbeat interval: the time for the followers to learn
 	// of the last commit and apply it.
@@ -53,7 +58,7 @@ func (n *Node) transferWhenQuiet(shard, to, rid uint64, force bool, why string, 
 	go func() {
 		defer n.wg.Done()
 		defer n.moves.endTransfer()
-		quiet := n.waitQuiet(shard)
+		quiet := n.quietShard(shard, why)
 		requested := false
 		rec, found, err := n.nodeRecord(to)
 		switch {
@@ -63,6 +68,9 @@ func (n *Node) transferWhenQuiet(shard, to, rid uint64, force bool, why string, 
 			n.log.Debug(why+": target no longer fit to lead, transfer dropped", "shard", shard, "to", to)
 		case !quiet && !force:
 			n.log.Debug(why+": no quiet moment, transfer put off", "shard", shard, "to", to)
+			n.moves.mu.Lock()
+			n.moves.putOff++
+			n.moves.mu.Unlock()
 		default:
 			_, term, _, _ := n.nh.GetLeaderID(shard)
 			n.log.Info(why+": transfer", "shard", shard, "to", to, "term", term, "quiet", quiet)
@@ -80,10 +88,27 @@ func (n *Node) transferWhenQuiet(shard, to, rid uint64, force bool, why string, 
 	return true
 }
 
+// quietShard brings about a quiet moment of shard, which this node leads,
+// and reports whether it came. A room shard is fenced first (see fenceSet),
+// so that the nodes stop proposing to it; the registry shard is never busy
+// for long and just waits.
+func (n *Node) quietShard(shard uint64, why string) bool {
+	if shard == placement.RegistryShard {
+		return n.waitQuiet(shard, quietWait)
+	}
+	if err := n.fenceShard(shard); err != nil {
+		n.log.Debug(why+": fence failed", "shard", shard, "err", err.Error())
+		return n.waitQuiet(shard, quietWait)
+	}
+	// The fence holds the shard for fenceHold after it was proposed; a
+	// quiet moment that comes later than that is not one the fence made.
+	return n.waitQuiet(shard, fenceHold-quietPoll)
+}
+
 // waitQuiet waits until no entry was appended to shard's local log for
-// quietFor, and reports whether that happened within quietWait (false too
+// quietFor, and reports whether that happened within limit (false too
 // when the node closes).
-func (n *Node) waitQuiet(shard uint64) bool {
+func (n *Node) waitQuiet(shard uint64, limit time.Duration) bool {
 	lr, err := n.nh.GetLogReader(shard)
 	if err != nil {
 		return false
@@ -104,7 +129,7 @@ func (n *Node) waitQuiet(shard uint64) bool {
 			if now.Sub(since) >= quietFor {
 				return true
 			}
-			if now.Sub(start) >= quietWait {
+			if now.Sub(start) >= limit {
 				return false
 			}
 		}

@@ -7,4 +7,4 @@ package chatcore
 // entry does when applied (a new command, a changed key layout, a changed
 // validation in the apply path); a change that only touches the proposing
 // side does not need it.
-const ApplyRulesVersion = 4
+const ApplyRulesVersion = 5
