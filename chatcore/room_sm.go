@@ -18,8 +18,8 @@ type roomShard struct {
 func (r *roomShard) applyEntries(b *pebble.Batch, entries []sm.Entry) (func(), error) {
 	tx := newRoomTx(b, r.shard)
 	var (
-		fresh   []*parley.Message
-		fc      *fenceCmd
+		fresh []*parley.Message
+		fc    *fenceCmd
 	)
 	for i := range entries {
 		res, err := r.applyEntry(tx, entries[i].Cmd)
