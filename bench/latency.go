@@ -157,11 +157,12 @@ func RunLatency(ctx context.Context, c *Cluster, p LatencyParams) (LatencyResult
 		res.LeaderWait = &w
 	}
 	text := payload(p.Payload)
-	begin := time.Now()
-	from := begin.Add(p.Warmup)
+	// The jobs of the warm-up are the first rate×warmup: counting by
+	// index, Parley and its peer measure exactly as many messages.
+	firstMeasured := int(p.Rate * p.Warmup.Seconds())
 	cpu := newCPUMeter(c.pids())
 	paced := runPaced(ctx, p.Rate, p.Workers, p.Rooms, p.Warmup+p.Duration, func(ctx context.Context, w int, j job) {
-		measured := !j.sched.Before(from)
+		measured := j.n >= firstMeasured
 		id := parley.NewMsgID(time.Now())
 		if measured {
 			offered.Add(1)

@@ -60,7 +60,7 @@ func TestLeaderWaitNote(t *testing.T) {
 		t.Errorf("note %q, want %q", got, want)
 	}
 	bad := &LeaderWait{WaitS: 30.02, Before: map[string]int{"n1": 8}, After: map[string]int{"n1": 6, "n2": 2}, Error: "2 leadership transfer(s) would even them out"}
-	if got := bad.note(); !strings.Contains(got, "NOT balanced after a 30s wait (n1 8 → n1 6, n2 2), measured anyway: 2 leadership") {
+	if got := bad.note(); !strings.Contains(got, "NOT balanced after a 30s wait (n1 8 → n1 6, n2 2; all room shards unknown), measured anyway: 2 leadership") {
 		t.Errorf("note %q", got)
 	}
 }

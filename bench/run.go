@@ -109,6 +109,7 @@ func DefaultOptions(quick bool) Options {
 		o.Repeats = 1
 		o.Throughput.Warmup, o.Throughput.Duration = time.Second, 3*time.Second
 		o.Latency.Warmup, o.Latency.Duration = time.Second, 3*time.Second
+		o.Throughput.LeaderWait, o.Latency.LeaderWait = QuickLeaderWait, QuickLeaderWait
 		o.Fanout.Warmup, o.Fanout.Duration = time.Second, 3*time.Second
 		o.Failover.Before, o.Failover.After = 3*time.Second, 5*time.Second
 		o.Reconnect.Before, o.Reconnect.After = 2*time.Second, 4*time.Second

@@ -192,10 +192,12 @@ func runLatency(args []string) error {
 		msg[i] = 'a' + byte(i%26)
 	}
 	begin := time.Now()
-	from := begin.Add(f.warmup)
+	// The first rate×warmup jobs are the warm-up, counted by index as
+	// parley-bench counts Parley's.
+	firstMeasured := int(f.rate * f.warmup.Seconds())
 	cpuStart := cpuNow(f.pids)
 	dropped := pace(ctx, f.rate, f.workers, f.rooms, f.warmup+f.duration, func(ctx context.Context, w int, j pacedJob) {
-		measured := !j.sched.Before(from)
+		measured := j.n >= firstMeasured
 		id := fmt.Sprintf("%d-%d", begin.UnixNano(), j.n)
 		if measured {
 			offered.Add(1)
