@@ -23,7 +23,9 @@ const pacedQueue = 30
 // call send, and returns how many jobs it dropped because the queue was
 // full. It paces exactly as parley-bench's latency scenario does for
 // Parley, so that both systems get the same load: latencies measured from
-// pacedJob.sched include any wait for a worker.
+// pacedJob.sched include any wait for a worker. It is a copy of
+// bench.runPaced because this module must not depend on Parley's (its
+// requirements would change the versions NATS is built with).
 func pace(ctx context.Context, rate float64, workers, rooms int, dur time.Duration, send func(ctx context.Context, w int, j pacedJob)) (dropped int64) {
 	jobs := make(chan pacedJob, int(rate*pacedQueue)+1)
 	var wg sync.WaitGroup
