@@ -7,7 +7,7 @@
 //	parley-bench SCENARIO [flags]                       one scenario
 //
 // Scenarios: throughput (with its peers unless --peers none), raw,
-// jetstream, latency, fanout, failover, reconnect, rebalance, analytics, memory. "parley-bench
+// jetstream, latency (with its JetStream peer unless --peer=false), fanout, failover, reconnect, rebalance, analytics, memory. "parley-bench
 // SCENARIO --help" lists a scenario's flags. The binaries it starts
 // (parleyd, parley-rawnode, parley-natspeer) are looked for next to
 // parley-bench, or in --bin; "make bench" builds them all.
