@@ -461,11 +461,10 @@ func (r *runner) runLatency(ctx context.Context) error {
 	}
 	res, err := RunLatency(ctx, c, r.o.Latency)
 	res.Peers = peers
-	if err != nil {
-		return errors.Join(err, peerErr)
+	if err == nil || res.Offered > 0 {
+		r.rep.Latency = &res // partial results help explain a failure
 	}
-	r.rep.Latency = &res
-	return peerErr
+	return errors.Join(err, peerErr)
 }
 
 // natsLatency runs the latency scenario's load on JetStream with
