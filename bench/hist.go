@@ -64,6 +64,7 @@ func (h *Histogram) Summary() Latency {
 		Count:  h.h.TotalCount(),
 		MeanMs: round3(h.h.Mean() / 1000),
 		P50Ms:  ms(h.h.ValueAtQuantile(50)),
+		P90Ms:  ms(h.h.ValueAtQuantile(90)),
 		P99Ms:  ms(h.h.ValueAtQuantile(99)),
 		P999Ms: ms(h.h.ValueAtQuantile(99.9)),
 		MaxMs:  ms(h.h.Max()),
@@ -75,6 +76,7 @@ type Latency struct {
 	Count  int64   `json:"count"`
 	MeanMs float64 `json:"mean_ms"`
 	P50Ms  float64 `json:"p50_ms"`
+	P90Ms  float64 `json:"p90_ms,omitempty"`
 	P99Ms  float64 `json:"p99_ms"`
 	P999Ms float64 `json:"p999_ms"`
 	MaxMs  float64 `json:"max_ms"`

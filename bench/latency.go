@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,10 @@ type LatencyParams struct {
 	Warmup time.Duration `json:"-"`
 	// Duration is the measuring window.
 	Duration time.Duration `json:"-"`
+	// LeaderWait bounds the wait, before the load, for the leaders of the
+	// rooms' shards to be spread over the nodes (see
+	// Cluster.WaitLeadersBalanced); 0 does not wait.
+	LeaderWait time.Duration `json:"-"`
 }
 
 // LatencyResult is the time from send to delivery at a subscriber
@@ -57,6 +62,12 @@ type LatencyResult struct {
 	Errors       int64 `json:"errors"`
 	Dropped      int   `json:"dropped"`
 	CPU          CPU   `json:"cpu_percent,omitempty"`
+	// LeaderWait is how the wait for balanced leaders before the load
+	// went.
+	LeaderWait *LeaderWait `json:"leader_wait,omitempty"`
+	// Peers are the other systems measured under the same load
+	// (RunNatsLatency), run before Parley with no Parley node up.
+	Peers []LatencyPeer `json:"peers,omitempty"`
 }
 
 // drainTimeout bounds waiting for the last deliveries after a load.
@@ -141,12 +152,17 @@ func RunLatency(ctx context.Context, c *Cluster, p LatencyParams) (LatencyResult
 		subWG.Wait()
 	}()
 
+	if p.LeaderWait > 0 {
+		w := c.WaitLeadersBalanced(ctx, rooms, p.LeaderWait)
+		res.LeaderWait = &w
+	}
 	text := payload(p.Payload)
-	begin := time.Now()
-	from := begin.Add(p.Warmup)
+	// The jobs of the warm-up are the first rate×warmup: counting by
+	// index, Parley and its peer measure exactly as many messages.
+	firstMeasured := int(p.Rate * p.Warmup.Seconds())
 	cpu := newCPUMeter(c.pids())
 	paced := runPaced(ctx, p.Rate, p.Workers, p.Rooms, p.Warmup+p.Duration, func(ctx context.Context, w int, j job) {
-		measured := !j.sched.Before(from)
+		measured := j.n >= firstMeasured
 		id := parley.NewMsgID(time.Now())
 		if measured {
 			offered.Add(1)
@@ -185,4 +201,14 @@ func RunLatency(ctx context.Context, c *Cluster, p LatencyParams) (LatencyResult
 	res.Offered, res.Acked, res.Delivered, res.Errors = offered.Load(), acked.Load(), delivered.Load(), errs.Load()
 	res.Undelivered = max(0, res.Acked-res.Delivered)
 	return res, ctx.Err()
+}
+
+// setupNote describes where the clients were and how the wait for
+// balanced leaders went, for the table.
+func (l *LatencyResult) setupNote() string {
+	s := fmt.Sprintf("senders on %s, subscriber on %s", strings.Join(l.SenderNodes, ", "), l.SubscriberNode)
+	if w := l.LeaderWait.note(); w != "" {
+		s += "; " + w
+	}
+	return s
 }

@@ -29,7 +29,7 @@ func TestRunPacedOffersTheRate(t *testing.T) {
 
 func TestRunClosedLoopCountsTheWindow(t *testing.T) {
 	var calls atomic.Int64
-	res := runClosedLoop(context.Background(), 2, 4, 100*time.Millisecond, 300*time.Millisecond, nil, func(ctx context.Context, w, r int) error {
+	res := runClosedLoop(context.Background(), 2, 4, 100*time.Millisecond, time.Second, nil, func(ctx context.Context, w, r int) error {
 		calls.Add(1)
 		<-time.After(10 * time.Millisecond) // a send's service time
 		return nil

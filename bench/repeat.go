@@ -154,22 +154,5 @@ func (c *Cluster) leaderPlacement(ctx context.Context, rooms []string) (map[stri
 	if err != nil {
 		return nil, fmt.Errorf("leaders: %w", err)
 	}
-	busy := make(map[uint64]bool)
-	for _, room := range rooms {
-		busy[c.ShardOf(room)] = true
-	}
-	out := make(map[string]int)
-	for _, s := range st.Shards {
-		if !busy[s.ID] {
-			continue
-		}
-		name := fmt.Sprintf("node %d", s.Leader)
-		for _, n := range c.Nodes {
-			if n.ID() == s.Leader {
-				name = n.Name
-			}
-		}
-		out[name]++
-	}
-	return out, nil
+	return c.leaderCounts(c.busyLeaders(st, rooms)), nil
 }

@@ -20,7 +20,8 @@ func sampleReport() *Report {
 				CPU: CPU{"n1": 40, "n2": 10, "n3": 20, "bench": 50}},
 			{System: "raw-dragonboat", Params: tp, MsgPerSec: 2000, CPU: CPU{"r1": 30, "r2": 10, "r3": 10, "load": 40}},
 		},
-		Latency:   &LatencyResult{Params: LatencyParams{Rate: 1000}, Deliver: Latency{Count: 10, P99Ms: 8}},
+		Latency: &LatencyResult{Params: LatencyParams{Rate: 1000}, Deliver: Latency{Count: 10, P99Ms: 4},
+			Peers: []LatencyPeer{{System: "jetstream-always", Deliver: Latency{Count: 10, P90Ms: 3, P99Ms: 6}, SenderServers: []string{"nats1", "nats3"}, SubscriberServer: "nats2"}}},
 		Fanout:    &FanoutResult{Params: FanoutParams{Subscribers: 100}, DeliveriesPerSec: 123456.7},
 		Failover:  &FailoverResult{GapMs: 700, Lost: 0, Dups: 1},
 		Reconnect: &ReconnectResult{ResumeMs: 900},
@@ -44,9 +45,10 @@ func TestReportRatiosAndTargets(t *testing.T) {
 		met[tg.Name] = tg.Met
 	}
 	want := map[string]bool{
-		"throughput vs raw dragonboat":             true,
-		"throughput vs JetStream (default sync)":   false,
-		"p99 send→deliver at 1000 msg/s":           true,
+		"throughput vs raw dragonboat":                   true,
+		"throughput vs JetStream (default sync)":         false,
+		"p99 send→deliver at 1000 msg/s":                 true,
+		"p99 send→deliver vs JetStream-always, same run": true,
 		"failover gap":                             false,
 		"failover lost / duplicated":               false,
 		"reconnect: delivering again":              true,
@@ -128,7 +130,7 @@ func TestReportTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"2 cores Test CPU", "1,800 msg/s", "123,457 deliveries/s", "ratio parley/raw-dragonboat = 0.90", "missed", "met"} {
+	for _, want := range []string{"2 cores Test CPU", "1,800 msg/s", "jetstream-always", "p99 6.0ms", "p90 3.0ms", "subscriber on nats2", "123,457 deliveries/s", "ratio parley/raw-dragonboat = 0.90", "missed", "met"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
@@ -210,5 +212,33 @@ func TestRoundOrderRotates(t *testing.T) {
 	want := "[[raw jetstream throughput] [jetstream throughput raw] [throughput raw jetstream]]"
 	if fmt.Sprint(got) != want {
 		t.Fatalf("orders %v, want %v", got, want)
+	}
+}
+
+// TestLatencyTargets checks both latency targets: Parley's p99 within
+// 5 ms, and no worse than JetStream-always's in the same run.
+func TestLatencyTargets(t *testing.T) {
+	met := func(r *Report) map[string]bool {
+		r.finish()
+		out := map[string]bool{}
+		for _, tg := range r.Targets {
+			out[tg.Name] = tg.Met
+		}
+		return out
+	}
+	r := sampleReport()
+	r.Latency.Deliver.P99Ms = 7 // above 5 ms and above JetStream's 6 ms
+	m := met(r)
+	if m["p99 send→deliver at 1000 msg/s"] || m["p99 send→deliver vs JetStream-always, same run"] {
+		t.Fatalf("targets %v, want both missed", m)
+	}
+	r.Latency.Peers[0].Deliver.P99Ms = 9 // Parley beats the peer but misses 5 ms
+	m = met(r)
+	if m["p99 send→deliver at 1000 msg/s"] || !m["p99 send→deliver vs JetStream-always, same run"] {
+		t.Fatalf("targets %v, want the 5 ms one missed, the peer one met", m)
+	}
+	r.Latency.Peers = nil
+	if _, ok := met(r)["p99 send→deliver vs JetStream-always, same run"]; ok {
+		t.Fatal("peer target reported without a peer")
 	}
 }

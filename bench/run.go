@@ -68,6 +68,10 @@ type Options struct {
 	// NatsBusyShards also runs JetStream (sync_interval: always) with as
 	// many R3 streams as Parley's throughput rooms occupy room shards.
 	NatsBusyShards bool
+	// LatencyPeer also measures JetStream (sync_interval: always, with
+	// NatsStreams streams) under the latency scenario's load, before
+	// Parley, with no Parley node up.
+	LatencyPeer bool
 	// Repeats runs each throughput row (raw, jetstream, throughput) this
 	// many times in rotated order, settling between runs, and reports the
 	// median and the spread; 0 or 1 runs each once.
@@ -91,9 +95,9 @@ type Options struct {
 // (a few seconds per scenario, the same shapes).
 func DefaultOptions(quick bool) Options {
 	o := Options{
-		Profile: "default", Quick: quick, RawOneShard: !quick, RawDenseIDs: !quick, NatsStreams: 1, NatsPerRoom: !quick, NatsBusyShards: !quick, Repeats: 3,
-		Throughput: ThroughputParams{Senders: 64, Rooms: 16, Payload: 128, Warmup: 3 * time.Second, Duration: 20 * time.Second},
-		Latency:    LatencyParams{Rate: 1000, Rooms: 16, Senders: 8, Workers: 64, Payload: 128, Warmup: 3 * time.Second, Duration: 20 * time.Second},
+		Profile: "default", Quick: quick, RawOneShard: !quick, RawDenseIDs: !quick, NatsStreams: 1, NatsPerRoom: !quick, NatsBusyShards: !quick, LatencyPeer: true, Repeats: 3,
+		Throughput: ThroughputParams{Senders: 64, Rooms: 16, Payload: 128, Warmup: 3 * time.Second, Duration: 20 * time.Second, LeaderWait: DefaultLeaderWait},
+		Latency:    LatencyParams{Rate: 1000, Rooms: 16, Senders: 8, Workers: 64, Payload: 128, Warmup: 3 * time.Second, Duration: 20 * time.Second, LeaderWait: DefaultLeaderWait},
 		Fanout:     FanoutParams{Subscribers: 100, Senders: 64, Payload: 128, Warmup: 2 * time.Second, Duration: 15 * time.Second},
 		Failover:   FailoverParams{Rate: 1000, Rooms: 16, Senders: 12, Workers: 64, Payload: 128, Before: 10 * time.Second, After: 20 * time.Second},
 		Reconnect:  ReconnectParams{Rate: 200, Payload: 128, Before: 5 * time.Second, After: 10 * time.Second},
@@ -105,6 +109,7 @@ func DefaultOptions(quick bool) Options {
 		o.Repeats = 1
 		o.Throughput.Warmup, o.Throughput.Duration = time.Second, 3*time.Second
 		o.Latency.Warmup, o.Latency.Duration = time.Second, 3*time.Second
+		o.Throughput.LeaderWait, o.Latency.LeaderWait = QuickLeaderWait, QuickLeaderWait
 		o.Fanout.Warmup, o.Fanout.Duration = time.Second, 3*time.Second
 		o.Failover.Before, o.Failover.After = 3*time.Second, 5*time.Second
 		o.Reconnect.Before, o.Reconnect.After = 2*time.Second, 4*time.Second
@@ -113,6 +118,7 @@ func DefaultOptions(quick bool) Options {
 		o.Analytics.Messages, o.Analytics.Senders = 20_000, 32
 	}
 	o.Memory.Load = o.Throughput
+	o.Memory.Load.LeaderWait = 0 // memory under load, not speed: no need to wait
 	return o
 }
 
@@ -286,15 +292,7 @@ func (r *runner) run(ctx context.Context, s string) error {
 		}
 		r.rep.Throughput = append(r.rep.Throughput, res)
 	case ScenarioLatency:
-		c, err := r.parley(ctx)
-		if err != nil {
-			return err
-		}
-		res, err := RunLatency(ctx, c, r.o.Latency)
-		if err != nil {
-			return err
-		}
-		r.rep.Latency = &res
+		return r.runLatency(ctx)
 	case ScenarioFanout:
 		c, err := r.parley(ctx)
 		if err != nil {
@@ -439,4 +437,47 @@ func (r *runner) runJetStream(ctx context.Context) error {
 		r.rep.Throughput = append(r.rep.Throughput, res)
 	}
 	return nil
+}
+
+// runLatency measures the latency peer first (if asked), with no Parley
+// node up, as the throughput peers are, then Parley under the same load.
+// A peer that fails does not keep Parley from being measured; the
+// scenario then fails with the peer's error.
+func (r *runner) runLatency(ctx context.Context) error {
+	var peers []LatencyPeer
+	var peerErr error
+	if r.o.LatencyPeer {
+		r.closeCluster()
+		peer, err := r.natsLatency(ctx)
+		if err != nil {
+			peerErr = fmt.Errorf("latency peer: %w", err)
+		} else {
+			peers = append(peers, peer)
+		}
+	}
+	c, err := r.parley(ctx)
+	if err != nil {
+		return errors.Join(err, peerErr)
+	}
+	res, err := RunLatency(ctx, c, r.o.Latency)
+	res.Peers = peers
+	if err == nil || res.Offered > 0 {
+		r.rep.Latency = &res // partial results help explain a failure
+	}
+	return errors.Join(err, peerErr)
+}
+
+// natsLatency runs the latency scenario's load on JetStream with
+// sync_interval: always.
+func (r *runner) natsLatency(ctx context.Context) (LatencyPeer, error) {
+	const system = "jetstream-always-latency"
+	nc, err := StartNats(ctx, NatsOptions{
+		Bin: r.bin("parley-natspeer"), Dir: r.runDir(system), Sync: "always", Streams: r.o.NatsStreams, Log: r.o.Log,
+	})
+	if err != nil {
+		return LatencyPeer{}, err
+	}
+	defer nc.Close()
+	r.o.Log.Info("latency peer", "system", "jetstream-always", "rate", r.o.Latency.Rate)
+	return RunNatsLatency(ctx, nc, r.o.Latency)
 }

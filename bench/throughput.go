@@ -19,6 +19,10 @@ type ThroughputParams struct {
 	Warmup time.Duration `json:"-"`
 	// Duration is the measuring window.
 	Duration time.Duration `json:"-"`
+	// LeaderWait bounds the wait, before Parley's load, for the busy
+	// shards' leaders to be spread over the nodes (see
+	// Cluster.WaitLeadersBalanced); 0 does not wait. The peers ignore it.
+	LeaderWait time.Duration `json:"-"`
 }
 
 // ThroughputResult is one system's throughput under ThroughputParams.
@@ -54,6 +58,9 @@ type ThroughputResult struct {
 	// Leaders counts, for Parley, the busy room shards each node led at
 	// the end of the run.
 	Leaders map[string]int `json:"leaders,omitempty"`
+	// LeaderWait is, for Parley, how the wait for balanced leaders before
+	// the load went.
+	LeaderWait *LeaderWait `json:"leader_wait,omitempty"`
 }
 
 // roomName is the name of room r of a scenario.
@@ -74,6 +81,10 @@ func RunThroughput(ctx context.Context, c *Cluster, p ThroughputParams) (Through
 		rooms[r] = roomName("tp", r)
 	}
 	text := payload(p.Payload)
+	if p.LeaderWait > 0 {
+		w := c.WaitLeadersBalanced(ctx, rooms, p.LeaderWait)
+		res.LeaderWait = &w
+	}
 	if err := c.ResetPeakRSS(); err != nil {
 		return res, fmt.Errorf("throughput: %w", err)
 	}
@@ -87,6 +98,9 @@ func RunThroughput(ctx context.Context, c *Cluster, p ThroughputParams) (Through
 		return res, fmt.Errorf("throughput: %w", err)
 	}
 	res.Note = fmt.Sprintf("%s profile, %d shards, rooms on %d of them", c.opts.Profile, c.opts.Shards, c.distinctShards(rooms))
+	if res.LeaderWait != nil {
+		res.Note += "; " + res.LeaderWait.note()
+	}
 	// Where the leaders were is context, not the result: a failure to
 	// ask is noted, not fatal.
 	if res.Leaders, err = c.leaderPlacement(ctx, rooms); err != nil {

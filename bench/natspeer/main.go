@@ -1,6 +1,6 @@
 // Command parley-natspeer is the NATS JetStream peer of Parley's benchmark,
 // in a Go module of its own so that Parley's go.mod does not depend on
-// NATS. It has two subcommands:
+// NATS. It has three subcommands:
 //
 //	parley-natspeer server --name N --port P --cluster-port C --routes URL,...
 //	                       --store DIR [--sync default|always]
@@ -13,7 +13,16 @@
 //
 // creates an R3 file-store stream and publishes to it synchronously (each
 // publisher waits for the stream's ack before its next message), then
-// prints its results as one JSON object on stdout.
+// prints its results as one JSON object on stdout;
+//
+//	parley-natspeer latency --pub-servers URL,... --sub-server URL --rate 1000
+//	                        --rooms 16 --senders 8 --workers 64 --payload 128
+//
+// creates the same streams, offers --rate messages per second (an open
+// loop, each publish waiting for its ack) from connections to the
+// --pub-servers, and times each message from its scheduled send time to
+// its delivery to an ordered consumer of its room on a connection to
+// --sub-server; it prints the histograms as one JSON object on stdout.
 package main
 
 import (
@@ -23,7 +32,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: parley-natspeer server|load [flags]")
+		fmt.Fprintln(os.Stderr, "usage: parley-natspeer server|load|latency [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -32,6 +41,8 @@ func main() {
 		err = runServer(os.Args[2:])
 	case "load":
 		err = runLoad(os.Args[2:])
+	case "latency":
+		err = runLatency(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}

@@ -41,9 +41,11 @@ func addScenarioFlags(fs *flag.FlagSet, scenario string, o *bench.Options) func(
 		fs.BoolVar(&o.NatsPerRoom, "nats-per-room", o.NatsPerRoom, "also run JetStream (sync always) with one R3 stream per room")
 		fs.BoolVar(&o.NatsBusyShards, "nats-busy-shards", o.NatsBusyShards, "also run JetStream (sync always) with as many R3 streams as Parley's busy room shards")
 		fs.IntVar(&o.Repeats, "repeats", o.Repeats, "runs of each throughput row, in rotated order with a settle wait between (median and spread reported)")
+		fs.BoolVar(&o.LatencyPeer, "latency-peer", o.LatencyPeer, "also measure JetStream (sync always) under the latency scenario's load")
 		return func() []string { return nil }
 	case bench.ScenarioThroughput:
 		loadFlags(fs, &o.Throughput)
+		fs.DurationVar(&o.Throughput.LeaderWait, "leader-wait", o.Throughput.LeaderWait, "longest wait, before Parley's load, for the busy shards' leaders to be spread over the nodes (0: none)")
 		peers := fs.String("peers", "raw,jetstream", `peers to measure too: raw, jetstream, both, or "none"`)
 		fs.IntVar(&o.Repeats, "repeats", o.Repeats, "runs of each row, in rotated order with a settle wait between (median and spread reported)")
 		fs.IntVar(&o.NatsStreams, "nats-streams", o.NatsStreams, "R3 streams JetStream spreads the rooms over")
@@ -78,6 +80,9 @@ func addScenarioFlags(fs *flag.FlagSet, scenario string, o *bench.Options) func(
 		fs.IntVar(&p.Payload, "payload", p.Payload, "message size in bytes")
 		fs.DurationVar(&p.Warmup, "warmup", p.Warmup, "time before measuring")
 		fs.DurationVar(&p.Duration, "duration", p.Duration, "measuring time")
+		fs.DurationVar(&p.LeaderWait, "leader-wait", p.LeaderWait, "longest wait, before the load, for the rooms' shard leaders to be spread over the nodes (0: none)")
+		fs.BoolVar(&o.LatencyPeer, "peer", o.LatencyPeer, "also measure JetStream (sync always) under the same load first")
+		fs.IntVar(&o.NatsStreams, "nats-streams", o.NatsStreams, "R3 streams the peer spreads the rooms over")
 	case bench.ScenarioFanout:
 		p := &o.Fanout
 		fs.IntVar(&p.Subscribers, "subscribers", p.Subscribers, "subscribing clients")

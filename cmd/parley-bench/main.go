@@ -7,7 +7,7 @@
 //	parley-bench SCENARIO [flags]                       one scenario
 //
 // Scenarios: throughput (with its peers unless --peers none), raw,
-// jetstream, latency, fanout, failover, reconnect, rebalance, analytics, memory. "parley-bench
+// jetstream, latency (with its JetStream peer unless --peer=false), fanout, failover, reconnect, rebalance, analytics, memory. "parley-bench
 // SCENARIO --help" lists a scenario's flags. The binaries it starts
 // (parleyd, parley-rawnode, parley-natspeer) are looked for next to
 // parley-bench, or in --bin; "make bench" builds them all.
@@ -78,7 +78,7 @@ func run(args []string) error {
 		}
 		o.BinDir = filepath.Dir(self)
 	}
-	if err := checkBinaries(o.BinDir, scenarios()); err != nil {
+	if err := checkBinaries(o.BinDir, scenarios(), o.LatencyPeer); err != nil {
 		return err
 	}
 
@@ -114,11 +114,19 @@ func wantsQuick(args []string) bool {
 	return false
 }
 
-// checkBinaries makes sure the binaries the scenarios start are there.
-func checkBinaries(dir string, scenarios []string) error {
+// checkBinaries makes sure the binaries the scenarios start are there
+// (all of them if scenarios is empty); latencyPeer: the latency scenario
+// starts JetStream too.
+func checkBinaries(dir string, scenarios []string, latencyPeer bool) error {
+	if len(scenarios) == 0 {
+		scenarios = bench.AllScenarios
+	}
 	need := map[string]bool{}
 	for _, s := range scenarios {
 		switch s {
+		case bench.ScenarioLatency:
+			need["parleyd"] = true
+			need["parley-natspeer"] = need["parley-natspeer"] || latencyPeer
 		case bench.ScenarioRaw:
 			need["parley-rawnode"] = true
 		case bench.ScenarioJetStream:
