@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"errors"
 	"context"
 	"fmt"
 	"slices"
@@ -148,11 +149,17 @@ func spreadNote(t ThroughputResult) string {
 }
 
 // leaderPlacement returns, for the room shards the rooms fall on, how
-// many each node leads, as node n1 sees them: where the leader work went.
+// many each node leads, as the first node that answers sees them: where the
+// leader work went. Right after a load a probe's client may have moved
+// away from a slow node, so each node is asked in turn.
 func (c *Cluster) leaderPlacement(ctx context.Context, rooms []string) (map[string]int, error) {
-	st, err := c.Probes.StatusOn(ctx, c.Nodes[0])
-	if err != nil {
-		return nil, fmt.Errorf("leaders: %w", err)
+	var errs []error
+	for _, n := range c.Nodes {
+		st, err := c.Probes.StatusOn(ctx, n)
+		if err == nil {
+			return c.leaderCounts(c.busyLeaders(st, rooms)), nil
+		}
+		errs = append(errs, err)
 	}
-	return c.leaderCounts(c.busyLeaders(st, rooms)), nil
+	return nil, fmt.Errorf("leaders: %w", errors.Join(errs...))
 }
