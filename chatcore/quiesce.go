@@ -1,0 +1,128 @@
+package chatcore
+
+import (
+	"time"
+
+	"github.com/lni/dragonboat/v4"
+	"github.com/parleychat/parley/placement"
+)
+
+// Quiesce. An idle room shard stops ticking and heartbeating: after
+// electionRTT*10 ticks (200 ms × 10 = 2 s) without traffic its leader tells
+// the followers to quiesce (dragonboat's Config.Quiesce), which takes an
+// idle node from about 6% of a core to about 2%. The registry shard never
+// quiesces (every node writes its heartbeat into it every second), so the
+// Raft transport keeps talking to every peer and notices a dead one.
+//
+// A quiesced follower does not run its election timer: dragonboat's
+// quiescedTick only counts ticks, and only a message received from a peer,
+// a ReadIndex or a membership change wakes it, not a proposal (dragonboat
+// node.go, handleProposals records nothing). So when the leader of a
+// quiesced shard dies, its followers sleep on: a send is forwarded to the
+// dead leader and lost, and nothing wakes the shard until some unrelated
+// message arrives (a restarted peer's vote request, say), seconds later.
+// That is why quiesce once made failover slow.
+//
+// wakeLoop closes that hole: whenever the transport fails to reach a peer,
+// and every wakeCheckInterval besides, every local replica of a room shard
+// whose leader is unknown or on a node that is unreachable or down gets a
+// ReadIndex. The ReadIndex wakes the replica, its election timer has run
+// out while it slept, so it campaigns on its next tick, and its vote
+// requests wake the other survivors: the shard elects a new leader within
+// a few ticks of the transport noticing the death, faster than an awake
+// shard's 200–400 ms election timeout.
+
+// wakeCheckInterval is how often wakeLoop looks for orphaned replicas when
+// the transport reports nothing, for a leader whose node went silent
+// without a connection error.
+const wakeCheckInterval = heartbeatInterval
+
+// wakeTimeout bounds a wake-up ReadIndex; it usually ends sooner, with the
+// election that makes it moot.
+const wakeTimeout = time.Second
+
+// wakeLoop wakes orphaned room shards (see above) until the node stops.
+func (n *Node) wakeLoop() {
+	t := time.NewTicker(wakeCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-n.removed:
+			return
+		case <-n.reach.failures():
+		case <-t.C:
+		}
+		n.wakeOrphans(n.orphans(time.Now()))
+	}
+}
+
+// orphans returns the room shards whose local voting replica neither leads
+// nor knows a leader it can reach: no leader, or one on a node the
+// transport failed to reach since it last did, or one that is down.
+func (n *Node) orphans(now time.Time) []uint64 {
+	info := n.nh.GetNodeHostInfo(dragonboat.NodeHostInfoOption{SkipLogInfo: true})
+	if info == nil {
+		return nil
+	}
+	var down map[string]bool
+	var out []uint64
+	for _, s := range info.ShardInfoList {
+		if s.ShardID == placement.RegistryShard || s.IsNonVoting || s.IsWitness || s.Pending || s.LeaderID == s.ReplicaID {
+			continue
+		}
+		addr, known := s.Replicas[s.LeaderID]
+		if known {
+			if _, failed := n.reach.failedAt(addr); !failed {
+				if down == nil {
+					down = n.downAddrs(now)
+				}
+				if !down[addr] {
+					continue
+				}
+			}
+		}
+		out = append(out, s.ShardID)
+	}
+	return out
+}
+
+// downAddrs returns the Raft addresses of the nodes that are down (see
+// isDown).
+func (n *Node) downAddrs(now time.Time) map[string]bool {
+	out := make(map[string]bool)
+	nodes, err := n.Nodes()
+	if err != nil {
+		return out
+	}
+	for _, rec := range nodes {
+		if n.isDown(rec.ID, now) {
+			out[rec.RaftAddr] = true
+		}
+	}
+	return out
+}
+
+// wakeOrphans sends a ReadIndex to the local replica of every shard in
+// shards, which takes it out of quiesce, and waits for them to end.
+func (n *Node) wakeOrphans(shards []uint64) {
+	var reqs []*dragonboat.RequestState
+	for _, s := range shards {
+		rs, err := n.nh.ReadIndex(s, wakeTimeout)
+		if err != nil {
+			n.log.Debug("wake", "shard", s, "err", err)
+			continue
+		}
+		n.log.Debug("wake", "shard", s)
+		reqs = append(reqs, rs)
+	}
+	for _, rs := range reqs {
+		select {
+		case <-rs.ResultC():
+		case <-n.stop:
+			return
+		}
+		rs.Release()
+	}
+}
