@@ -8,9 +8,10 @@ import (
 )
 
 // Quiesce. An idle room shard stops ticking and heartbeating: after
-// electionRTT*10 ticks (200 ms × 10 = 2 s) without traffic its leader tells
-// the followers to quiesce (dragonboat's Config.Quiesce), which takes an
-// idle node from about 6% of a core to about 2%. The registry shard never
+// 20×electionRTT ticks (dragonboat's quiesce threshold: 200 ticks of 20 ms,
+// 4 s) without traffic other than heartbeats, its leader tells the
+// followers to quiesce (dragonboat's Config.Quiesce). Parley's own loops
+// must then leave idle shards alone (see settledKey). The registry shard never
 // quiesces (every node writes its heartbeat into it every second), so the
 // Raft transport keeps talking to every peer and notices a dead one.
 //
