@@ -33,6 +33,11 @@ import (
 // a few ticks of the transport noticing the death, faster than an awake
 // shard's 200–400 ms election timeout.
 
+// quiesceAfter is how long a room shard must be idle before it quiesces:
+// dragonboat's threshold of 10 × 2 × electionRTT ticks (quiesce.go,
+// threshold; node.go sets its electionTick to twice ElectionRTT).
+const quiesceAfter = 20 * electionRTT * RTTMillisecond * time.Millisecond
+
 // wakeCheckInterval is how often wakeLoop looks for orphaned replicas when
 // the transport reports nothing, for a leader whose node went silent
 // without a connection error.
