@@ -26,12 +26,15 @@ import (
 //
 // wakeLoop closes that hole: whenever the transport fails to reach a peer,
 // and every wakeCheckInterval besides, every local replica of a room shard
-// whose leader is unknown or on a node that is unreachable or down gets a
-// ReadIndex. The ReadIndex wakes the replica, its election timer has run
-// out while it slept, so it campaigns on its next tick, and its vote
-// requests wake the other survivors: the shard elects a new leader within
-// a few ticks of the transport noticing the death, faster than an awake
-// shard's 200–400 ms election timeout.
+// whose leader is unknown, or on a node that is unreachable or whose
+// heartbeat is stale, gets a ReadIndex. The ReadIndex wakes the replica;
+// its election timer ran out while it slept, so it campaigns on its next
+// tick, and its vote requests wake the other survivors. A killed leader's
+// connections break, so its quiesced shards elect a new leader a few
+// ticks after the transport notices, no later than awake ones (200–400
+// ms). A frozen or cut-off leader breaks no connection: its quiesced
+// shards wait until its heartbeat is stale (freshFor, 2 s), where awake
+// ones elect after their election timeout.
 
 // quiesceAfter is how long a room shard must be idle before it quiesces:
 // dragonboat's threshold of 10 × 2 × electionRTT ticks (quiesce.go,
@@ -66,13 +69,14 @@ func (n *Node) wakeLoop() {
 
 // orphans returns the room shards whose local voting replica neither leads
 // nor knows a leader it can reach: no leader, or one on a node the
-// transport failed to reach since it last did, or one that is down.
+// transport failed to reach since it last did, or one whose heartbeat is
+// not fresh (a frozen or cut-off node breaks no connection).
 func (n *Node) orphans(now time.Time) []uint64 {
 	info := n.nh.GetNodeHostInfo(dragonboat.NodeHostInfoOption{SkipLogInfo: true})
 	if info == nil {
 		return nil
 	}
-	var down map[string]bool
+	var stale map[string]bool
 	var out []uint64
 	for _, s := range info.ShardInfoList {
 		if s.ShardID == placement.RegistryShard || s.IsNonVoting || s.IsWitness || s.Pending || s.LeaderID == s.ReplicaID {
@@ -81,10 +85,10 @@ func (n *Node) orphans(now time.Time) []uint64 {
 		addr, known := s.Replicas[s.LeaderID]
 		if known {
 			if _, failed := n.reach.failedAt(addr); !failed {
-				if down == nil {
-					down = n.downAddrs(now)
+				if stale == nil {
+					stale = n.staleAddrs(now)
 				}
-				if !down[addr] {
+				if !stale[addr] {
 					continue
 				}
 			}
@@ -94,16 +98,16 @@ func (n *Node) orphans(now time.Time) []uint64 {
 	return out
 }
 
-// downAddrs returns the Raft addresses of the nodes that are down (see
-// isDown).
-func (n *Node) downAddrs(now time.Time) map[string]bool {
+// staleAddrs returns the Raft addresses of the other nodes whose heartbeat
+// has not changed for freshFor.
+func (n *Node) staleAddrs(now time.Time) map[string]bool {
 	out := make(map[string]bool)
 	nodes, err := n.Nodes()
 	if err != nil {
 		return out
 	}
 	for _, rec := range nodes {
-		if n.isDown(rec.ID, now) {
+		if rec.ID != n.id.NodeID && n.live.silentFor(rec.ID, now) > freshFor {
 			out[rec.RaftAddr] = true
 		}
 	}
