@@ -27,6 +27,11 @@ type FailoverParams struct {
 	// it goes on after.
 	Before time.Duration `json:"-"`
 	After  time.Duration `json:"-"`
+	// Idle, if not zero, stops the load for that long before the kill,
+	// so that the cluster's shards go quiet (quiesce) and the kill tests
+	// waking them; the load resumes at the kill, and the gaps are then
+	// measured over the sends after the kill only.
+	Idle time.Duration `json:"-"`
 }
 
 // FailoverResult is what clients saw when the leader of the busiest shard
@@ -35,6 +40,7 @@ type FailoverResult struct {
 	Params  FailoverParams `json:"params"`
 	BeforeS float64        `json:"before_s"`
 	AfterS  float64        `json:"after_s"`
+	IdleS   float64        `json:"idle_s,omitempty"`
 	// Killed is the node killed, the leader of Shard, the shard with the
 	// most of the load's rooms.
 	Killed string `json:"killed"`
@@ -75,7 +81,7 @@ type FailoverResult struct {
 // shard, keeps the load on, then restarts the node and checks every
 // node's copy of every room against the acknowledged sends.
 func RunFailover(ctx context.Context, c *Cluster, p FailoverParams) (FailoverResult, error) {
-	res := FailoverResult{Params: p, BeforeS: p.Before.Seconds(), AfterS: p.After.Seconds()}
+	res := FailoverResult{Params: p, BeforeS: p.Before.Seconds(), AfterS: p.After.Seconds(), IdleS: p.Idle.Seconds()}
 	rooms := make([]string, p.Rooms)
 	perShard := make(map[uint64]int)
 	for r := range rooms {
@@ -99,7 +105,7 @@ func RunFailover(ctx context.Context, c *Cluster, p FailoverParams) (FailoverRes
 	defer closeAll(cls)
 
 	load := faultLoad{
-		rate: p.Rate, workers: p.Workers, rooms: p.Rooms, before: p.Before, after: p.After, payload: p.Payload,
+		rate: p.Rate, workers: p.Workers, rooms: p.Rooms, before: p.Before, after: p.After, pause: p.Idle, payload: p.Payload,
 		route: func(w int, j job) (string, int, *client.Client) {
 			return rooms[j.room], w % len(cls), cls[w%len(cls)]
 		},
@@ -128,10 +134,14 @@ func RunFailover(ctx context.Context, c *Cluster, p FailoverParams) (FailoverRes
 	res.Offered, res.Dropped = run.paced.issued, run.paced.dropped
 	res.Ack = all.Summary()
 	res.BeforeP99Ms = before.Summary().P99Ms
-	gap, gapClient := longestClientGap(recs)
+	gapRecs := recs
+	if p.Idle > 0 { // the pause is no gap: measure after the kill
+		gapRecs = slices.DeleteFunc(slices.Clone(recs), func(r sendRecord) bool { return r.sched.Before(killAt) })
+	}
+	gap, gapClient := longestClientGap(gapRecs)
 	res.GapMs = round3(float64(gap) / float64(time.Millisecond))
 	res.GapClientNode = c.Nodes[gapClient%len(c.Nodes)].Name
-	clusterGap, _ := longestGap(recs)
+	clusterGap, _ := longestGap(gapRecs)
 	res.ClusterGapMs = round3(float64(clusterGap) / float64(time.Millisecond))
 	res.RecoveryMs = round3(float64(recoveryTime(recs, killAt)) / float64(time.Millisecond))
 

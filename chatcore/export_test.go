@@ -18,3 +18,6 @@ func TransfersRequested(n *Node) []TransferRequest {
 	defer n.moves.mu.Unlock()
 	return append([]TransferRequest(nil), n.moves.requested...)
 }
+
+// QuiesceAfter is how long a room shard must be idle before it quiesces.
+const QuiesceAfter = quiesceAfter

@@ -26,6 +26,12 @@ type moveState struct {
 	requested []transferRequest
 	// putOff counts the transfers given up for want of a quiet moment.
 	putOff int
+	// settledAt is, per led shard found settled, what that depended on
+	// (see settledKey).
+	settledAt map[uint64]settledKey
+	// checkingKey is, per led shard being checked, the key it is checked
+	// with, if known.
+	checkingKey map[uint64]settledKey
 }
 
 // transferRequest is one leadership transfer a node asked dragonboat for.
@@ -43,7 +49,7 @@ type transferRequest struct {
 const maxRequested = 64
 
 func newMoveState() *moveState {
-	return &moveState{led: make(map[uint64]ShardReport), transfers: make(map[uint64]time.Time)}
+	return &moveState{led: make(map[uint64]ShardReport), transfers: make(map[uint64]time.Time), settledAt: make(map[uint64]settledKey), checkingKey: make(map[uint64]settledKey)}
 }
 
 func (m *moveState) record(r ShardReport) {
@@ -78,11 +84,18 @@ func (m *moveState) reports(leads func(uint64) bool) []ShardReport {
 // guarded by the membership's config-change id.
 func (n *Node) driveMoves(info ClusterInfo, nodes []NodeRecord, now time.Time) {
 	down := n.downNodes(nodes, now)
+	cc := n.localConfigChanges()
 	for _, s := range placement.RoomShards(info.Shards) {
 		if !n.leadsNow(s) {
 			n.moves.forget(s)
+			n.moves.checking(s, settledKey{}, false)
 			continue
 		}
+		key, keyed := n.settledKeyOf(s, cc, down)
+		if keyed && n.moves.settled(s, key) {
+			continue // nothing it depends on changed (see settledKey)
+		}
+		n.moves.checking(s, key, keyed)
 		if err := n.moveShard(s, nodes, down, now); err != nil {
 			n.log.Debug("move", "shard", s, "err", err)
 		}
@@ -139,6 +152,9 @@ func (n *Node) moveShard(shard uint64, nodes []NodeRecord, down []uint64, now ti
 	step, err := placement.NextStep(act, p.Voters, down)
 	if err != nil {
 		return err
+	}
+	if step.Kind == placement.Settled {
+		n.moves.settledNow(shard)
 	}
 	switch step.Kind {
 	case placement.AddNonVoting:

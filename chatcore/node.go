@@ -23,9 +23,8 @@ import (
 // a second on a LAN, and a leader heartbeats every 3 ticks. Every tick costs
 // every shard some work even when idle, so the tick is 20 ms, not 10: an
 // idle node of 9 shards then uses about 5% of a core instead of 8–10%.
-// dragonboat's quiesce would save more (about 2%), but with it a leader
-// killed soon after a peer restarted took 1.5 s instead of 0.2 s to
-// replace in the benchmark, so Parley does not quiesce.
+// Idle room shards also quiesce, and are woken when their leader's node
+// is lost (see quiesce.go).
 const (
 	// RTTMillisecond is dragonboat's tick, the assumed round trip on a LAN.
 	RTTMillisecond = 20
@@ -404,7 +403,8 @@ func deploymentID(clusterID string) uint64 {
 }
 
 // ShardConfig is the Raft configuration Parley gives every shard: election
-// and heartbeat timing, pre-vote and check-quorum, and log compaction.
+// and heartbeat timing, pre-vote and check-quorum, quiesce for room
+// shards, and log compaction.
 func ShardConfig(shard, replica uint64, nonVoting bool) config.Config {
 	return config.Config{
 		ReplicaID:          replica,
@@ -416,6 +416,9 @@ func ShardConfig(shard, replica uint64, nonVoting bool) config.Config {
 		SnapshotEntries:    snapshotEntries,
 		CompactionOverhead: compactionOverhead,
 		IsNonVoting:        nonVoting,
+		// Room shards stop ticking when idle; whoever quiesces them
+		// must wake them when a leader dies (see wakeLoop).
+		Quiesce: shard != placement.RegistryShard,
 	}
 }
 
@@ -493,7 +496,11 @@ func (n *Node) localReplica(shard uint64) (uint64, bool) {
 
 // run starts the node's background loops.
 func (n *Node) run() {
-	n.wg.Add(2)
+	n.wg.Add(3)
+	go func() {
+		defer n.wg.Done()
+		n.wakeLoop()
+	}()
 	go func() {
 		defer n.wg.Done()
 		n.hostLoop()

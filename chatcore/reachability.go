@@ -16,11 +16,20 @@ import (
 type reachability struct {
 	mu     sync.Mutex
 	failed map[string]time.Time
+	// failC holds a token while a failure is unheard (see failures).
+	failC chan struct{}
 }
 
 var _ raftio.ISystemEventListener = (*reachability)(nil)
 
-func newReachability() *reachability { return &reachability{failed: make(map[string]time.Time)} }
+func newReachability() *reachability {
+	return &reachability{failed: make(map[string]time.Time), failC: make(chan struct{}, 1)}
+}
+
+// failures returns a channel that yields once after one or more failures
+// to reach a peer, so that quiesced shards led by it can be woken (see
+// wakeLoop).
+func (r *reachability) failures() <-chan struct{} { return r.failC }
 
 // failedAt returns when the transport last failed to reach addr, if it has
 // not reached it since. The transport dials a peer only when it has
@@ -41,8 +50,12 @@ func (r *reachability) ConnectionFailed(info raftio.ConnectionInfo) {
 		return
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.failed[info.Address] = time.Now()
+	r.mu.Unlock()
+	select {
+	case r.failC <- struct{}{}:
+	default: // one token is pending already
+	}
 }
 
 // ConnectionEstablished records that the transport reached an address

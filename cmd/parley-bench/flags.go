@@ -99,6 +99,7 @@ func addScenarioFlags(fs *flag.FlagSet, scenario string, o *bench.Options) func(
 		fs.IntVar(&p.Payload, "payload", p.Payload, "message size in bytes")
 		fs.DurationVar(&p.Before, "before", p.Before, "load time before the kill")
 		fs.DurationVar(&p.After, "after", p.After, "load time after the kill")
+		fs.DurationVar(&p.Idle, "idle", p.Idle, "pause the load this long before the kill, so idle shards quiesce (0: no pause)")
 	case bench.ScenarioAnalytics:
 		p := &o.Analytics
 		fs.IntVar(&p.Messages, "messages", p.Messages, "messages sent before the jobs run")
