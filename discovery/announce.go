@@ -107,18 +107,31 @@ func (an *Announcer) follow(ctx context.Context) {
 // announced; a change seen once is remembered.
 func (an *Announcer) observe(a Announcement) error {
 	an.mu.Lock()
-	settled := an.pending != nil && sameAnnouncement(*an.pending, a)
-	changed := !sameAnnouncement(an.cur, a) || (an.srv == nil && len(a.IPs) > 0)
-	if !changed {
-		an.pending = nil
-	} else if !settled {
-		an.pending = &a
-	}
+	var now bool
+	now, an.pending = settle(an.cur, an.srv != nil, an.pending, a)
 	an.mu.Unlock()
-	if !changed || !settled {
+	if !now {
 		return nil
 	}
 	return an.update(a)
+}
+
+// settle decides what to do with a read a of the source, given what is
+// announced (cur, and whether a server answers for it) and the change seen
+// at the previous read (pending, nil if none): announce a now, or wait,
+// remembering what is pending. A read like cur cancels a pending change;
+// a change is announced when two reads in a row see it. A server that
+// failed to start counts as a change, so it is retried.
+func settle(cur Announcement, serving bool, pending *Announcement, a Announcement) (now bool, next *Announcement) {
+	changed := !sameAnnouncement(cur, a) || (!serving && len(a.IPs) > 0)
+	switch {
+	case !changed:
+		return false, nil
+	case pending != nil && sameAnnouncement(*pending, a):
+		return true, nil
+	default:
+		return false, &a
+	}
 }
 
 // update announces a in place of what is announced now: the records that

@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/parleychat/parley/discovery"
 	"github.com/parleychat/parley/internal/mdnslab"
 )
 
@@ -21,7 +23,8 @@ const reannounceWait = 60 * time.Second
 
 // TestMDNSReannounce changes the node host's address while parleyd runs:
 // avahi-browse, which resolved the old address, resolves the new one and
-// only it, without parleyd being restarted.
+// only it, without parleyd being restarted; once parleyd stops, avahi
+// forgets the service.
 func TestMDNSReannounce(t *testing.T) {
 	dir := t.TempDir()
 	lab, err := mdnslab.Start(dir)
@@ -48,4 +51,25 @@ func TestMDNSReannounce(t *testing.T) {
 		t.Errorf("after the change lab1 announces %+v, want port 7400", svc)
 	}
 	t.Logf("avahi resolved the new address %v after the change", time.Since(start).Round(time.Millisecond))
+
+	// A node that stops says goodbye: avahi forgets its service well before
+	// the records' TTL would make it.
+	if err := n.Stop(10 * time.Second); err != nil {
+		t.Fatalf("stop lab1: %v", err)
+	}
+	start = time.Now()
+	var last []mdnslab.Service
+	for {
+		var err error
+		if last, err = lab.Browse(discovery.Service); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(last, func(s mdnslab.Service) bool { return s.Name == "lab1" }) {
+			break
+		}
+		if time.Since(start) > reannounceWait {
+			t.Fatalf("avahi-browse still sees lab1 %v after it stopped: %+v", reannounceWait, last)
+		}
+	}
+	t.Logf("avahi forgot the stopped node after %v", time.Since(start).Round(time.Millisecond))
 }
