@@ -26,9 +26,9 @@ func (s *Server) announce() (*discovery.Announcer, error) {
 // addresses are fixed while the node runs: its name, ports, version, node
 // and cluster ids and CA are settled before it serves. The addresses are
 // those of the client listener if it is bound to one; if it listens on
-// every address (the default), those of the machine's interfaces, read
-// again each time, so that a new DHCP lease or an IPv6 address that comes
-// later are announced.
+// every address (the default), those of the node's interface (see
+// discovery.Addrs), read again each time, so that a new DHCP lease or an
+// IPv6 address that comes later are announced.
 func (s *Server) announcement() (discovery.Source, error) {
 	ca, err := pki.ParseCertPEM(s.nodeTLS.ca)
 	if err != nil {
@@ -54,13 +54,14 @@ func (s *Server) announcement() (discovery.Source, error) {
 			bound = ip
 		}
 	}
+	addrs := &discovery.Addrs{Advertise: s.cfg.Advertise}
 	return func() (discovery.Announcement, error) {
 		a := discovery.Announcement{Record: rec, Port: p}
 		if bound != nil {
 			a.IPs = []net.IP{bound}
 			return a, nil
 		}
-		ips, err := discovery.InterfaceIPs()
+		ips, err := addrs.IPs()
 		if err != nil {
 			return a, fmt.Errorf("mdns: %w", err)
 		}

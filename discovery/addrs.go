@@ -54,19 +54,3 @@ func multicastInterfaces() ([]iface, error) {
 func announceable(ip net.IP) bool {
 	return ip.IsGlobalUnicast() && !ip.IsLinkLocalUnicast()
 }
-
-// InterfaceIPs returns the addresses a node listening on every address is
-// reached at on the local network: the IPv4 and IPv6 unicast addresses,
-// neither loopback nor link-local, of its interfaces that are up and
-// multicast, IPv4 first.
-func InterfaceIPs() ([]net.IP, error) {
-	ifaces, err := multicastInterfaces()
-	if err != nil {
-		return nil, err
-	}
-	var ips []net.IP
-	for _, ifc := range ifaces {
-		ips = append(ips, ifc.ips...)
-	}
-	return sortIPs(ips), nil
-}

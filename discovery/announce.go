@@ -69,6 +69,7 @@ func Announce(src Source, logger *slog.Logger) (*Announcer, error) {
 	if err != nil {
 		return nil, err
 	}
+	send.join()
 	ctx, cancel := context.WithCancel(context.Background())
 	an := &Announcer{log: logger, src: src, send: send, cancel: cancel, done: make(chan struct{})}
 	if err := an.update(a); err != nil {
@@ -92,6 +93,7 @@ func (an *Announcer) follow(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		an.send.join()
 		a, err := an.src()
 		if err != nil {
 			an.log.Warn("mdns: what to announce", "err", err)

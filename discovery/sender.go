@@ -30,11 +30,14 @@ type sender struct {
 
 	mu     sync.Mutex
 	v4, v6 net.PacketConn // nil where the family is unavailable
+	// joined are the interfaces (by index) whose mDNS group a socket is a
+	// member of, per family.
+	joined4, joined6 map[int]bool
 }
 
 // newSender opens the sockets; it fails only if neither family has one.
 func newSender(logger *slog.Logger) (*sender, error) {
-	s := &sender{log: logger}
+	s := &sender{log: logger, joined4: make(map[int]bool), joined6: make(map[int]bool)}
 	lc := net.ListenConfig{Control: reuseAddr}
 	var err4, err6 error
 	s.v4, err4 = lc.ListenPacket(context.Background(), "udp4", ":5353")
@@ -120,6 +123,45 @@ func (s *sender) send(recs []dns.RR) {
 			}
 		}
 	}
+}
+
+// join makes the sender's sockets members of the mDNS groups on every
+// multicast interface that has an address of the family, as interfaces come
+// and go. The library's server joins only on the system's default
+// multicast interface; Linux delivers a group's datagrams to every socket
+// bound to the port once any socket is a member on the interface they
+// arrive on (IP_MULTICAST_ALL, on by default), so with these memberships
+// the server hears, and answers, queries on every interface.
+func (s *sender) join() {
+	ifaces, err := multicastInterfaces()
+	if err != nil {
+		s.log.Debug("mdns: interfaces", "err", err)
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now4, now6 := make(map[int]bool), make(map[int]bool)
+	for _, ifc := range ifaces {
+		if s.v4 != nil && ifc.v4 {
+			now4[ifc.Index] = s.joined4[ifc.Index]
+			if !s.joined4[ifc.Index] {
+				err := ipv4.NewPacketConn(s.v4).JoinGroup(&ifc.Interface, groupV4)
+				now4[ifc.Index] = err == nil
+				s.log.Debug("mdns: join", "iface", ifc.Name, "family", "IPv4", "err", err)
+			}
+		}
+		if s.v6 != nil && ifc.v6 {
+			now6[ifc.Index] = s.joined6[ifc.Index]
+			if !s.joined6[ifc.Index] {
+				err := ipv6.NewPacketConn(s.v6).JoinGroup(&ifc.Interface, groupV6)
+				now6[ifc.Index] = err == nil
+				s.log.Debug("mdns: join", "iface", ifc.Name, "family", "IPv6", "err", err)
+			}
+		}
+	}
+	// An interface that went away took its membership along; one that comes
+	// back is joined again.
+	s.joined4, s.joined6 = now4, now6
 }
 
 // close closes the sockets; send does nothing afterwards.
