@@ -1,6 +1,6 @@
 // Package mdnslab is a test laboratory for mDNS: two hosts on a LAN of
 // their own, each a network and a mount namespace, joined by a veth pair,
-// over IPv4 (Start) or IPv6 (StartIPv6). The "node" host runs what a test
+// over IPv4 only (Start) or IPv6 only (StartIPv6). The "node" host runs what a test
 // starts (Command) and has an /etc/hosts naming it Host; the "avahi" host
 // runs its own D-Bus system bus and avahi-daemon, and
 // Browse asks it what it sees with avahi-browse. Tests so announce and
@@ -50,21 +50,37 @@ var tools = map[string]string{
 // Lab is a running laboratory.
 type Lab struct {
 	dir         string
-	ipv6        bool       // an IPv6-only lab
+	opts        Options
 	node, avahi *proc.Proc // the namespaces' holders
 	procs       []*proc.Proc
 }
 
 // Start makes an IPv4 lab with its files in dir. The error names a
 // missing tool and its package; a lab that fails to start is cleaned up.
-func Start(dir string) (*Lab, error) { return start(dir, false) }
+func Start(dir string) (*Lab, error) { return StartWith(dir, Options{}) }
 
 // StartIPv6 makes a lab whose hosts have IPv6 addresses only (IP6 and
 // avahiIP6, and their link-local ones) and whose avahi-daemon speaks mDNS
 // over IPv6 only.
-func StartIPv6(dir string) (*Lab, error) { return start(dir, true) }
+func StartIPv6(dir string) (*Lab, error) { return StartWith(dir, Options{IPv6: true}) }
 
-func start(dir string, ipv6 bool) (*Lab, error) {
+// Options say what kind of lab to make.
+type Options struct {
+	// IPv6 makes an IPv6-only lab (StartIPv6).
+	IPv6 bool
+	// Decoy gives the node host, in an IPv4 lab, a second interface, d0,
+	// with DecoyIP, that is its default multicast interface (the route to
+	// 224.0.0.0/4 goes there, not to the LAN): a machine with a container
+	// bridge or a second network.
+	Decoy bool
+}
+
+// DecoyIP is the address of the node host's second interface in a lab
+// with Options.Decoy.
+const DecoyIP = "10.79.0.1"
+
+// StartWith makes the lab that o describes.
+func StartWith(dir string, o Options) (*Lab, error) {
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("mdnslab: needs root to make namespaces (CI runs as root)")
 	}
@@ -73,7 +89,7 @@ func start(dir string, ipv6 bool) (*Lab, error) {
 			return nil, fmt.Errorf("mdnslab: %s is missing (Debian package %s): %w", tool, pkg, err)
 		}
 	}
-	l := &Lab{dir: dir, ipv6: ipv6}
+	l := &Lab{dir: dir, opts: o}
 	var err error
 	if l.node, err = proc.Run("mdns lab node host", exec.Command("unshare", "--net", "--mount", "--propagation", "private", "sleep", "infinity")); err != nil {
 		return nil, fmt.Errorf("mdnslab: %w", err)
@@ -101,20 +117,27 @@ func (l *Lab) setup() error {
 	noDAD := "echo 0 >/proc/sys/net/ipv6/conf/all/accept_dad && echo 0 >/proc/sys/net/ipv6/conf/default/accept_dad"
 	hosts := filepath.Join(l.dir, "hosts")
 	ip := IP
-	if l.ipv6 {
+	if l.opts.IPv6 {
 		ip = IP6
 	}
 	if err := os.WriteFile(hosts, []byte("127.0.0.1 localhost\n::1 localhost\n"+ip+" "+Host+"\n"), 0o644); err != nil {
 		return fmt.Errorf("mdnslab: %w", err)
 	}
+	// An IPv4 lab has no IPv6 at all, link-local addresses included, so
+	// that what it tests goes over IPv4.
+	noIPv6 := "echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6"
+	family := noDAD
+	if !l.opts.IPv6 {
+		family = noIPv6
+	}
 	steps := [][]string{
 		append(avahiNS, "mount", "-t", "tmpfs", "tmpfs", "/run"), // avahi's pid file and socket, the lab's own
 		append(node, "mount", "--bind", hosts, "/etc/hosts"),
-		append(avahiNS, "sh", "-c", noDAD),
-		append(node, "sh", "-c", noDAD),
+		append(avahiNS, "sh", "-c", family),
+		append(node, "sh", "-c", family),
 		append(avahiNS, "ip", "link", "add", "pa1", "type", "veth", "peer", "name", "pa0", "netns", strconv.Itoa(l.node.Pid())),
 	}
-	if l.ipv6 {
+	if l.opts.IPv6 {
 		steps = append(steps,
 			append(avahiNS, "ip", "-6", "addr", "add", avahiIP6+"/64", "dev", "pa1", "nodad"),
 			append(node, "ip", "-6", "addr", "add", IP6+"/64", "dev", "pa0", "nodad"))
@@ -128,7 +151,17 @@ func (l *Lab) setup() error {
 		append(avahiNS, "ip", "link", "set", "lo", "up"),
 		append(node, "ip", "link", "set", "pa0", "up"),
 		append(node, "ip", "link", "set", "lo", "up"))
-	if !l.ipv6 {
+	switch {
+	case l.opts.IPv6:
+	case l.opts.Decoy:
+		steps = append(steps,
+			append(avahiNS, "ip", "route", "add", "224.0.0.0/4", "dev", "pa1"),
+			append(node, "ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1"), // a link to nowhere
+			append(node, "ip", "addr", "add", DecoyIP+"/24", "dev", "d0"),
+			append(node, "ip", "link", "set", "d1", "up"),
+			append(node, "ip", "link", "set", "d0", "up"),
+			append(node, "ip", "route", "add", "224.0.0.0/4", "dev", "d0"))
+	default:
 		steps = append(steps,
 			append(avahiNS, "ip", "route", "add", "224.0.0.0/4", "dev", "pa1"),
 			append(node, "ip", "route", "add", "224.0.0.0/4", "dev", "pa0"))
@@ -144,7 +177,7 @@ func (l *Lab) setup() error {
 	}
 	avahi := filepath.Join(l.dir, "avahi.conf")
 	conf := avahiConf
-	if l.ipv6 {
+	if l.opts.IPv6 {
 		conf = strings.Replace(strings.Replace(conf, "use-ipv4=yes", "use-ipv4=no", 1), "use-ipv6=no", "use-ipv6=yes", 1)
 	}
 	if err := os.WriteFile(avahi, []byte(conf), 0o600); err != nil {
@@ -242,6 +275,12 @@ func (l *Lab) Command(name string, args ...string) *exec.Cmd {
 func (l *Lab) CommandContext(ctx context.Context, name string, args ...string) *exec.Cmd {
 	w := l.Wrap()
 	return exec.CommandContext(ctx, w[0], append(append(w[1:], name), args...)...)
+}
+
+// AvahiHostCommand returns a command that runs name on the lab's avahi
+// host: a second machine on the node host's LAN.
+func (l *Lab) AvahiHostCommand(ctx context.Context, name string, args ...string) *exec.Cmd {
+	return l.avahiCommand(ctx, name, args...)
 }
 
 // avahiCommand runs name on the avahi host, with the lab's D-Bus system
