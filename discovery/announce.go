@@ -179,13 +179,6 @@ func (an *Announcer) update(a Announcement) error {
 	return nil
 }
 
-// Current returns what is announced now.
-func (an *Announcer) Current() Announcement {
-	an.mu.Lock()
-	defer an.mu.Unlock()
-	return an.cur
-}
-
 // Close withdraws the announcement (a goodbye for every record) and stops
 // answering.
 func (an *Announcer) Close() error {
