@@ -27,3 +27,13 @@ func TestAdvertiseIPv6Refused(t *testing.T) {
 		}
 	}
 }
+
+// A node whose clients listen on loopback only announces nothing by mDNS,
+// even with it on: no one on the LAN could reach it (and a test's node
+// stays off the LAN).
+func TestMDNSNotOnLoopback(t *testing.T) {
+	srv := startServer(t, func(c *Config) { c.MDNS = true })
+	if srv.mdns != nil {
+		t.Fatal("a node listening on 127.0.0.1 announces itself by mDNS")
+	}
+}

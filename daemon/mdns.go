@@ -14,12 +14,29 @@ import (
 // port at the addresses it is reached at, with its cluster, CA
 // fingerprint, node id and name, HTTP port and version in TXT records. The
 // announcer follows the node's addresses while it runs.
+// A node whose client listener is bound to a loopback address announces
+// nothing (nil): no one else on the LAN could reach it.
 func (s *Server) announce() (*discovery.Announcer, error) {
+	if ip := s.boundIP(); ip != nil && ip.IsLoopback() {
+		s.log.Info("mdns: not announcing: clients listen on loopback only", "listen", s.cfg.Listen)
+		return nil, nil
+	}
 	src, err := s.announcement()
 	if err != nil {
 		return nil, err
 	}
 	return discovery.Announce(src, s.log)
+}
+
+// boundIP is the address the client listener is bound to, nil if it
+// listens on every address.
+func (s *Server) boundIP() net.IP {
+	if host, _, err := net.SplitHostPort(s.cfg.Listen); err == nil && host != "" {
+		if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
+			return ip
+		}
+	}
+	return nil
 }
 
 // announcement returns what this node announces at any time. All but the
@@ -48,12 +65,7 @@ func (s *Server) announcement() (discovery.Source, error) {
 		ClusterID: s.node.ClusterID(), CA: pki.Fingerprint(ca.Raw), NodeID: s.node.ID(),
 		Name: s.cfg.Name, HTTPPort: httpPort, Version: buildinfo.Get().Version,
 	}
-	var bound net.IP
-	if host, _, err := net.SplitHostPort(s.cfg.Listen); err == nil && host != "" {
-		if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
-			bound = ip
-		}
-	}
+	bound := s.boundIP()
 	addrs := &discovery.Addrs{Advertise: s.cfg.Advertise}
 	return func() (discovery.Announcement, error) {
 		a := discovery.Announcement{Record: rec, Port: p}
