@@ -31,7 +31,9 @@ type Config struct {
 	HTTPS string
 	// Advertise is the host other nodes and clients use to reach this node
 	// (default: the listen host if it is specific, else this machine's
-	// first non-loopback IPv4 address, else 127.0.0.1).
+	// first non-loopback IPv4 address, else 127.0.0.1). Raft (dragonboat)
+	// takes no IPv6 literal: a node reached over IPv6 advertises a host name
+	// that resolves to its IPv6 address.
 	Advertise string
 	// Join and Token make an empty node join the cluster at Join.
 	Join, Token string
@@ -147,6 +149,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Advertise == "" {
 		c.Advertise = defaultAdvertise(c.Listen)
+	}
+	if ip := net.ParseIP(c.Advertise); ip != nil && ip.To4() == nil {
+		return fmt.Errorf("config: --advertise %s: Raft takes IPv4 addresses and host names only; advertise a host name that resolves to this address: %w", c.Advertise, parley.ErrInvalid)
 	}
 	return nil
 }

@@ -21,8 +21,12 @@ import (
 // zone) find the cluster:
 //
 //	SRV  _parley._udp.<zone>   every live node's client (QUIC) port
-//	A    <node-name>.<zone>    a node's advertised IPv4 address
-//	AAAA <node-name>.<zone>    a node's advertised IPv6 address
+//	A    <node-name>.<zone>    a node's advertised IPv4 address, or the
+//	                           IPv4 addresses its advertised host name
+//	                           resolves to on the serving node
+//	AAAA <node-name>.<zone>    the IPv6 addresses its advertised host name
+//	                           resolves to (a node advertises no IPv6
+//	                           literal: Raft takes none)
 //	SOA, NS at <zone>          this node, as the zone's server
 //
 // A name in the zone that is not there gets NXDOMAIN; a name outside the
@@ -42,7 +46,7 @@ const (
 // dnsNode is what the DNS service knows of one node.
 type dnsNode struct {
 	name string
-	ip   net.IP // nil if the node advertises a host name
+	ips  []net.IP // its advertised address, or what its advertised host name resolves to
 	port uint16
 }
 
@@ -70,15 +74,16 @@ func dnsAnswer(req *dns.Msg, zone, self string, nodes []dnsNode) *dns.Msg {
 		Serial: 1, Refresh: 60, Retry: 30, Expire: 600, Minttl: dnsTTL}
 	addrs := func(n dnsNode, t uint16) []dns.RR {
 		target := n.name + "." + zone
-		switch {
-		case n.ip == nil:
-			return nil
-		case n.ip.To4() != nil && (t == dns.TypeA || t == dns.TypeANY):
-			return []dns.RR{&dns.A{Hdr: hdr(target, dns.TypeA), A: n.ip.To4()}}
-		case n.ip.To4() == nil && (t == dns.TypeAAAA || t == dns.TypeANY):
-			return []dns.RR{&dns.AAAA{Hdr: hdr(target, dns.TypeAAAA), AAAA: n.ip}}
+		var rrs []dns.RR
+		for _, ip := range n.ips {
+			switch {
+			case ip.To4() != nil && (t == dns.TypeA || t == dns.TypeANY):
+				rrs = append(rrs, &dns.A{Hdr: hdr(target, dns.TypeA), A: ip.To4()})
+			case ip.To4() == nil && (t == dns.TypeAAAA || t == dns.TypeANY):
+				rrs = append(rrs, &dns.AAAA{Hdr: hdr(target, dns.TypeAAAA), AAAA: ip})
+			}
 		}
-		return nil
+		return rrs
 	}
 	found := false
 	switch name {
@@ -215,8 +220,28 @@ func (d *dnsService) liveNodes() []dnsNode {
 		if err != nil || perr != nil {
 			continue
 		}
-		d.live = append(d.live, dnsNode{name: strings.ToLower(r.Name), ip: net.ParseIP(host), port: uint16(p)})
+		d.live = append(d.live, dnsNode{name: strings.ToLower(r.Name), ips: hostIPs(ctx, host), port: uint16(p)})
 	}
 	d.checked = time.Now()
 	return d.live
+}
+
+// hostIPs returns host's address if it is one, else what the host name
+// resolves to here (a node reached over IPv6 advertises a name, since Raft
+// takes no IPv6 literal); none if it does not resolve within ctx.
+func hostIPs(ctx context.Context, host string) []net.IP {
+	if ip := net.ParseIP(host); ip != nil {
+		return []net.IP{ip}
+	}
+	addrs, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	if err != nil {
+		return nil
+	}
+	ips := make([]net.IP, 0, len(addrs))
+	for _, a := range addrs {
+		if a.Zone == "" {
+			ips = append(ips, a.IP)
+		}
+	}
+	return ips
 }

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"net"
 	"testing"
 
@@ -8,8 +9,8 @@ import (
 )
 
 var testNodes = []dnsNode{
-	{name: "pi-1", ip: net.ParseIP("192.168.1.10"), port: 7400},
-	{name: "pi-2", ip: net.ParseIP("fd00::2"), port: 7410},
+	{name: "pi-1", ips: []net.IP{net.ParseIP("192.168.1.10")}, port: 7400},
+	{name: "pi-2", ips: []net.IP{net.ParseIP("fd00::2")}, port: 7410},
 	{name: "laptop", port: 7420}, // advertises a host name
 }
 
@@ -77,4 +78,17 @@ func FuzzDNSQuery(f *testing.F) {
 			t.Fatalf("reply to %v does not pack: %v", req, err)
 		}
 	})
+}
+
+func TestHostIPs(t *testing.T) {
+	ctx := context.Background()
+	if got := hostIPs(ctx, "fd00::7"); len(got) != 1 || !got[0].Equal(net.ParseIP("fd00::7")) {
+		t.Errorf("hostIPs(fd00::7) = %v", got)
+	}
+	if got := hostIPs(ctx, "localhost"); len(got) == 0 || !got[0].IsLoopback() {
+		t.Errorf("hostIPs(localhost) = %v, want its loopback addresses", got)
+	}
+	if got := hostIPs(ctx, "no-such-host.invalid"); len(got) != 0 {
+		t.Errorf("hostIPs(no-such-host.invalid) = %v, want none", got)
+	}
 }

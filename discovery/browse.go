@@ -26,36 +26,40 @@ var (
 // Node is one node seen by Browse.
 type Node struct {
 	Record
-	// Addr is the node's client address, "ip:port".
+	// Addr is the node's client address, "ip:port" or "[ipv6]:port".
 	Addr string
 }
 
-// Browse asks the local network for Parley nodes and collects the answers
-// for wait. Announcements whose TXT records do not parse are dropped.
+// Browse asks the local network for Parley nodes, over IPv4 and IPv6
+// multicast where the host has them, and collects the answers for wait. A
+// node announcing an IPv4 and an IPv6 address is seen once at each.
+// Announcements whose TXT records do not parse are dropped.
 func Browse(ctx context.Context, wait time.Duration) ([]Node, error) {
 	entries := make(chan *mdns.ServiceEntry, 64)
 	done := make(chan error, 1)
 	go func() {
 		done <- mdns.QueryContext(ctx, &mdns.QueryParam{
 			Service: Service, Domain: "local", Timeout: wait, Entries: entries,
-			DisableIPv6: true, Logger: log.New(io.Discard, "", 0),
+			Logger: log.New(io.Discard, "", 0),
 		})
 		close(entries)
 	}()
 	var nodes []Node
 	seen := make(map[string]bool)
 	for e := range entries {
-		if e.AddrV4 == nil || e.Port <= 0 {
+		if e.Port <= 0 {
 			continue
 		}
 		r, err := ParseTXT(e.InfoFields)
 		if err != nil {
 			continue
 		}
-		n := Node{Record: r, Addr: net.JoinHostPort(e.AddrV4.String(), strconv.Itoa(e.Port))}
-		if key := r.CA + " " + n.Addr; !seen[key] {
-			seen[key] = true
-			nodes = append(nodes, n)
+		for _, ip := range entryIPs(e) {
+			n := Node{Record: r, Addr: net.JoinHostPort(ip.String(), strconv.Itoa(e.Port))}
+			if key := r.CA + " " + n.Addr; !seen[key] {
+				seen[key] = true
+				nodes = append(nodes, n)
+			}
 		}
 	}
 	if err := <-done; err != nil && ctx.Err() == nil {
@@ -108,4 +112,18 @@ func Choose(nodes []Node, pinned func(fingerprint string) bool) (ca string, addr
 	}
 	sort.Strings(addrs)
 	return ca, addrs, nil
+}
+
+// entryIPs returns the addresses of an answer a client can dial: its IPv4
+// and its IPv6 address, if announceable (a link-local one would need an
+// interface name, and Parley nodes do not announce them).
+func entryIPs(e *mdns.ServiceEntry) []net.IP {
+	var ips []net.IP
+	if e.AddrV4 != nil && announceable(e.AddrV4) {
+		ips = append(ips, e.AddrV4)
+	}
+	if e.AddrV6IPAddr != nil && announceable(e.AddrV6IPAddr.IP) {
+		ips = append(ips, e.AddrV6IPAddr.IP)
+	}
+	return ips
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -87,11 +88,17 @@ func TestMDNS(t *testing.T) {
 	}
 }
 
-// startLabNode runs parleyd in the lab with mDNS on, stopped at cleanup.
+// startLabNode runs parleyd in an IPv4 lab with mDNS on, stopped at cleanup.
 func startLabNode(t *testing.T, lab *mdnslab.Lab, dir, name, client, raft, http string, args ...string) *proc.Proc {
 	t.Helper()
-	args = append([]string{"--listen", ":" + client, "--raft", mdnslab.IP + ":" + raft, "--http", "127.0.0.1:" + http,
-		"--advertise", mdnslab.IP, "--name", name, "--profile", "small", "--shards", "2", "--mdns"}, args...)
+	return startLabNodeAt(t, lab, dir, mdnslab.IP, name, client, raft, http, args...)
+}
+
+// startLabNodeAt runs parleyd in the lab with mDNS on, advertising host.
+func startLabNodeAt(t *testing.T, lab *mdnslab.Lab, dir, host, name, client, raft, http string, args ...string) *proc.Proc {
+	t.Helper()
+	args = append([]string{"--listen", ":" + client, "--raft", net.JoinHostPort(host, raft), "--http", "127.0.0.1:" + http,
+		"--advertise", host, "--name", name, "--profile", "small", "--shards", "2", "--mdns"}, args...)
 	cmd := lab.Command(parleydBin, args...)
 	log, err := os.Create(filepath.Join(dir, name+".log"))
 	if err != nil {
@@ -115,18 +122,29 @@ func startLabNode(t *testing.T, lab *mdnslab.Lab, dir, name, client, raft, http 
 // waitLabService polls avahi-browse until it resolves the node's service.
 func waitLabService(t *testing.T, lab *mdnslab.Lab, p *proc.Proc, name string) mdnslab.Service {
 	t.Helper()
+	return waitLabServiceAt(t, lab, p, name, "", 2*time.Minute)
+}
+
+// waitLabServiceAt polls avahi-browse for up to wait until it resolves the
+// node's service, at addr if that is not "" and at no other address.
+func waitLabServiceAt(t *testing.T, lab *mdnslab.Lab, p *proc.Proc, name, addr string, wait time.Duration) mdnslab.Service {
+	t.Helper()
 	var last []mdnslab.Service
 	var lastErr error
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) && !p.Exited() {
 		last, lastErr = lab.Browse(discovery.Service)
+		var found []mdnslab.Service
 		for _, s := range last {
 			if s.Name == name && s.Type == discovery.Service {
-				return s
+				found = append(found, s)
 			}
 		}
+		if len(found) > 0 && (addr == "" || !slices.ContainsFunc(found, func(s mdnslab.Service) bool { return s.Address != addr })) {
+			return found[0]
+		}
 	}
-	t.Fatalf("avahi-browse did not see %s (exited: %v): last saw %+v (%v)", name, p.Exited(), last, lastErr)
+	t.Fatalf("avahi-browse did not see %s at %q within %v (exited: %v): last saw %+v (%v)", name, addr, wait, p.Exited(), last, lastErr)
 	return mdnslab.Service{}
 }
 

@@ -27,7 +27,7 @@ func runNode(args []string) error {
 	fs.StringVar(&cfg.Raft, "raft", ":7401", "TCP address for Raft between nodes")
 	fs.StringVar(&cfg.HTTP, "http", ":7480", `HTTP address of the web client, /healthz, /readyz, /livez and /metrics ("-" for none)`)
 	fs.StringVar(&cfg.HTTPS, "https", "", "HTTPS address of the web client, with the node's certificate (trust \"parley ca\" in the browser)")
-	fs.StringVar(&cfg.Advertise, "advertise", "", "host other nodes and clients reach this node at (default: first non-loopback IPv4)")
+	fs.StringVar(&cfg.Advertise, "advertise", "", "host other nodes and clients reach this node at: an IPv4 address or a host name (default: first non-loopback IPv4)")
 	fs.StringVar(&cfg.Join, "join", "", "client address of a node of the cluster to join, or \"auto\" to find the token's cluster by mDNS")
 	fs.StringVar(&cfg.Token, "token", "", "join token (from <data>/join-token of the first node); visible in ps: prefer --token-file or $"+tokenEnv)
 	fs.StringVar(&tokenFile, "token-file", "", "file holding the join token (default: $"+tokenEnv+")")

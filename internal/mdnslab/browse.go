@@ -9,13 +9,15 @@ import (
 
 // Service is one resolved service that avahi-browse reported.
 type Service struct {
-	Interface, Name, Type, Host, Address, Port string
+	// Protocol is the family avahi-browse found the service over, "IPv4"
+	// or "IPv6"; Address may be of either.
+	Interface, Protocol, Name, Type, Host, Address, Port string
 	// TXT are the TXT strings, unquoted.
 	TXT []string
 }
 
 // Browse runs "avahi-browse --resolve --terminate --parsable" for service
-// type typ on the lab's avahi host and returns the IPv4 services it resolved.
+// type typ on the lab's avahi host and returns the services it resolved.
 func (l *Lab) Browse(typ string) ([]Service, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -26,10 +28,10 @@ func (l *Lab) Browse(typ string) ([]Service, error) {
 	var svcs []Service
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.SplitN(line, ";", 10)
-		if len(f) != 10 || f[0] != "=" || f[2] != "IPv4" {
+		if len(f) != 10 || f[0] != "=" {
 			continue
 		}
-		svcs = append(svcs, Service{Interface: f[1], Name: f[3], Type: f[4], Host: f[6], Address: f[7], Port: f[8], TXT: parseTXT(f[9])})
+		svcs = append(svcs, Service{Interface: f[1], Protocol: f[2], Name: f[3], Type: f[4], Host: f[6], Address: f[7], Port: f[8], TXT: parseTXT(f[9])})
 	}
 	return svcs, nil
 }

@@ -1,7 +1,8 @@
 // Package mdnslab is a test laboratory for mDNS: two hosts on a LAN of
-// their own, each a network namespace, joined by a veth pair. The "node"
-// host runs what a test starts (Command); the "avahi" host, which has a
-// mount namespace too, runs its own D-Bus system bus and avahi-daemon, and
+// their own, each a network and a mount namespace, joined by a veth pair,
+// over IPv4 only (Start) or IPv6 only (StartIPv6). The "node" host runs what a test
+// starts (Command) and has an /etc/hosts naming it Host; the "avahi" host
+// runs its own D-Bus system bus and avahi-daemon, and
 // Browse asks it what it sees with avahi-browse. Tests so announce and
 // browse with the real tools without touching the host's network; two
 // hosts are needed because an mDNS responder answers a query by unicast to
@@ -22,32 +23,64 @@ import (
 	"github.com/parleychat/parley/internal/proc"
 )
 
-// The lab's network: IP on the node host, avahiIP on the avahi host, with
-// multicast routed out of the veth on each.
+// The lab's network: IP (or IP6 in an IPv6 lab) on the node host,
+// avahiIP (avahiIP6) on the avahi host, with multicast routed out of the
+// veth on each.
 const (
-	// IP is the node host's address.
+	// IP is the node host's address in an IPv4 lab.
 	IP      = "10.78.0.1"
 	avahiIP = "10.78.0.2"
+	// IP6 is the node host's address in an IPv6 lab.
+	IP6      = "fd00:78::1"
+	avahiIP6 = "fd00:78::2"
+	// Host is the node host's name in its own /etc/hosts, for IP (IP6 in an
+	// IPv6 lab): what a node advertises to be reached over IPv6, since
+	// Raft takes no IPv6 literal.
+	Host = "node.parley-lab"
 	// readyWait bounds the start of the namespace and of avahi-daemon.
 	readyWait = 30 * time.Second
 )
 
 // tools are the programs a lab needs and the Debian packages holding them.
 var tools = map[string]string{
-	"unshare": "util-linux", "nsenter": "util-linux", "mount": "mount", "ip": "iproute2",
+	"unshare": "util-linux", "nsenter": "util-linux", "mount": "mount", "ip": "iproute2", "sh": "dash",
 	"dbus-daemon": "dbus-daemon", "avahi-daemon": "avahi-daemon", "avahi-browse": "avahi-utils",
 }
 
 // Lab is a running laboratory.
 type Lab struct {
 	dir         string
+	opts        Options
 	node, avahi *proc.Proc // the namespaces' holders
 	procs       []*proc.Proc
 }
 
-// Start makes a lab with its files in dir. The error names a missing tool
-// and its package; a lab that fails to start is cleaned up.
-func Start(dir string) (*Lab, error) {
+// Start makes an IPv4 lab with its files in dir. The error names a
+// missing tool and its package; a lab that fails to start is cleaned up.
+func Start(dir string) (*Lab, error) { return StartWith(dir, Options{}) }
+
+// StartIPv6 makes a lab whose hosts have IPv6 addresses only (IP6 and
+// avahiIP6, and their link-local ones) and whose avahi-daemon speaks mDNS
+// over IPv6 only.
+func StartIPv6(dir string) (*Lab, error) { return StartWith(dir, Options{IPv6: true}) }
+
+// Options say what kind of lab to make.
+type Options struct {
+	// IPv6 makes an IPv6-only lab (StartIPv6).
+	IPv6 bool
+	// Decoy gives the node host, in an IPv4 lab, a second interface, d0,
+	// with DecoyIP, that is its default multicast interface (the route to
+	// 224.0.0.0/4 goes there, not to the LAN): a machine with a container
+	// bridge or a second network.
+	Decoy bool
+}
+
+// DecoyIP is the address of the node host's second interface in a lab
+// with Options.Decoy.
+const DecoyIP = "10.79.0.1"
+
+// StartWith makes the lab that o describes.
+func StartWith(dir string, o Options) (*Lab, error) {
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("mdnslab: needs root to make namespaces (CI runs as root)")
 	}
@@ -56,9 +89,9 @@ func Start(dir string) (*Lab, error) {
 			return nil, fmt.Errorf("mdnslab: %s is missing (Debian package %s): %w", tool, pkg, err)
 		}
 	}
-	l := &Lab{dir: dir}
+	l := &Lab{dir: dir, opts: o}
 	var err error
-	if l.node, err = proc.Run("mdns lab node host", exec.Command("unshare", "--net", "sleep", "infinity")); err != nil {
+	if l.node, err = proc.Run("mdns lab node host", exec.Command("unshare", "--net", "--mount", "--propagation", "private", "sleep", "infinity")); err != nil {
 		return nil, fmt.Errorf("mdnslab: %w", err)
 	}
 	if l.avahi, err = proc.Run("mdns lab avahi host", exec.Command("unshare", "--net", "--mount", "--propagation", "private", "sleep", "infinity")); err != nil {
@@ -79,18 +112,61 @@ func (l *Lab) setup() error {
 		}
 	}
 	node, avahiNS := l.Wrap(), l.avahiWrap()
-	for _, args := range [][]string{
+	// No duplicate address detection: addresses, link-local ones too, are
+	// usable at once rather than after a second or two.
+	noDAD := "echo 0 >/proc/sys/net/ipv6/conf/all/accept_dad && echo 0 >/proc/sys/net/ipv6/conf/default/accept_dad"
+	hosts := filepath.Join(l.dir, "hosts")
+	ip := IP
+	if l.opts.IPv6 {
+		ip = IP6
+	}
+	if err := os.WriteFile(hosts, []byte("127.0.0.1 localhost\n::1 localhost\n"+ip+" "+Host+"\n"), 0o644); err != nil {
+		return fmt.Errorf("mdnslab: %w", err)
+	}
+	// An IPv4 lab has no IPv6 at all, link-local addresses included, so
+	// that what it tests goes over IPv4.
+	noIPv6 := "echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6 && echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6"
+	family := noDAD
+	if !l.opts.IPv6 {
+		family = noIPv6
+	}
+	steps := [][]string{
 		append(avahiNS, "mount", "-t", "tmpfs", "tmpfs", "/run"), // avahi's pid file and socket, the lab's own
+		append(node, "mount", "--bind", hosts, "/etc/hosts"),
+		append(avahiNS, "sh", "-c", family),
+		append(node, "sh", "-c", family),
 		append(avahiNS, "ip", "link", "add", "pa1", "type", "veth", "peer", "name", "pa0", "netns", strconv.Itoa(l.node.Pid())),
-		append(avahiNS, "ip", "addr", "add", avahiIP+"/24", "dev", "pa1"),
+	}
+	if l.opts.IPv6 {
+		steps = append(steps,
+			append(avahiNS, "ip", "-6", "addr", "add", avahiIP6+"/64", "dev", "pa1", "nodad"),
+			append(node, "ip", "-6", "addr", "add", IP6+"/64", "dev", "pa0", "nodad"))
+	} else {
+		steps = append(steps,
+			append(avahiNS, "ip", "addr", "add", avahiIP+"/24", "dev", "pa1"),
+			append(node, "ip", "addr", "add", IP+"/24", "dev", "pa0"))
+	}
+	steps = append(steps,
 		append(avahiNS, "ip", "link", "set", "pa1", "up"),
 		append(avahiNS, "ip", "link", "set", "lo", "up"),
-		append(avahiNS, "ip", "route", "add", "224.0.0.0/4", "dev", "pa1"),
-		append(node, "ip", "addr", "add", IP+"/24", "dev", "pa0"),
 		append(node, "ip", "link", "set", "pa0", "up"),
-		append(node, "ip", "link", "set", "lo", "up"),
-		append(node, "ip", "route", "add", "224.0.0.0/4", "dev", "pa0"),
-	} {
+		append(node, "ip", "link", "set", "lo", "up"))
+	switch {
+	case l.opts.IPv6:
+	case l.opts.Decoy:
+		steps = append(steps,
+			append(avahiNS, "ip", "route", "add", "224.0.0.0/4", "dev", "pa1"),
+			append(node, "ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1"), // a link to nowhere
+			append(node, "ip", "addr", "add", DecoyIP+"/24", "dev", "d0"),
+			append(node, "ip", "link", "set", "d1", "up"),
+			append(node, "ip", "link", "set", "d0", "up"),
+			append(node, "ip", "route", "add", "224.0.0.0/4", "dev", "d0"))
+	default:
+		steps = append(steps,
+			append(avahiNS, "ip", "route", "add", "224.0.0.0/4", "dev", "pa1"),
+			append(node, "ip", "route", "add", "224.0.0.0/4", "dev", "pa0"))
+	}
+	for _, args := range steps {
 		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
 			return fmt.Errorf("mdnslab: %s: %w: %s", strings.Join(args, " "), err, out)
 		}
@@ -100,7 +176,11 @@ func (l *Lab) setup() error {
 		return fmt.Errorf("mdnslab: %w", err)
 	}
 	avahi := filepath.Join(l.dir, "avahi.conf")
-	if err := os.WriteFile(avahi, []byte(avahiConf), 0o600); err != nil {
+	conf := avahiConf
+	if l.opts.IPv6 {
+		conf = strings.Replace(strings.Replace(conf, "use-ipv4=yes", "use-ipv4=no", 1), "use-ipv6=no", "use-ipv6=yes", 1)
+	}
+	if err := os.WriteFile(avahi, []byte(conf), 0o600); err != nil {
 		return fmt.Errorf("mdnslab: %w", err)
 	}
 	for _, args := range [][]string{
@@ -173,9 +253,11 @@ func waitNamespace(h *proc.Proc) error {
 }
 
 // Wrap returns the command prefix that runs a program on the lab's node
-// host; nsenter execs the program, so it keeps nsenter's pid.
+// host, which has the lab's /etc/hosts; nsenter execs the program, so it
+// keeps nsenter's pid.
 func (l *Lab) Wrap() []string {
-	return []string{"nsenter", "--net=/proc/" + strconv.Itoa(l.node.Pid()) + "/ns/net", "--"}
+	pid := strconv.Itoa(l.node.Pid())
+	return []string{"nsenter", "--net=/proc/" + pid + "/ns/net", "--mount=/proc/" + pid + "/ns/mnt", "--"}
 }
 
 // avahiWrap is Wrap for the avahi host.
@@ -193,6 +275,12 @@ func (l *Lab) Command(name string, args ...string) *exec.Cmd {
 func (l *Lab) CommandContext(ctx context.Context, name string, args ...string) *exec.Cmd {
 	w := l.Wrap()
 	return exec.CommandContext(ctx, w[0], append(append(w[1:], name), args...)...)
+}
+
+// AvahiHostCommand returns a command that runs name on the lab's avahi
+// host: a second machine on the node host's LAN.
+func (l *Lab) AvahiHostCommand(ctx context.Context, name string, args ...string) *exec.Cmd {
+	return l.avahiCommand(ctx, name, args...)
 }
 
 // avahiCommand runs name on the avahi host, with the lab's D-Bus system
@@ -235,8 +323,8 @@ func busConf(socket string) string {
 `
 }
 
-// avahiConf is avahi-daemon's configuration in the lab: IPv4 only, and
-// publishing nothing of its own.
+// avahiConf is avahi-daemon's configuration in the lab: IPv4 only (IPv6
+// only in an IPv6 lab), and publishing nothing of its own.
 const avahiConf = `[server]
 use-ipv4=yes
 use-ipv6=no
