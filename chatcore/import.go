@@ -108,7 +108,7 @@ func (a roomApplier) importBatch(tx *roomTx, cmd roomCommand) (applyResult, erro
 			continue
 		}
 		var old storedMsg
-		found, err := getCBOR(tx.b, msgKey(a.shard, cmd.Room, seq), &old)
+		found, err := tx.message(cmd.Room, seq, &old)
 		if err != nil {
 			return applyResult{}, err
 		}
@@ -227,15 +227,13 @@ func sameMessage(a, b storedMsg) bool {
 func (a roomApplier) rememberID(tx *roomTx, room string, m storedMsg, seq uint64) error {
 	suffix := dedupSuffix(room, m.User, m.ID)
 	key := dedupKey(a.shard, suffix)
-	_, closer, err := tx.b.Get(key)
-	if err == nil {
-		closer.Close()
-		return nil
-	}
-	if err := putCBOR(tx.b, key, dedupRecord{Seq: seq, TS: m.TS}); err != nil {
+	if found, err := tx.has(key); err != nil || found {
 		return err
 	}
-	if err := tx.b.Set(expiryKey(a.shard, m.TS, suffix), nil, nil); err != nil {
+	if err := tx.setCBOR(key, dedupRecord{Seq: seq, TS: m.TS}); err != nil {
+		return err
+	}
+	if err := tx.set(expiryKey(a.shard, m.TS, suffix), nil); err != nil {
 		return fmt.Errorf("room apply: %w", err)
 	}
 	a.noteDedup(tx, suffix)

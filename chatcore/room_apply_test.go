@@ -43,9 +43,9 @@ func (h *applierHarness) apply(cmd roomCommand) applyResult {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	b := h.db.NewIndexedBatch()
+	b := h.db.NewBatch()
 	defer b.Close()
-	tx := newRoomTx(b, h.a.shard)
+	tx := newRoomTx(h.db, b, h.a.shard)
 	res, err := h.a.applyEntry(tx, data)
 	if err == nil {
 		err = tx.flush()

@@ -179,8 +179,8 @@ func applyGrouped(t *testing.T, log [][]byte, next func() int, ids *dedupFilter)
 				t.Fatal(err)
 			}
 		}
-		b := db.NewIndexedBatch()
-		tx := newRoomTx(b, a.shard)
+		b := db.NewBatch()
+		tx := newRoomTx(db, b, a.shard)
 		k := min(next(), len(log))
 		for _, e := range log[:k] {
 			if _, err := a.applyEntry(tx, e); err != nil {

@@ -15,8 +15,12 @@ type roomShard struct {
 	fenced func(shard uint64, fc fenceCmd)
 }
 
-func (r *roomShard) applyEntries(b *pebble.Batch, entries []sm.Entry) (func(), error) {
-	tx := newRoomTx(b, r.shard)
+// newBatch returns a plain batch: a roomTx keeps what later entries of the
+// batch read of earlier ones' writes.
+func (r *roomShard) newBatch(db *pebble.DB) *pebble.Batch { return db.NewBatch() }
+
+func (r *roomShard) applyEntries(db reader, b *pebble.Batch, entries []sm.Entry) (func(), error) {
+	tx := newRoomTx(db, b, r.shard)
 	var (
 		fresh []*parley.Message
 		fc    *fenceCmd
