@@ -17,7 +17,7 @@ import (
 // db as this batch has changed it so far, exactly as an indexed batch
 // would, so replicas decide alike however entries are grouped.
 type roomTx struct {
-	db    reader       // the state db, as of the last committed batch
+	db    reader        // the state db, as of the last committed batch
 	b     *pebble.Batch // writes only
 	shard uint64
 	over  overlay // keys written or deleted in this batch that later reads need
