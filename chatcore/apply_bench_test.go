@@ -19,22 +19,19 @@ import (
 // (the process's CPU time while Update runs, pebble's own goroutines
 // included) depends on it less than ns/op, which counts waiting for a core.
 func BenchmarkApply(b *testing.B) {
-	for _, filtered := range []bool{false, true} {
-		b.Run(fmt.Sprintf("filter=%v", filtered), func(b *testing.B) {
+	for _, perBatch := range []int{4} {
+		b.Run(fmt.Sprintf("perBatch=%d", perBatch), func(b *testing.B) {
 			db, err := openStateDB(vfs.Default, b.TempDir(), ProfileDefault)
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer db.Close()
-			app := &roomShard{roomApplier: roomApplier{shard: roomShardForTest}, hub: newHub(db)}
-			if filtered {
-				app.ids = newDedupFilter()
-			}
+			app := &roomShard{roomApplier: roomApplier{shard: roomShardForTest, ids: newDedupIndex()}, hub: newHub(db)}
 			s := &diskSM{shard: roomShardForTest, db: db, app: app}
 			if _, err := s.Open(nil); err != nil {
 				b.Fatal(err)
 			}
-			const perBatch, perUpdate = 4, 4
+			const perUpdate = 4
 			text := string(make([]byte, 128))
 			var index uint64
 			entry := func() sm.Entry {

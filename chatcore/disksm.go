@@ -101,7 +101,10 @@ func (s *diskSM) PrepareSnapshot() (interface{}, error) {
 }
 
 // snapshotMagic starts every snapshot stream, versioning its format.
-var snapshotMagic = []byte("parley-shard-v1\n")
+//
+// v2 is state db format 2's (statedb_format.go): a v1 stream holds format 1
+// dedup records and is refused.
+var snapshotMagic = []byte("parley-shard-v2\n")
 
 var errSnapshotFormat = errors.New("snapshot: bad format")
 

@@ -226,17 +226,13 @@ func sameMessage(a, b storedMsg) bool {
 // has one, so that a retry of the original send is still a duplicate.
 func (a roomApplier) rememberID(tx *roomTx, room string, m storedMsg, seq uint64) error {
 	suffix := dedupSuffix(room, m.User, m.ID)
-	key := dedupKey(a.shard, suffix)
-	if found, err := tx.has(key); err != nil || found {
+	h := a.ids.hash(suffix)
+	if _, _, found, err := a.findDedup(tx, h, suffix); err != nil || found {
 		return err
 	}
-	if err := tx.setCBOR(key, dedupRecord{Seq: seq, TS: m.TS}); err != nil {
+	if err := a.putDedup(tx, h, suffix, m.TS, seq); err != nil {
 		return err
 	}
-	if err := tx.set(expiryKey(a.shard, m.TS, suffix), nil); err != nil {
-		return fmt.Errorf("room apply: %w", err)
-	}
-	a.noteDedup(tx, suffix)
 	return a.payDebt(tx)
 }
 

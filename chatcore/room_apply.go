@@ -39,9 +39,9 @@ type applyResult struct {
 // batch are visible, and it is testable without dragonboat.
 type roomApplier struct {
 	shard uint64
-	// ids, if not nil, keeps a send's dedup lookup of a new id from
-	// reaching pebble; the lookup's answer is the same without it.
-	ids *dedupFilter
+	// ids finds the dedup record of a message id (see dedupIndex); a
+	// replica builds it as it opens.
+	ids *dedupIndex
 }
 
 // applyEntry applies one entry within tx, which the caller flushes.
@@ -103,19 +103,9 @@ func (a roomApplier) send(tx *roomTx, cmd roomCommand) (applyResult, error) {
 		return applyResult{reject: "invalid send"}, nil
 	}
 	suffix := dedupSuffix(cmd.Room, cmd.User, cmd.ID)
-	var h uint64
-	if a.ids != nil {
-		h = a.ids.hash(suffix)
-	}
-	if a.ids == nil || a.ids.mayHold(h) || tx.dedup.has(h) {
-		var dup dedupRecord
-		found, err := tx.getCBOR(dedupKey(a.shard, suffix), &dup)
-		if err != nil {
-			return applyResult{}, err
-		}
-		if found {
-			return applyResult{seq: dup.Seq, ts: dup.TS, duplicate: true}, nil
-		}
+	h := a.ids.hash(suffix)
+	if seq, ts, found, err := a.findDedup(tx, h, suffix); err != nil || found {
+		return applyResult{seq: seq, ts: ts, duplicate: true}, err
 	}
 	if err := tx.advanceClock(cmd.TS); err != nil {
 		return applyResult{}, err
@@ -142,13 +132,9 @@ func (a roomApplier) send(tx *roomTx, cmd roomCommand) (applyResult, error) {
 	if err != nil {
 		return applyResult{}, err
 	}
-	if err := tx.setCBOR(dedupKey(a.shard, suffix), dedupRecord{Seq: msg.Seq, TS: cmd.TS}); err != nil {
+	if err := a.putDedup(tx, h, suffix, cmd.TS, msg.Seq); err != nil {
 		return applyResult{}, err
 	}
-	if err := tx.set(expiryKey(a.shard, cmd.TS, suffix), nil); err != nil {
-		return applyResult{}, fmt.Errorf("room apply: %w", err)
-	}
-	a.noteDedup(tx, suffix)
 	if err := a.payDebt(tx); err != nil {
 		return applyResult{}, err
 	}
@@ -284,16 +270,11 @@ func (a roomApplier) pruneDedup(tx *roomTx, limit int) error {
 		return fmt.Errorf("room prune: %w", err)
 	}
 	for _, k := range doomed {
-		suffix := k[len(lo)+8:]
-		if err := tx.del(dedupKey(a.shard, suffix)); err != nil {
-			return fmt.Errorf("room prune: %w", err)
-		}
 		if err := tx.del(k); err != nil {
 			return fmt.Errorf("room prune: %w", err)
 		}
-		if a.ids != nil {
-			tx.dedup.removed = append(tx.dedup.removed, a.ids.hash(suffix))
-		}
+		ts := int64(binary.BigEndian.Uint64(k[len(lo):]))
+		tx.dedup.removed = append(tx.dedup.removed, hashTS{a.ids.hash(k[len(lo)+8:]), ts})
 	}
 	return nil
 }

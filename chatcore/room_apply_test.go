@@ -27,7 +27,7 @@ func newApplierHarness(t *testing.T) *applierHarness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &applierHarness{t: t, db: db, a: roomApplier{shard: placement.RoomShards(1)[0], ids: newDedupFilter()}, ts: 1_000_000_000}
+	return &applierHarness{t: t, db: db, a: roomApplier{shard: placement.RoomShards(1)[0], ids: newDedupIndex()}, ts: 1_000_000_000}
 }
 
 // apply applies one command with the next index and a later stamp.

@@ -50,9 +50,7 @@ func (r *roomShard) applyEntries(db reader, b *pebble.Batch, entries []sm.Entry)
 		return nil, err
 	}
 	return func() {
-		if r.ids != nil {
-			tx.dedup.commitTo(r.ids)
-		}
+		tx.dedup.commitTo(r.ids)
 		if len(fresh) > 0 {
 			r.hub.publish(fresh)
 		}
@@ -62,11 +60,8 @@ func (r *roomShard) applyEntries(db reader, b *pebble.Batch, entries []sm.Entry)
 	}, nil
 }
 
-// opened builds the dedup filter from the shard's records in db.
+// opened builds the dedup index from the shard's records in db.
 func (r *roomShard) opened(db reader) error {
-	if r.ids == nil {
-		return nil
-	}
 	return r.ids.rebuild(db, r.shard)
 }
 

@@ -25,7 +25,7 @@ type roomTx struct {
 	metas map[string]roomMeta // headers changed in this batch, to write back
 	clock counter             // the highest entry time applied, Unix nanoseconds
 	debt  counter             // sends applied since dedup records were last pruned
-	dedup dedupChanges        // dedup records added and deleted, for the filter
+	dedup dedupChanges        // dedup records added and deleted, for the index
 }
 
 // counter is a cached uint64 of the state db.

@@ -2,6 +2,7 @@ package chatcore
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -52,6 +53,28 @@ func (tx *roomTx) getCBOR(key []byte, v any) (found bool, err error) {
 		return true, nil
 	}
 	return getCBOR(tx.db, key, v)
+}
+
+// getUint64 reads the 8-byte value at key as this batch left it.
+func (tx *roomTx) getUint64(key []byte) (v uint64, found bool, err error) {
+	o, ok := tx.over.keys[string(key)]
+	if !ok {
+		b, closer, err := tx.db.Get(key)
+		if errors.Is(err, pebble.ErrNotFound) {
+			return 0, false, nil
+		}
+		if err != nil {
+			return 0, false, fmt.Errorf("state db: %w", err)
+		}
+		defer closer.Close()
+		o.val = b
+	} else if o.gone {
+		return 0, false, nil
+	}
+	if len(o.val) != 8 {
+		return 0, false, fmt.Errorf("state db: %x: want 8 bytes, have %d", key, len(o.val))
+	}
+	return binary.BigEndian.Uint64(o.val), true, nil
 }
 
 // has reports whether key is present as this batch left it.
