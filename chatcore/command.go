@@ -67,4 +67,3 @@ type memberRecord struct {
 	// starts at the member's own join notice and only moves forward.
 	Read uint64 `cbor:"2,keyasint,omitempty"`
 }
-
