@@ -1,6 +1,7 @@
 package chatcore
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/maphash"
@@ -132,12 +133,21 @@ func (m *tsByHash) len() int {
 }
 
 // dedupChanges are the dedup records an apply batch adds and deletes: the
-// batch's own lookups consult added, and the index takes both once the
+// batch's own lookups and prunes consult what it added (the batch is a
+// plain one, which cannot be read), and the index takes both once the
 // batch is durable.
 type dedupChanges struct {
-	added   tsByHash
-	addList []hashTS
+	added   tsByHash // hash -> position in addList
+	addList []addedDedup
 	removed []hashTS
+}
+
+// addedDedup is a dedup record the batch wrote.
+type addedDedup struct {
+	h   uint64
+	ts  int64
+	key []byte // expiryKey(shard, ts, suffix)
+	seq uint64
 }
 
 // hashTS names a dedup record in a dedupIndex.
@@ -146,9 +156,9 @@ type hashTS struct {
 	ts int64
 }
 
-func (c *dedupChanges) add(h uint64, ts int64) {
-	c.added.add(h, ts)
-	c.addList = append(c.addList, hashTS{h, ts})
+func (c *dedupChanges) add(r addedDedup) {
+	c.added.add(r.h, int64(len(c.addList)))
+	c.addList = append(c.addList, r)
 }
 
 // commitTo applies the changes to x, after the batch committed.
@@ -172,9 +182,27 @@ func (a roomApplier) findDedup(tx *roomTx, h uint64, suffix []byte) (seq uint64,
 		}
 		return true
 	}
-	if a.ids.ts.each(h, look) {
-		tx.dedup.added.each(h, look)
+	if !a.ids.ts.each(h, look) {
+		return seq, ts, found, err
 	}
+	tx.dedup.added.each(h, func(i int64) bool {
+		r := &tx.dedup.addList[i]
+		if len(r.key) != expiryKeyLen(suffix) || !bytes.Equal(r.key[len(r.key)-len(suffix):], suffix) {
+			return true
+		}
+		if !tx.over.touched(r.key) {
+			seq, ts, found = r.seq, r.ts, true
+			return false
+		}
+		// Pruned in this batch, and perhaps written again: the overlay
+		// has its latest value.
+		seq, found, err = tx.getUint64(r.key)
+		if found || err != nil {
+			ts = r.ts
+			return false
+		}
+		return true
+	})
 	return seq, ts, found, err
 }
 
@@ -183,9 +211,16 @@ func (a roomApplier) findDedup(tx *roomTx, h uint64, suffix []byte) (seq uint64,
 // only writer of dedup records: a record the index does not know of would
 // be missed.
 func (a roomApplier) putDedup(tx *roomTx, h uint64, suffix []byte, ts int64, seq uint64) error {
-	if err := tx.set(expiryKey(a.shard, ts, suffix), binary.BigEndian.AppendUint64(nil, seq)); err != nil {
+	key := expiryKey(a.shard, ts, suffix)
+	val := binary.BigEndian.AppendUint64(nil, seq)
+	if tx.over.touched(key) {
+		// Pruned earlier in this batch: the overlay must say it is back.
+		if err := tx.set(key, val); err != nil {
+			return fmt.Errorf("room apply: %w", err)
+		}
+	} else if err := tx.b.Set(key, val, nil); err != nil {
 		return fmt.Errorf("room apply: %w", err)
 	}
-	tx.dedup.add(h, ts)
+	tx.dedup.add(addedDedup{h: h, ts: ts, key: key, seq: seq})
 	return nil
 }

@@ -74,6 +74,9 @@ func dedupSuffix(room, user string, id [16]byte) []byte {
 
 func expiryPrefix(shard uint64) []byte { return append(shardPrefix(shard), kindExpiry) }
 
+// expiryKeyLen is the length of every expiry key of suffix.
+func expiryKeyLen(suffix []byte) int { return 8 + 1 + 8 + len(suffix) }
+
 func expiryKey(shard uint64, ts int64, suffix []byte) []byte {
 	k := binary.BigEndian.AppendUint64(expiryPrefix(shard), uint64(ts))
 	return append(k, suffix...)

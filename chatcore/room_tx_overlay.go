@@ -16,7 +16,7 @@ import (
 // a plain one, cheaper to fill than an indexed one, and cannot be read.
 // Room headers, the clock and the prune debt are cached by roomTx itself.
 type overlay struct {
-	keys map[string]overlayValue // member and dedup records
+	keys map[string]overlayValue // member records, and dedup records deleted
 	msgs []writtenMsg            // messages, in the order written
 }
 
@@ -38,6 +38,13 @@ func (o *overlay) put(key []byte, v overlayValue) {
 		o.keys = make(map[string]overlayValue)
 	}
 	o.keys[string(key)] = v
+}
+
+// touched reports whether the overlay has key: a member record the batch
+// wrote, or any key it deleted (and perhaps wrote again).
+func (o *overlay) touched(key []byte) bool {
+	_, ok := o.keys[string(key)]
+	return ok
 }
 
 // getCBOR decodes key's value, as this batch left it, into v; found is
@@ -146,8 +153,9 @@ func (tx *roomTx) message(room string, seq uint64, m *storedMsg) (bool, error) {
 }
 
 // firstKeys returns, in order, up to limit keys in [lo, hi) as this batch
-// left the db: the db's keys the batch did not touch, and the keys the
-// batch wrote.
+// left the db: the db's keys the batch did not touch, the keys the overlay
+// holds and the batch did not delete, and the dedup records the batch wrote
+// that the overlay does not hold.
 func (tx *roomTx) firstKeys(lo, hi []byte, limit int) ([][]byte, error) {
 	var keys [][]byte
 	it := tx.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
@@ -163,6 +171,12 @@ func (tx *roomTx) firstKeys(lo, hi []byte, limit int) ([][]byte, error) {
 	for k, o := range tx.over.keys {
 		if !o.gone && k >= string(lo) && k < string(hi) {
 			keys, mine = append(keys, []byte(k)), true
+		}
+	}
+	for _, r := range tx.dedup.addList {
+		// A touched one is listed above if it is there.
+		if bytes.Compare(r.key, lo) >= 0 && bytes.Compare(r.key, hi) < 0 && !tx.over.touched(r.key) {
+			keys, mine = append(keys, r.key), true
 		}
 	}
 	if mine {

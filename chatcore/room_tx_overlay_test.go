@@ -6,6 +6,7 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/vfs"
+	"github.com/fxamacker/cbor/v2"
 )
 
 // TestRoomTxReadsItsOwnWrites checks that a room batch's reads see the db as
@@ -47,5 +48,43 @@ func TestRoomTxReadsItsOwnWrites(t *testing.T) {
 		if got := fmt.Sprintf("%s", keys); got != want {
 			t.Errorf("firstKeys(limit %d) = %s, want %s", limit, got, want)
 		}
+	}
+}
+
+// TestApplyPrunesItsOwnRecords checks a batch that writes a dedup record
+// already past the window (a late retry, stamped long ago), prunes it, and
+// sees the id again: applied as one batch it must come out as applied one
+// entry at a time, the retry a new message and the next retry its
+// duplicate.
+func TestApplyPrunesItsOwnRecords(t *testing.T) {
+	now := int64(3 * DedupWindow)
+	var log [][]byte
+	add := func(c roomCommand) {
+		c.Op, c.Room, c.User, c.Text = roomOpSend, "general", "alice", "x"
+		data, err := cbor.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		log = append(log, data)
+	}
+	add(roomCommand{ID: [16]byte{1}, TS: now}) // sets the shard clock
+	late := roomCommand{ID: [16]byte{2}, TS: now - int64(2*DedupWindow)}
+	add(late)
+	for i := range pruneEvery {
+		now += 1000
+		add(roomCommand{ID: [16]byte{3, byte(i >> 8), byte(i)}, TS: now})
+	}
+	add(late) // pruned by now: a new message
+	add(late) // a duplicate of that one
+	single := dumpDB(t, applyGrouped(t, log, func() int { return 1 }, nil))
+	whole := dumpDB(t, applyGrouped(t, log, func() int { return len(log) }, nil))
+	sameState(t, "one by one", single, "in one batch", whole)
+	db := applyGrouped(t, log, func() int { return len(log) }, nil)
+	var m roomMeta
+	if _, err := getCBOR(db, metaKey(roomShardForTest, "general"), &m); err != nil {
+		t.Fatal(err)
+	}
+	if want := uint64(2 + pruneEvery + 1); m.LastSeq != want {
+		t.Fatalf("room ends at seq %d, want %d: the late id was pruned, so its retry is new once", m.LastSeq, want)
 	}
 }
