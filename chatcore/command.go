@@ -67,9 +67,3 @@ type memberRecord struct {
 	// starts at the member's own join notice and only moves forward.
 	Read uint64 `cbor:"2,keyasint,omitempty"`
 }
-
-// dedupRecord remembers where a message id was committed.
-type dedupRecord struct {
-	Seq uint64 `cbor:"1,keyasint"`
-	TS  int64  `cbor:"2,keyasint"`
-}

@@ -12,11 +12,16 @@ import (
 )
 
 // shardApplier is the decision code of one kind of shard. It applies a batch
-// of entries into an indexed pebble batch, setting each entry's Result, and
-// returns what to do once the batch is durable in the db (deliver messages,
-// wake watchers). It must not read the clock or random numbers.
+// of entries into b, a batch of db made by its newBatch, setting each
+// entry's Result, and returns what to do once the batch is durable in the
+// db (deliver messages, wake watchers). It must not read the clock or
+// random numbers.
 type shardApplier interface {
-	applyEntries(b *pebble.Batch, entries []sm.Entry) (after func(), err error)
+	// newBatch returns the batch applyEntries writes: an indexed one if
+	// the applier reads its own writes through it, a plain one if it
+	// keeps what it needs of them itself.
+	newBatch(db *pebble.DB) *pebble.Batch
+	applyEntries(db reader, b *pebble.Batch, entries []sm.Entry) (after func(), err error)
 	// opened is called as the replica opens, before it applies anything,
 	// to build what the applier keeps in memory from db.
 	opened(db reader) error
@@ -56,9 +61,9 @@ func (s *diskSM) Update(entries []sm.Entry) ([]sm.Entry, error) {
 	if len(entries) == 0 {
 		return entries, nil
 	}
-	b := s.db.db.NewIndexedBatch()
+	b := s.app.newBatch(s.db.db)
 	defer b.Close()
-	after, err := s.app.applyEntries(b, entries)
+	after, err := s.app.applyEntries(s.db.db, b, entries)
 	if err != nil {
 		return nil, fmt.Errorf("shard %d: apply: %w", s.shard, err)
 	}
@@ -96,7 +101,10 @@ func (s *diskSM) PrepareSnapshot() (interface{}, error) {
 }
 
 // snapshotMagic starts every snapshot stream, versioning its format.
-var snapshotMagic = []byte("parley-shard-v1\n")
+//
+// v2 is state db format 2's (statedb_format.go): a v1 stream holds format 1
+// dedup records and is refused.
+var snapshotMagic = []byte("parley-shard-v2\n")
 
 var errSnapshotFormat = errors.New("snapshot: bad format")
 

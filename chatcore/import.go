@@ -108,7 +108,7 @@ func (a roomApplier) importBatch(tx *roomTx, cmd roomCommand) (applyResult, erro
 			continue
 		}
 		var old storedMsg
-		found, err := getCBOR(tx.b, msgKey(a.shard, cmd.Room, seq), &old)
+		found, err := tx.message(cmd.Room, seq, &old)
 		if err != nil {
 			return applyResult{}, err
 		}
@@ -226,19 +226,13 @@ func sameMessage(a, b storedMsg) bool {
 // has one, so that a retry of the original send is still a duplicate.
 func (a roomApplier) rememberID(tx *roomTx, room string, m storedMsg, seq uint64) error {
 	suffix := dedupSuffix(room, m.User, m.ID)
-	key := dedupKey(a.shard, suffix)
-	_, closer, err := tx.b.Get(key)
-	if err == nil {
-		closer.Close()
-		return nil
-	}
-	if err := putCBOR(tx.b, key, dedupRecord{Seq: seq, TS: m.TS}); err != nil {
+	h := a.ids.hash(suffix)
+	if _, _, found, err := a.findDedup(tx, h, suffix); err != nil || found {
 		return err
 	}
-	if err := tx.b.Set(expiryKey(a.shard, m.TS, suffix), nil, nil); err != nil {
-		return fmt.Errorf("room apply: %w", err)
+	if err := a.putDedup(tx, h, suffix, m.TS, seq); err != nil {
+		return err
 	}
-	a.noteDedup(tx, suffix)
 	return a.payDebt(tx)
 }
 

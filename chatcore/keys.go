@@ -13,12 +13,18 @@ import (
 //
 //	'a'                          applied index (uint64)
 //	'T'                          shard clock: the highest entry time seen
-//	'M' room                     room meta (last seq)
-//	'm' len room seq             message
-//	'u' len room user            room member
-//	'd' len room len user id     dedup record: id -> seq
-//	'x' ts len room len user id  dedup expiry index, ordered by entry time
+//	'P'                          sends since dedup records were last pruned (uint64)
+//	'M' room                     room meta (last seq, created, members; CBOR)
+//	'm' len room seq             message (CBOR storedMsg)
+//	'u' len room user            room member (CBOR memberRecord)
+//	'x' ts len room len user id  dedup record: the message's seq (uint64),
+//	                             ordered by entry time for expiry; found by
+//	                             id through the shard's dedupIndex
 //	'r' kind name                registry records (shard 1 only)
+//
+// Shard 0 holds no shard; its prefix holds the node-wide records:
+//
+//	'V'                          the state db's format (see statedb_format.go)
 const (
 	kindApplied = 'a'
 	kindClock   = 'T'
@@ -26,9 +32,9 @@ const (
 	kindMeta    = 'M'
 	kindMsg     = 'm'
 	kindMember  = 'u'
-	kindDedup   = 'd'
 	kindExpiry  = 'x'
 	kindReg     = 'r'
+	kindFormat  = 'V'
 )
 
 func shardPrefix(shard uint64) []byte {
@@ -66,11 +72,10 @@ func dedupSuffix(room, user string, id [16]byte) []byte {
 	return append(k, id[:]...)
 }
 
-func dedupKey(shard uint64, suffix []byte) []byte {
-	return append(append(shardPrefix(shard), kindDedup), suffix...)
-}
-
 func expiryPrefix(shard uint64) []byte { return append(shardPrefix(shard), kindExpiry) }
+
+// expiryKeyLen is the length of every expiry key of suffix.
+func expiryKeyLen(suffix []byte) int { return 8 + 1 + 8 + len(suffix) }
 
 func expiryKey(shard uint64, ts int64, suffix []byte) []byte {
 	k := binary.BigEndian.AppendUint64(expiryPrefix(shard), uint64(ts))

@@ -332,6 +332,9 @@ func start(cfg Config, id identity) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if db.formatWas != 0 && db.formatWas != stateFormat {
+		cfg.Logger.Info("state db migrated", "from_format", db.formatWas, "to_format", stateFormat)
+	}
 	files, cleanupTLS, err := raftTLS(fsys, cfg.DataDir)
 	if err != nil {
 		db.Close()
@@ -436,7 +439,7 @@ func (n *Node) startReplica(shard, replica uint64, members map[uint64]string, jo
 		if shardID == placement.RegistryShard {
 			app = &registryShard{changed: n.registryChanged}
 		} else {
-			app = &roomShard{roomApplier: roomApplier{shard: shardID, ids: newDedupFilter()}, hub: n.hub, fenced: n.raiseFence}
+			app = &roomShard{roomApplier: roomApplier{shard: shardID, ids: newDedupIndex()}, hub: n.hub, fenced: n.raiseFence}
 		}
 		return &diskSM{shard: shardID, db: n.db, app: app}
 	}

@@ -231,7 +231,11 @@ type registryShard struct {
 	changed func()
 }
 
-func (r *registryShard) applyEntries(b *pebble.Batch, entries []sm.Entry) (func(), error) {
+// newBatch returns an indexed batch: registry entries read what earlier
+// entries of the batch wrote through it.
+func (r *registryShard) newBatch(db *pebble.DB) *pebble.Batch { return db.NewIndexedBatch() }
+
+func (r *registryShard) applyEntries(_ reader, b *pebble.Batch, entries []sm.Entry) (func(), error) {
 	for i := range entries {
 		v, err := r.apply(b, entries[i].Cmd)
 		if err != nil {

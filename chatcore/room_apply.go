@@ -2,11 +2,9 @@ package chatcore
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/cockroachdb/pebble"
 	"github.com/fxamacker/cbor/v2"
 	"github.com/parleychat/parley"
 )
@@ -37,13 +35,13 @@ type applyResult struct {
 }
 
 // roomApplier holds the decision code of a room shard's state machine. It
-// reads and writes through an indexed batch, so entries applied earlier in
-// the same batch are visible, and it is testable without dragonboat.
+// reads and writes through a roomTx, so entries applied earlier in the same
+// batch are visible, and it is testable without dragonboat.
 type roomApplier struct {
 	shard uint64
-	// ids, if not nil, keeps a send's dedup lookup of a new id from
-	// reaching pebble; the lookup's answer is the same without it.
-	ids *dedupFilter
+	// ids finds the dedup record of a message id (see dedupIndex); a
+	// replica builds it as it opens.
+	ids *dedupIndex
 }
 
 // applyEntry applies one entry within tx, which the caller flushes.
@@ -105,19 +103,9 @@ func (a roomApplier) send(tx *roomTx, cmd roomCommand) (applyResult, error) {
 		return applyResult{reject: "invalid send"}, nil
 	}
 	suffix := dedupSuffix(cmd.Room, cmd.User, cmd.ID)
-	var h uint64
-	if a.ids != nil {
-		h = a.ids.hash(suffix)
-	}
-	if a.ids == nil || a.ids.mayHold(h) || tx.dedup.has(h) {
-		var dup dedupRecord
-		found, err := getCBOR(tx.b, dedupKey(a.shard, suffix), &dup)
-		if err != nil {
-			return applyResult{}, err
-		}
-		if found {
-			return applyResult{seq: dup.Seq, ts: dup.TS, duplicate: true}, nil
-		}
+	h := a.ids.hash(suffix)
+	if seq, ts, found, err := a.findDedup(tx, h, suffix); err != nil || found {
+		return applyResult{seq: seq, ts: ts, duplicate: true}, err
 	}
 	if err := tx.advanceClock(cmd.TS); err != nil {
 		return applyResult{}, err
@@ -144,13 +132,9 @@ func (a roomApplier) send(tx *roomTx, cmd roomCommand) (applyResult, error) {
 	if err != nil {
 		return applyResult{}, err
 	}
-	if err := putCBOR(tx.b, dedupKey(a.shard, suffix), dedupRecord{Seq: msg.Seq, TS: cmd.TS}); err != nil {
+	if err := a.putDedup(tx, h, suffix, cmd.TS, msg.Seq); err != nil {
 		return applyResult{}, err
 	}
-	if err := tx.b.Set(expiryKey(a.shard, cmd.TS, suffix), nil, nil); err != nil {
-		return applyResult{}, fmt.Errorf("room apply: %w", err)
-	}
-	a.noteDedup(tx, suffix)
 	if err := a.payDebt(tx); err != nil {
 		return applyResult{}, err
 	}
@@ -184,7 +168,7 @@ func (a roomApplier) leave(tx *roomTx, cmd roomCommand) (applyResult, error) {
 	}
 	key := memberKey(a.shard, cmd.Room, cmd.User)
 	var rec memberRecord
-	found, err := getCBOR(tx.b, key, &rec)
+	found, err := tx.getCBOR(key, &rec)
 	if err != nil || !found {
 		return applyResult{ts: cmd.TS}, err
 	}
@@ -192,7 +176,7 @@ func (a roomApplier) leave(tx *roomTx, cmd roomCommand) (applyResult, error) {
 	if err != nil {
 		return applyResult{}, err
 	}
-	if err := tx.b.Delete(key, nil); err != nil {
+	if err := tx.del(key); err != nil {
 		return applyResult{}, fmt.Errorf("room apply: %w", err)
 	}
 	meta.Members = max(meta.Members-1, 0)
@@ -208,7 +192,7 @@ func (a roomApplier) read(tx *roomTx, cmd roomCommand) (applyResult, error) {
 	}
 	key := memberKey(a.shard, cmd.Room, cmd.User)
 	var rec memberRecord
-	found, err := getCBOR(tx.b, key, &rec)
+	found, err := tx.getCBOR(key, &rec)
 	if err != nil || !found {
 		return applyResult{ts: cmd.TS}, err
 	}
@@ -221,7 +205,7 @@ func (a roomApplier) read(tx *roomTx, cmd roomCommand) (applyResult, error) {
 		return applyResult{ts: cmd.TS, seq: rec.Read}, nil
 	}
 	rec.Read = seq
-	return applyResult{ts: cmd.TS, seq: seq, changed: true}, putCBOR(tx.b, key, rec)
+	return applyResult{ts: cmd.TS, seq: seq, changed: true}, tx.setCBOR(key, rec)
 }
 
 // notice appends a membership notice and writes meta.
@@ -241,22 +225,17 @@ func (a roomApplier) notice(tx *roomTx, meta *roomMeta, cmd roomCommand, kind, t
 // reports whether user was added.
 func (a roomApplier) addMember(tx *roomTx, meta *roomMeta, room, user string, ts int64, read uint64) (bool, error) {
 	key := memberKey(a.shard, room, user)
-	_, closer, err := tx.b.Get(key)
-	if err == nil {
-		closer.Close()
-		return false, nil
-	}
-	if !errors.Is(err, pebble.ErrNotFound) {
-		return false, fmt.Errorf("room apply: %w", err)
+	if found, err := tx.has(key); err != nil || found {
+		return false, err
 	}
 	meta.Members++
-	return true, putCBOR(tx.b, key, memberRecord{Joined: ts, Read: read})
+	return true, tx.setCBOR(key, memberRecord{Joined: ts, Read: read})
 }
 
 // appendMessage gives m the room's next seq and writes it and meta.
 func (a roomApplier) appendMessage(tx *roomTx, meta *roomMeta, room string, m storedMsg) (*parley.Message, error) {
 	meta.LastSeq++
-	if err := putCBOR(tx.b, msgKey(a.shard, room, meta.LastSeq), m); err != nil {
+	if err := tx.putMessage(room, meta.LastSeq, m); err != nil {
 		return nil, err
 	}
 	tx.putMeta(room, *meta)
@@ -286,25 +265,16 @@ func (a roomApplier) pruneDedup(tx *roomTx, limit int) error {
 	}
 	lo := expiryPrefix(a.shard)
 	hi := binary.BigEndian.AppendUint64(expiryPrefix(a.shard), uint64(cutoff))
-	it := tx.b.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
-	var doomed [][]byte
-	for ok := it.First(); ok && len(doomed) < limit; ok = it.Next() {
-		doomed = append(doomed, append([]byte(nil), it.Key()...))
-	}
-	if err := it.Close(); err != nil {
+	doomed, err := tx.firstKeys(lo, hi, limit)
+	if err != nil {
 		return fmt.Errorf("room prune: %w", err)
 	}
 	for _, k := range doomed {
-		suffix := k[len(lo)+8:]
-		if err := tx.b.Delete(dedupKey(a.shard, suffix), nil); err != nil {
+		if err := tx.del(k); err != nil {
 			return fmt.Errorf("room prune: %w", err)
 		}
-		if err := tx.b.Delete(k, nil); err != nil {
-			return fmt.Errorf("room prune: %w", err)
-		}
-		if a.ids != nil {
-			tx.dedup.removed = append(tx.dedup.removed, a.ids.hash(suffix))
-		}
+		ts := int64(binary.BigEndian.Uint64(k[len(lo):]))
+		tx.dedup.removed = append(tx.dedup.removed, hashTS{a.ids.hash(k[len(lo)+8:]), ts})
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ func newApplierHarness(t *testing.T) *applierHarness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &applierHarness{t: t, db: db, a: roomApplier{shard: placement.RoomShards(1)[0], ids: newDedupFilter()}, ts: 1_000_000_000}
+	return &applierHarness{t: t, db: db, a: roomApplier{shard: placement.RoomShards(1)[0], ids: newDedupIndex()}, ts: 1_000_000_000}
 }
 
 // apply applies one command with the next index and a later stamp.
@@ -43,9 +43,9 @@ func (h *applierHarness) apply(cmd roomCommand) applyResult {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	b := h.db.NewIndexedBatch()
+	b := h.db.NewBatch()
 	defer b.Close()
-	tx := newRoomTx(b, h.a.shard)
+	tx := newRoomTx(h.db, b, h.a.shard)
 	res, err := h.a.applyEntry(tx, data)
 	if err == nil {
 		err = tx.flush()

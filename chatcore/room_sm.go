@@ -15,8 +15,12 @@ type roomShard struct {
 	fenced func(shard uint64, fc fenceCmd)
 }
 
-func (r *roomShard) applyEntries(b *pebble.Batch, entries []sm.Entry) (func(), error) {
-	tx := newRoomTx(b, r.shard)
+// newBatch returns a plain batch: a roomTx keeps what later entries of the
+// batch read of earlier ones' writes.
+func (r *roomShard) newBatch(db *pebble.DB) *pebble.Batch { return db.NewBatch() }
+
+func (r *roomShard) applyEntries(db reader, b *pebble.Batch, entries []sm.Entry) (func(), error) {
+	tx := newRoomTx(db, b, r.shard)
 	var (
 		fresh []*parley.Message
 		fc    *fenceCmd
@@ -46,9 +50,7 @@ func (r *roomShard) applyEntries(b *pebble.Batch, entries []sm.Entry) (func(), e
 		return nil, err
 	}
 	return func() {
-		if r.ids != nil {
-			tx.dedup.commitTo(r.ids)
-		}
+		tx.dedup.commitTo(r.ids)
 		if len(fresh) > 0 {
 			r.hub.publish(fresh)
 		}
@@ -58,11 +60,8 @@ func (r *roomShard) applyEntries(b *pebble.Batch, entries []sm.Entry) (func(), e
 	}, nil
 }
 
-// opened builds the dedup filter from the shard's records in db.
+// opened builds the dedup index from the shard's records in db.
 func (r *roomShard) opened(db reader) error {
-	if r.ids == nil {
-		return nil
-	}
 	return r.ids.rebuild(db, r.shard)
 }
 

@@ -4,19 +4,28 @@ import (
 	"github.com/cockroachdb/pebble"
 )
 
-// roomTx is one apply batch of a room shard: the indexed pebble batch, and
-// the room headers and the shard clock read so far, kept decoded in memory
-// and written back once by flush. Every message of a busy room reads and
-// rewrites its room's header, so a batch of n messages now costs one header
-// read and one write instead of n of each.
+// roomTx is one apply batch of a room shard: a plain (write-only) pebble
+// batch over the state db, what the batch wrote that later entries of the
+// same batch read (see room_tx_overlay.go), and the room headers and the
+// shard clock read so far, kept decoded in memory and written back once by
+// flush. Every message of a busy room reads and rewrites its room's header,
+// so a batch of n messages costs one header read and one write instead of
+// n of each.
+//
+// Every read of the apply path goes through tx (get, getCBOR, message,
+// expired), never through the batch, which cannot be read: a read sees the
+// db as this batch has changed it so far, exactly as an indexed batch
+// would, so replicas decide alike however entries are grouped.
 type roomTx struct {
-	b     *pebble.Batch
+	db    reader        // the state db, as of the last committed batch
+	b     *pebble.Batch // writes only
 	shard uint64
+	over  overlay // keys written or deleted in this batch that later reads need
 
 	metas map[string]roomMeta // headers changed in this batch, to write back
 	clock counter             // the highest entry time applied, Unix nanoseconds
 	debt  counter             // sends applied since dedup records were last pruned
-	dedup dedupChanges        // dedup records added and deleted, for the filter
+	dedup dedupChanges        // dedup records added and deleted, for the index
 }
 
 // counter is a cached uint64 of the state db.
@@ -25,9 +34,9 @@ type counter struct {
 	read, dirty bool
 }
 
-func (c *counter) get(b *pebble.Batch, key []byte) (uint64, error) {
+func (c *counter) get(r reader, key []byte) (uint64, error) {
 	if !c.read {
-		v, err := getUint64(b, key)
+		v, err := getUint64(r, key)
 		if err != nil {
 			return 0, err
 		}
@@ -50,8 +59,10 @@ func (c *counter) flush(b *pebble.Batch, key []byte) error {
 	return putUint64(b, key, c.v)
 }
 
-func newRoomTx(b *pebble.Batch, shard uint64) *roomTx {
-	return &roomTx{b: b, shard: shard}
+// newRoomTx starts an apply batch that reads db and writes b, a plain
+// batch of db.
+func newRoomTx(db reader, b *pebble.Batch, shard uint64) *roomTx {
+	return &roomTx{db: db, b: b, shard: shard}
 }
 
 // meta returns room's header; a room seen for the first time is created at
@@ -61,7 +72,9 @@ func (tx *roomTx) meta(room string, ts int64) (roomMeta, error) {
 		return m, nil
 	}
 	var meta roomMeta
-	if _, err := getCBOR(tx.b, metaKey(tx.shard, room), &meta); err != nil {
+	// Headers are written only by flush, so the db has every header this
+	// batch has not changed.
+	if _, err := getCBOR(tx.db, metaKey(tx.shard, room), &meta); err != nil {
 		return meta, err
 	}
 	if meta.Created == 0 {
@@ -80,7 +93,7 @@ func (tx *roomTx) putMeta(room string, meta roomMeta) {
 
 // now returns the shard clock: the highest entry time applied.
 func (tx *roomTx) now() (uint64, error) {
-	return tx.clock.get(tx.b, clockKey(tx.shard))
+	return tx.clock.get(tx.db, clockKey(tx.shard))
 }
 
 // advanceClock moves the shard clock to ts if ts is later. Dedup expiry is
@@ -98,7 +111,7 @@ func (tx *roomTx) advanceClock(ts int64) error {
 
 // addDebt counts n more dedup records to prune and returns the total.
 func (tx *roomTx) addDebt(n uint64) (uint64, error) {
-	d, err := tx.debt.get(tx.b, debtKey(tx.shard))
+	d, err := tx.debt.get(tx.db, debtKey(tx.shard))
 	if err != nil {
 		return 0, err
 	}

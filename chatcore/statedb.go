@@ -16,6 +16,9 @@ import (
 // machine on the node. Keys are prefixed by shard id (see keys.go).
 type stateDB struct {
 	db *pebble.DB
+	// formatWas is the format the db had when opened: 0 for a new db, an
+	// older one if it was migrated (see statedb_format.go).
+	formatWas int
 }
 
 func openStateDB(f vfs.FS, dir string, p Profile) (*stateDB, error) {
@@ -29,9 +32,9 @@ func openStateDB(f vfs.FS, dir string, p Profile) (*stateDB, error) {
 	if !onDisk(f) {
 		opts.FS = pebbleFS{f}
 	}
-	// Every send looks up its message id, and nearly always misses. Bloom
-	// filters let a miss skip the tables that cannot hold the key instead of
-	// searching each one's index.
+	// Point lookups (members, room headers, a retried id's dedup record)
+	// often miss. Bloom filters let a miss skip the tables that cannot hold
+	// the key instead of searching each one's index.
 	opts.Levels = make([]pebble.LevelOptions, 7)
 	for i := range opts.Levels {
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
@@ -41,7 +44,12 @@ func openStateDB(f vfs.FS, dir string, p Profile) (*stateDB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state db: %w", err)
 	}
-	return &stateDB{db: db}, nil
+	was, err := checkFormat(db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%w (data dir %s)", err, dir)
+	}
+	return &stateDB{db: db, formatWas: was}, nil
 }
 
 func (s *stateDB) Close() error {

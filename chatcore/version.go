@@ -7,4 +7,8 @@ package chatcore
 // entry does when applied (a new command, a changed key layout, a changed
 // validation in the apply path); a change that only touches the proposing
 // side does not need it.
+//
+// 5: room shards apply fences (roomOpFence); and a message's dedup record
+// is one record keyed by entry time (state db format 2), so a snapshot of
+// a node with rules 4 would be misread.
 const ApplyRulesVersion = 5
