@@ -219,13 +219,6 @@ func (s *Subscription) pump(st *subStream) error {
 		if !deliver {
 			continue
 		}
-		// A consumer that keeps up finds room in the buffer: that try
-		// costs a plain channel send, not a select.
-		select {
-		case s.ch <- *ev.Msg:
-			continue
-		default:
-		}
 		select {
 		case s.ch <- *ev.Msg:
 		case <-s.ctx.Done():
