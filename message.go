@@ -54,8 +54,12 @@ func (m Message) MarshalCBOR() ([]byte, error) {
 	return Marshal(messageWire{Room: m.Room, Seq: m.Seq, ID: m.ID, User: m.User, TS: m.TS.UnixNano(), Text: m.Text, Kind: m.Kind})
 }
 
-// UnmarshalCBOR implements cbor.Unmarshaler with the network limits.
+// UnmarshalCBOR implements cbor.Unmarshaler with the network limits. The
+// form Marshal writes is read directly (DecodeCanonicalMessage).
 func (m *Message) UnmarshalCBOR(data []byte) error {
+	if DecodeCanonicalMessage(data, m) {
+		return nil
+	}
 	var w messageWire
 	if err := Unmarshal(data, &w); err != nil {
 		return fmt.Errorf("message: %w", err)

@@ -142,12 +142,16 @@ func (h *hub) poll(room string, next uint64, max int) (last uint64, msgs []parle
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for seq := next; seq <= f.last && len(msgs) < max; seq++ {
-		m := f.recent[seq%recentPerRoom]
-		if m.Seq != seq {
-			break
+	// Count first, so that a batch costs one allocation however long.
+	n := 0
+	for seq := next; seq <= f.last && n < max && f.recent[seq%recentPerRoom].Seq == seq; seq++ {
+		n++
+	}
+	if n > 0 {
+		msgs = make([]parley.Message, n)
+		for i := range msgs {
+			msgs[i] = f.recent[(next+uint64(i))%recentPerRoom]
 		}
-		msgs = append(msgs, m)
 	}
 	return f.last, msgs, f.wake
 }

@@ -196,8 +196,10 @@ func (s *Subscription) pump(st *subStream) error {
 	stop := context.AfterFunc(s.ctx, st.cancel)
 	defer stop()
 	for {
-		var ev transport.Event
-		if err := st.fr.Read(&ev); err != nil {
+		// ev.Msg is the reader's storage, valid until the next read: it
+		// is copied into the channel.
+		ev, err := st.fr.ReadEvent()
+		if err != nil {
 			if s.ctx.Err() != nil {
 				return s.ctx.Err()
 			}

@@ -69,11 +69,39 @@ func (c *frameCache) release(room string) {
 // to dst, encoding it only if no subscriber did already. r may be nil:
 // then it encodes.
 func (r *roomFrames) appendFrame(dst []byte, m *parley.Message) ([]byte, error) {
+	if r != nil {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+	}
+	return r.appendLocked(dst, m)
+}
+
+// appendFrames appends the event frames of msgs (messages of the ring's
+// room), each encoded only if no subscriber did already, until dst holds
+// at least limit bytes, and returns how many it appended: a whole batch
+// takes the ring's lock once. r may be nil: then it encodes each.
+func (r *roomFrames) appendFrames(dst []byte, msgs []parley.Message, limit int) ([]byte, int, error) {
+	if r != nil {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+	}
+	for i := range msgs {
+		var err error
+		if dst, err = r.appendLocked(dst, &msgs[i]); err != nil {
+			return dst, i, err
+		}
+		if len(dst) >= limit {
+			return dst, i + 1, nil
+		}
+	}
+	return dst, len(msgs), nil
+}
+
+// appendLocked appends m's frame; r.mu is held (or r is nil).
+func (r *roomFrames) appendLocked(dst []byte, m *parley.Message) ([]byte, error) {
 	if r == nil || m.Seq == 0 {
 		return transport.AppendFrame(dst, transport.Event{Msg: m}, transport.DefaultMaxFrame)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	slot := &r.ring[m.Seq%eventRing]
 	if slot.seq != m.Seq || slot.frame == nil {
 		f, err := transport.AppendFrame(nil, transport.Event{Msg: m}, transport.DefaultMaxFrame)

@@ -48,3 +48,45 @@ func TestRoomFramesShareEncodings(t *testing.T) {
 		t.Fatalf("rooms left after the last release: %v", c.rooms)
 	}
 }
+
+// writesRecorder keeps each write apart.
+type writesRecorder struct{ writes [][]byte }
+
+func (w *writesRecorder) Write(p []byte) (int, error) {
+	w.writes = append(w.writes, append([]byte(nil), p...))
+	return len(p), nil
+}
+
+// TestWriteEventsGathers checks that writeEvents writes every frame once,
+// in order, in writes of about eventWriteBytes, with the room's frames and
+// without.
+func TestWriteEventsGathers(t *testing.T) {
+	var c frameCache
+	for _, frames := range []*roomFrames{c.acquire("general"), nil} {
+		var msgs []parley.Message
+		var want []byte
+		for seq := uint64(1); seq <= 600; seq++ {
+			m := parley.Message{Room: "general", Seq: seq, ID: parley.NewMsgID(time.Unix(int64(seq), 0)), User: "ann", Text: string(bytes.Repeat([]byte("x"), 100))}
+			msgs = append(msgs, m)
+			var err error
+			if want, err = transport.AppendFrame(want, transport.Event{Msg: &m}, transport.DefaultMaxFrame); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var w writesRecorder
+		if _, err := writeEvents(&w, nil, msgs, frames); err != nil {
+			t.Fatal(err)
+		}
+		if got := bytes.Join(w.writes, nil); !bytes.Equal(got, want) {
+			t.Fatalf("wrote %d bytes, want the %d bytes of the frames", len(got), len(want))
+		}
+		if len(w.writes) < 2 {
+			t.Fatalf("%d bytes in %d writes", len(want), len(w.writes))
+		}
+		for i, b := range w.writes {
+			if len(b) > eventWriteBytes+200 || (i < len(w.writes)-1 && len(b) < eventWriteBytes) {
+				t.Fatalf("write %d of %d bytes, gathering %d", i, len(b), eventWriteBytes)
+			}
+		}
+	}
+}

@@ -182,8 +182,8 @@ func (r *relay) follow(ctx context.Context, node uint64, addr string) error {
 	r.mu.Unlock()
 	fr := st.Frames()
 	for {
-		var ev transport.Event
-		if err := fr.Read(&ev); err != nil {
+		ev, err := fr.ReadEvent()
+		if err != nil {
 			return err
 		}
 		if ev.Error != nil {

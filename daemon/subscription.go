@@ -93,17 +93,17 @@ const eventWriteBytes = 32 << 10
 // comes from the room's shared frames (encoded once for all its
 // subscribers; nil encodes each). It returns buf for reuse.
 func writeEvents(w io.Writer, buf []byte, msgs []parley.Message, frames *roomFrames) ([]byte, error) {
-	for i := range msgs {
+	for len(msgs) > 0 {
+		var n int
 		var err error
-		if buf, err = frames.appendFrame(buf, &msgs[i]); err != nil {
+		if buf, n, err = frames.appendFrames(buf, msgs, eventWriteBytes); err != nil {
 			return buf, err
 		}
-		if len(buf) >= eventWriteBytes || i == len(msgs)-1 {
-			if _, err := w.Write(buf); err != nil {
-				return buf, err
-			}
-			buf = buf[:0]
+		msgs = msgs[n:]
+		if _, err := w.Write(buf); err != nil {
+			return buf, err
 		}
+		buf = buf[:0]
 	}
 	return buf, nil
 }

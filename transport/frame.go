@@ -46,6 +46,7 @@ func AppendFrame(dst []byte, v any, max int) ([]byte, error) {
 type FrameReader struct {
 	r   *bufio.Reader
 	max int
+	msg parley.Message // the storage of ReadEvent's message
 }
 
 // NewFrameReader returns a reader that refuses frames over max bytes.
@@ -66,27 +67,41 @@ const frameChunk = 64 << 10
 // ReadRaw returns the next frame's CBOR bytes. io.EOF means the stream ended
 // cleanly between frames; io.ErrUnexpectedEOF means it ended inside one.
 func (f *FrameReader) ReadRaw() ([]byte, error) {
+	n, err := f.length()
+	if err != nil {
+		return nil, err
+	}
+	body, err := readBody(f.r, n)
+	if err != nil {
+		return nil, bodyErr(err)
+	}
+	return body, nil
+}
+
+// length reads the next frame's length and checks it against the limit.
+func (f *FrameReader) length() (int, error) {
 	n, err := readLength(f.r)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, io.EOF
+			return 0, io.EOF
 		}
-		return nil, fmt.Errorf("frame: length: %w", err)
+		return 0, fmt.Errorf("frame: length: %w", err)
 	}
 	if n > uint64(f.max) {
-		return nil, fmt.Errorf("frame: %d bytes: %w", n, ErrFrameTooLarge)
+		return 0, fmt.Errorf("frame: %d bytes: %w", n, ErrFrameTooLarge)
 	}
 	if n == 0 {
-		return nil, fmt.Errorf("frame: empty frame: %w", parley.ErrMalformed)
+		return 0, fmt.Errorf("frame: empty frame: %w", parley.ErrMalformed)
 	}
-	body, err := readBody(f.r, int(n))
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, fmt.Errorf("frame: body: %w", err)
+	return int(n), nil
+}
+
+// bodyErr wraps an error met inside a frame's body.
+func bodyErr(err error) error {
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
 	}
-	return body, nil
+	return fmt.Errorf("frame: body: %w", err)
 }
 
 // readBody reads exactly n bytes, growing its buffer by at most frameChunk
