@@ -80,6 +80,9 @@ type Options struct {
 	// chatcore.Config).
 	Argon  string
 	Quotas chatcore.Quotas
+	// Observer, if set, hears every node's proposals, sends and
+	// deliveries (see chatcore.Config).
+	Observer chatcore.Observer
 }
 
 // StartCluster starts n nodes on 127.0.0.1, creates the cluster on the
@@ -124,6 +127,7 @@ func (c *Cluster) AddNode() int {
 		ClientAddr: fmt.Sprintf("127.0.0.1:%d", 17400+i),
 		Profile:    chatcore.ProfileSmall,
 		Logger:     testLogger(),
+		Observer:   c.opts.Observer,
 	}
 	var node *chatcore.Node
 	var err error
