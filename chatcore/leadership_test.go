@@ -3,12 +3,9 @@ package chatcore_test
 import (
 	"context"
 	"fmt"
-	"math"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
 	"github.com/parleychat/parley/chatcore/chatcoretest"
 	"github.com/parleychat/parley/placement"
@@ -101,19 +98,7 @@ func TestNoLeadershipToAStoppedNode(t *testing.T) {
 
 	// Back, it gets its share of the leaders again.
 	c.Restart(victim)
-	chatcoretest.WaitFor(t, 120*time.Second, func() error {
-		st, err := first.Status(context.Background())
-		if err != nil {
-			return err
-		}
-		ideal := float64(shards) / float64(len(st.Nodes))
-		for _, n := range st.Nodes {
-			if math.Abs(float64(n.Leaders)-ideal) > 1 {
-				return fmt.Errorf("node %d leads %d shards, want %.1f ± 1", n.ID, n.Leaders, ideal)
-			}
-		}
-		return nil
-	})
+	chatcoretest.WaitFor(t, 120*time.Second, func() error { return leadersBalanced(first, shards) })
 }
 
 // leaderPlan is the leader balance plan of st's room shards over its nodes.
@@ -140,73 +125,17 @@ func leaderPlan(st chatcore.Status) []placement.Transfer {
 func TestLeaderBalanceUnderLoad(t *testing.T) {
 	const shards = 6
 	c := chatcoretest.StartCluster(t, 3, chatcoretest.Options{Shards: shards})
-	ring := placement.NewRing(placement.RoomShards(shards))
-	var rooms []string
-	seen := make(map[uint64]bool)
-	for i := 0; len(seen) < shards; i++ {
-		room := fmt.Sprintf("load-%d", i)
-		if s := ring.Shard(room); !seen[s] {
-			seen[s] = true
-			rooms = append(rooms, room)
-		}
-	}
+	rooms := oneRoomPerShard("load", shards)
 
 	// Senders on the two followers of a fresh cluster, each paced: a
 	// steady stream of forwarded proposals into every shard.
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var sent int
-	var failed []error
-	for _, n := range c.Nodes[1:] {
-		for w := range 16 {
-			wg.Go(func() {
-				tick := time.NewTicker(10 * time.Millisecond) // the load's pace
-				defer tick.Stop()
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					case <-tick.C:
-					}
-					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-					room := rooms[(w+i)%len(rooms)]
-					_, err := n.Send(ctx, chatcore.SendParams{Room: room, User: "loader", ID: parley.NewMsgID(time.Now()), Text: "x"})
-					cancel()
-					mu.Lock()
-					sent++
-					if err != nil {
-						failed = append(failed, err)
-					}
-					mu.Unlock()
-				}
-			})
-		}
-	}
-	balanced := func() error {
-		st, err := c.Nodes[0].Status(context.Background())
-		if err != nil {
-			return err
-		}
-		ideal := float64(shards) / float64(len(st.Nodes))
-		for _, n := range st.Nodes {
-			if math.Abs(float64(n.Leaders)-ideal) > 1 {
-				return fmt.Errorf("node %d leads %d shards, want %.1f ± 1", n.ID, n.Leaders, ideal)
-			}
-		}
-		return nil
-	}
-	defer func() {
-		close(stop)
-		wg.Wait()
-	}()
-	chatcoretest.WaitFor(t, 120*time.Second, balanced)
-	close(stop)
-	wg.Wait()
-	stop = make(chan struct{})
+	load := startSendLoad(c.Nodes[1:], 16, rooms, 10*time.Millisecond)
+	defer load.Stop()
+	chatcoretest.WaitFor(t, 120*time.Second, func() error { return leadersBalanced(c.Nodes[0], shards) })
+	load.Stop()
 
-	t.Logf("%d sends during the balancing", sent)
-	for _, err := range failed {
+	t.Logf("%d sends during the balancing", load.sent)
+	for _, err := range load.failed {
 		t.Errorf("send: %v", err)
 	}
 	for _, n := range c.Nodes {
