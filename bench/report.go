@@ -325,16 +325,7 @@ func leadersNote(t ThroughputResult) string {
 	if len(t.Leaders) == 0 {
 		return ""
 	}
-	names := make([]string, 0, len(t.Leaders))
-	for k := range t.Leaders {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	parts := make([]string, len(names))
-	for i, n := range names {
-		parts[i] = fmt.Sprintf("%s %d", n, t.Leaders[n])
-	}
-	return "busy-shard leaders " + strings.Join(parts, ", ") + "; "
+	return "busy-shard leaders " + countList(t.Leaders) + "; "
 }
 
 // cpuList formats each process's CPU use, in name order.
