@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -41,18 +40,7 @@ func TestMDNSIPv6(t *testing.T) {
 	}
 
 	// The CLI, with no address anywhere, finds the node over IPv6.
-	env := cliEnv{user: "alice", password: password, configHome: t.TempDir()}
-	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
-	defer cancel()
-	cmd := lab.CommandContext(ctx, parleyBin, "send", "--room", "lobby", "found you over IPv6")
-	cmd.Env = slices.DeleteFunc(env.environ(), func(kv string) bool { return strings.HasPrefix(kv, "PARLEY_SERVER=") })
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("parley send with no server: %v\n%s", err, out)
-	}
-	known, err := discovery.LoadKnownNodes(filepath.Join(env.configHome, "parley", discovery.KnownNodesFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	known := sendByDiscovery(t, lab.CommandContext, "found you over IPv6")
 	// It remembers the node at the address the cluster gives for it.
 	want := net.JoinHostPort(mdnslab.Host, "7440")
 	if got := known[caFingerprint(t, data)]; !slices.Contains(got, want) {

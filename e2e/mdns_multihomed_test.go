@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -9,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/parleychat/parley/discovery"
 	"github.com/parleychat/parley/internal/mdnslab"
 )
 
@@ -46,18 +44,7 @@ func TestMDNSSecondInterface(t *testing.T) {
 
 	// The CLI asks from the other machine: no cache there, so only the
 	// node's answer to its query tells it where the node is.
-	env := cliEnv{user: "alice", password: password, configHome: t.TempDir()}
-	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
-	defer cancel()
-	cmd := lab.AvahiHostCommand(ctx, parleyBin, "send", "--room", "lobby", "found you from the LAN")
-	cmd.Env = slices.DeleteFunc(env.environ(), func(kv string) bool { return strings.HasPrefix(kv, "PARLEY_SERVER=") })
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("parley send with no server, from the LAN: %v\n%s", err, out)
-	}
-	known, err := discovery.LoadKnownNodes(filepath.Join(env.configHome, "parley", discovery.KnownNodesFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	known := sendByDiscovery(t, lab.AvahiHostCommand, "found you from the LAN")
 	if want := net.JoinHostPort(mdnslab.IP, "7440"); !slices.Contains(known[caFingerprint(t, data)], want) {
 		t.Errorf("known_nodes remembers %v, want %s for the cluster", known, want)
 	}

@@ -71,18 +71,7 @@ func TestMDNS(t *testing.T) {
 	}
 
 	// The CLI, with no address anywhere, finds the cluster.
-	env := cliEnv{user: "alice", password: password, configHome: t.TempDir()}
-	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
-	defer cancel()
-	cmd := lab.CommandContext(ctx, parleyBin, "send", "--room", "lobby", "found you")
-	cmd.Env = slices.DeleteFunc(env.environ(), func(kv string) bool { return strings.HasPrefix(kv, "PARLEY_SERVER=") })
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("parley send with no server: %v\n%s", err, out)
-	}
-	known, err := discovery.LoadKnownNodes(filepath.Join(env.configHome, "parley", discovery.KnownNodesFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	known := sendByDiscovery(t, lab.CommandContext, "found you")
 	if got := known[ca]; !slices.Contains(got, mdnslab.IP+":7400") || !slices.Contains(got, mdnslab.IP+":7410") {
 		t.Errorf("known_nodes remembers %v for the cluster, want both nodes", known)
 	}
@@ -174,4 +163,25 @@ func caFingerprint(t *testing.T, data string) string {
 		t.Fatal(err)
 	}
 	return pki.Fingerprint(cert.Raw)
+}
+
+// sendByDiscovery runs `parley send` through command (a lab's way to run a
+// program on one of its hosts) with no server in its environment or
+// config, so that only discovery can find a node, and returns the node
+// addresses the CLI then remembered per cluster.
+func sendByDiscovery(t *testing.T, command func(ctx context.Context, name string, args ...string) *exec.Cmd, text string) map[string][]string {
+	t.Helper()
+	env := cliEnv{user: "alice", password: password, configHome: t.TempDir()}
+	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
+	defer cancel()
+	cmd := command(ctx, parleyBin, "send", "--room", "lobby", text)
+	cmd.Env = slices.DeleteFunc(env.environ(), func(kv string) bool { return strings.HasPrefix(kv, "PARLEY_SERVER=") })
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("parley send %q with no server: %v\n%s", text, err, out)
+	}
+	known, err := discovery.LoadKnownNodes(filepath.Join(env.configHome, "parley", discovery.KnownNodesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return known
 }
