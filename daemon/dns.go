@@ -153,14 +153,31 @@ func (s *Server) startDNS(addr, domain string) (*dnsService, error) {
 	h := dns.HandlerFunc(d.serveDNS)
 	d.udp = &dns.Server{PacketConn: pc, Handler: h}
 	d.tcp = &dns.Server{Listener: l, Handler: h, ReadTimeout: 5 * time.Second}
+	// Each server is running before startDNS returns: a dns.Server's
+	// Shutdown does nothing to a server not yet started, so a close right
+	// after the start (a start that fails later on) would leave it serving
+	// and Server.Close waiting for it forever.
 	for _, ds := range []*dns.Server{d.udp, d.tcp} {
+		started := make(chan struct{})
+		ds.NotifyStartedFunc = func() { close(started) }
+		ended := make(chan error, 1)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			if err := ds.ActivateAndServe(); err != nil && !errors.Is(err, net.ErrClosed) {
+			err := ds.ActivateAndServe()
+			if err != nil && !errors.Is(err, net.ErrClosed) {
 				s.log.Error("dns", "err", err)
 			}
+			ended <- err
 		}()
+		select {
+		case <-started:
+		case err := <-ended:
+			d.close()
+			pc.Close()
+			l.Close()
+			return nil, fmt.Errorf("dns: %w", err)
+		}
 	}
 	return d, nil
 }

@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -90,5 +92,29 @@ func TestHostIPs(t *testing.T) {
 	}
 	if got := hostIPs(ctx, "no-such-host.invalid"); len(got) != 0 {
 		t.Errorf("hostIPs(no-such-host.invalid) = %v, want none", got)
+	}
+}
+
+// A DNS service closed right after it started stops serving, so that a
+// node whose start fails after the DNS service came up (say, mDNS could
+// not bind) closes instead of waiting for it forever.
+func TestDNSCloseRightAfterStart(t *testing.T) {
+	for range 20 {
+		s := &Server{log: slog.New(slog.DiscardHandler)}
+		d, err := s.startDNS("127.0.0.1:0", DefaultDNSDomain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.close()
+		stopped := make(chan struct{})
+		go func() {
+			s.wg.Wait()
+			close(stopped)
+		}()
+		select {
+		case <-stopped:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the DNS service still serves 10 s after it was closed")
+		}
 	}
 }
