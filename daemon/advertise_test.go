@@ -37,3 +37,20 @@ func TestMDNSNotOnLoopback(t *testing.T) {
 		t.Fatal("a node listening on 127.0.0.1 announces itself by mDNS")
 	}
 }
+
+// The DNS service cannot share mDNS's port with mDNS: the config says so
+// and what to do, before anything starts (a node used to hang at start).
+func TestDNSOnMDNSPortRefused(t *testing.T) {
+	c := Config{DataDir: t.TempDir(), DNS: ":5353", MDNS: true}
+	if err := c.setDefaults(); !errors.Is(err, parley.ErrInvalid) || !strings.Contains(err.Error(), "another port") {
+		t.Errorf("--dns :5353 with mDNS on: %v, want ErrInvalid saying to pick another port", err)
+	}
+	for _, c := range []Config{
+		{DataDir: t.TempDir(), DNS: ":5353"},
+		{DataDir: t.TempDir(), DNS: ":5354", MDNS: true},
+	} {
+		if err := c.setDefaults(); err != nil {
+			t.Errorf("--dns %s with mDNS %v: %v", c.DNS, c.MDNS, err)
+		}
+	}
+}

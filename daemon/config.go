@@ -9,6 +9,7 @@ import (
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/discovery"
 )
 
 // Config configures a parleyd server.
@@ -149,6 +150,11 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Advertise == "" {
 		c.Advertise = defaultAdvertise(c.Listen)
+	}
+	if c.DNS != "" && c.MDNS {
+		if _, port, err := net.SplitHostPort(c.DNS); err == nil && port == strconv.Itoa(discovery.Port) {
+			return fmt.Errorf("config: --dns %s: port %d is mDNS's, which the node uses to announce itself; give --dns another port (such as :5354), or turn mDNS off with --mdns=false: %w", c.DNS, discovery.Port, parley.ErrInvalid)
+		}
 	}
 	if ip := net.ParseIP(c.Advertise); ip != nil && ip.To4() == nil {
 		return fmt.Errorf("config: --advertise %s: Raft takes IPv4 addresses and host names only; advertise a host name that resolves to this address: %w", c.Advertise, parley.ErrInvalid)

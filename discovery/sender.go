@@ -13,10 +13,14 @@ import (
 	"golang.org/x/net/ipv6"
 )
 
-// The mDNS groups and port (RFC 6762 3).
+// Port is mDNS's UDP port (RFC 6762 3). A node announcing itself holds it
+// on every address, so no other service of the node can use it.
+const Port = 5353
+
+// The mDNS groups (RFC 6762 3).
 var (
-	groupV4 = &net.UDPAddr{IP: net.IPv4(224, 0, 0, 251), Port: 5353}
-	groupV6 = &net.UDPAddr{IP: net.ParseIP("ff02::fb"), Port: 5353}
+	groupV4 = &net.UDPAddr{IP: net.IPv4(224, 0, 0, 251), Port: Port}
+	groupV6 = &net.UDPAddr{IP: net.ParseIP("ff02::fb"), Port: Port}
 )
 
 // sender multicasts unsolicited responses (announcements and goodbyes) on
@@ -40,10 +44,10 @@ func newSender(logger *slog.Logger) (*sender, error) {
 	s := &sender{log: logger, joined4: make(map[int]bool), joined6: make(map[int]bool)}
 	lc := net.ListenConfig{Control: reuseAddr}
 	var err4, err6 error
-	s.v4, err4 = lc.ListenPacket(context.Background(), "udp4", ":5353")
-	s.v6, err6 = lc.ListenPacket(context.Background(), "udp6", "[::]:5353")
+	s.v4, err4 = lc.ListenPacket(context.Background(), "udp4", fmt.Sprintf(":%d", Port))
+	s.v6, err6 = lc.ListenPacket(context.Background(), "udp6", fmt.Sprintf("[::]:%d", Port))
 	if s.v4 == nil && s.v6 == nil {
-		return nil, fmt.Errorf("mdns: no socket on port 5353: %v; %v", err4, err6)
+		return nil, fmt.Errorf("mdns: no socket on port %d: %v; %v", Port, err4, err6)
 	}
 	for _, c := range []net.PacketConn{s.v4, s.v6} {
 		if c != nil {
