@@ -50,6 +50,19 @@ type importCmd struct {
 	// Msgs if the room then ends at Last.
 	Members []importMember `cbor:"4,keyasint,omitempty"`
 	Last    uint64         `cbor:"5,keyasint,omitempty"`
+	// ID names the batch, the same in every copy of it: a copy proposed
+	// again after a leader change, or sent again after a reconnect, is
+	// answered with the first copy's outcome (importMark). Zero: none.
+	ID [16]byte `cbor:"6,keyasint,omitempty"`
+}
+
+// importMark is a room's last import batch that changed it (key
+// importMarkKey): a later copy of the batch gets the outcome the first one
+// had, rather than "all skipped", so an importer counts what it added
+// exactly once.
+type importMark struct {
+	ID  [16]byte      `cbor:"1,keyasint"`
+	Out importOutcome `cbor:"2,keyasint"`
 }
 
 // importMember is one member of an importCmd.
@@ -83,6 +96,16 @@ func (a roomApplier) importBatch(tx *roomTx, cmd roomCommand) (applyResult, erro
 	}
 	if why := checkImport(cmd.Room, in); why != "" {
 		return applyResult{reject: why}, nil
+	}
+	if in.ID != ([16]byte{}) {
+		var mark importMark
+		found, err := tx.getCBOR(importMarkKey(a.shard, cmd.Room), &mark)
+		if err != nil {
+			return applyResult{}, err
+		}
+		if found && mark.ID == in.ID {
+			return applyResult{ts: cmd.TS, seq: mark.Out.LastSeq, importOut: mark.Out}, nil
+		}
 	}
 	created := in.Created
 	if created <= 0 && len(in.Msgs) > 0 {
@@ -163,6 +186,13 @@ func (a roomApplier) importBatch(tx *roomTx, cmd roomCommand) (applyResult, erro
 	out.LastSeq = meta.LastSeq
 	res.seq = meta.LastSeq
 	res.importOut = out
+	if in.ID != ([16]byte{}) && (out.Added > 0 || out.MembersAdded > 0) {
+		// A batch that changed nothing needs no mark: a copy of it
+		// changes nothing either, and says so alike.
+		if err := tx.setCBOR(importMarkKey(a.shard, cmd.Room), importMark{ID: in.ID, Out: out}); err != nil {
+			return applyResult{}, err
+		}
+	}
 	return res, nil
 }
 
@@ -261,6 +291,11 @@ type ImportBatch struct {
 	// backup's messages; a room that has moved on keeps its membership.
 	Members []RoomMember
 	LastSeq uint64
+	// ID names the batch. Sending the same batch again with the same ID,
+	// after an error that left its fate unknown, reports what the first
+	// copy did rather than counting its messages as skipped. Zero: Import
+	// picks one, which covers its own retries only.
+	ID parley.MsgID
 }
 
 // ImportResult says what one import batch did.
@@ -304,6 +339,11 @@ func (n *Node) Import(ctx context.Context, by string, b ImportBatch) (ImportResu
 		return ImportResult{}, nil // a room without messages: its entry is all
 	}
 	cmd.TS = time.Now().UnixNano()
+	id := b.ID
+	if id.IsZero() {
+		id = parley.NewMsgID(time.Now())
+	}
+	cmd.Import.ID = id
 	data, err := cbor.Marshal(cmd)
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("import: encode: %w", err)

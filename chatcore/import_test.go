@@ -216,3 +216,54 @@ func sameDump(a, b [][2][]byte) bool {
 	}
 	return true
 }
+
+// TestImportCopyReportsTheFirstOutcome: a copy of a named batch, applied
+// after the first (a proposal made again after a leader change, or a
+// client's resend), reports what the first did and writes nothing; the
+// same messages under another name, or under none, are skipped.
+func TestImportCopyReportsTheFirstOutcome(t *testing.T) {
+	h := newApplierHarness(t)
+	log := backupOf(6, h.ts)
+	members := []importMember{{User: "alice", Joined: log[0].TS, Read: 6}}
+	named := func(id byte, first uint64, msgs []storedMsg, members []importMember, last uint64) roomCommand {
+		cmd := importCmdOf("general", first, msgs, members, last)
+		cmd.Import.ID = [16]byte{0x1d, id}
+		return cmd
+	}
+	want := importOutcome{Added: 4, LastSeq: 4}
+	if res := h.apply(named(1, 1, log[:4], nil, 0)); res.importOut != want {
+		t.Fatalf("first copy applied as %+v", res)
+	}
+	before := dumpDB(t, h.db)
+	if res := h.apply(named(1, 1, log[:4], nil, 0)); res.reject != "" || res.importOut != want || res.seq != 4 || len(res.imported) != 0 {
+		t.Fatalf("second copy applied as %+v, want outcome %+v", res, want)
+	}
+	for _, cmd := range []roomCommand{named(2, 1, log[:4], nil, 0), importCmdOf("general", 1, log[:4], nil, 0)} {
+		if res := h.apply(cmd); res.importOut != (importOutcome{Skipped: 4, LastSeq: 4}) {
+			t.Fatalf("the same messages under id %x applied as %+v", cmd.Import.ID, res)
+		}
+	}
+	if after := dumpDB(t, h.db); !sameDump(before, after) {
+		t.Fatal("a copy, or a batch that added nothing, changed the state db")
+	}
+	// The next batch takes the mark; a late copy of the first batch is
+	// then only skipped, and a copy of the last one still reports it.
+	last := importOutcome{Added: 2, Skipped: 1, LastSeq: 6, MembersAdded: 1}
+	if res := h.apply(named(3, 4, log[3:], members, 6)); res.importOut != last {
+		t.Fatalf("second batch applied as %+v", res)
+	}
+	if res := h.apply(named(1, 1, log[:4], nil, 0)); res.importOut != (importOutcome{Skipped: 4, LastSeq: 6}) {
+		t.Fatalf("a late copy of the first batch applied as %+v", res)
+	}
+	if res := h.apply(named(3, 4, log[3:], members, 6)); res.importOut != last {
+		t.Fatalf("a copy of the second batch applied as %+v", res)
+	}
+	// A refused copy is refused again: a refusal leaves no mark.
+	other := slices.Clone(log[:2])
+	other[1].Text = "not what the room holds"
+	for range 2 {
+		if res := h.apply(named(4, 1, other, nil, 0)); !strings.Contains(res.reject, "seq 2 holds another message") {
+			t.Fatalf("conflicting named batch applied as %+v", res)
+		}
+	}
+}

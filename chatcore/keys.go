@@ -17,6 +17,8 @@ import (
 //	'M' room                     room meta (last seq, created, members; CBOR)
 //	'm' len room seq             message (CBOR storedMsg)
 //	'u' len room user            room member (CBOR memberRecord)
+//	'I' room                     the room's last import batch that changed it:
+//	                             its id and outcome (CBOR importMark)
 //	'x' ts len room len user id  dedup record: the message's seq (uint64),
 //	                             ordered by entry time for expiry; found by
 //	                             id through the shard's dedupIndex
@@ -32,6 +34,7 @@ const (
 	kindMeta    = 'M'
 	kindMsg     = 'm'
 	kindMember  = 'u'
+	kindImport  = 'I'
 	kindExpiry  = 'x'
 	kindReg     = 'r'
 	kindFormat  = 'V'
@@ -52,6 +55,10 @@ func debtKey(shard uint64) []byte    { return append(shardPrefix(shard), kindDeb
 
 func metaKey(shard uint64, room string) []byte {
 	return append(append(shardPrefix(shard), kindMeta), room...)
+}
+
+func importMarkKey(shard uint64, room string) []byte {
+	return append(append(shardPrefix(shard), kindImport), room...)
 }
 
 func msgPrefix(shard uint64, room string) []byte {

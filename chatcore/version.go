@@ -11,4 +11,8 @@ package chatcore
 // 5: room shards apply fences (roomOpFence); and a message's dedup record
 // is one record keyed by entry time (state db format 2), so a snapshot of
 // a node with rules 4 would be misread.
-const ApplyRulesVersion = 5
+//
+// 6: an import batch carries an id, and the room keeps the id and outcome
+// of its last import batch that changed it (key 'I'), so a copy of the
+// batch reports the first copy's outcome.
+const ApplyRulesVersion = 6

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/backup"
@@ -392,10 +393,12 @@ func (im *importer) send(last bool) error {
 }
 
 // request fills in the room and sends one batch, retried across
-// reconnects (an import batch is safe to repeat).
+// reconnects (an import batch is safe to repeat, and its name makes a
+// repeat report what the first copy did).
 func (im *importer) request(req transport.ImportRequest) error {
 	r := im.room
 	req.Room, req.Creator, req.LastSeq = r.Name, r.Creator, r.LastSeq
+	req.Batch = parley.NewMsgID(time.Now())
 	if !r.Created.IsZero() {
 		req.Created = r.Created.UnixNano()
 	}

@@ -282,7 +282,7 @@ func importBatchOf(r transport.ImportRequest) (chatcore.ImportBatch, error) {
 	if len(r.Messages) > transport.MaxImportBatch || len(r.Members) > transport.MaxImportBatch {
 		return chatcore.ImportBatch{}, fmt.Errorf("import: room %s: more than %d messages or members in one batch: %w", r.Room, transport.MaxImportBatch, parley.ErrTooLarge)
 	}
-	b := chatcore.ImportBatch{Room: r.Room, Creator: r.Creator, Messages: r.Messages, LastSeq: r.LastSeq}
+	b := chatcore.ImportBatch{Room: r.Room, Creator: r.Creator, Messages: r.Messages, LastSeq: r.LastSeq, ID: r.Batch}
 	if r.Created > 0 {
 		b.Created = parley.UnixTime(r.Created)
 	}

@@ -20,6 +20,7 @@ func FuzzImportRequest(f *testing.F) {
 			{Seq: 2, ID: parley.NewMsgID(ts), User: "bob", TS: ts, Text: "hi"},
 		},
 		Members: []transport.BackupMember{{User: "alice", Joined: ts.UnixNano(), Read: 2}},
+		Batch:   parley.NewMsgID(ts),
 	}
 	for _, r := range []transport.ImportRequest{good, {Room: "dm.alice.bob", Messages: good.Messages}, {}} {
 		body, err := parley.Marshal(r)

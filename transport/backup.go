@@ -124,6 +124,10 @@ type ImportRequest struct {
 	Messages []parley.Message `cbor:"4,keyasint"`
 	Members  []BackupMember   `cbor:"5,keyasint"`
 	LastSeq  uint64           `cbor:"6,keyasint,omitempty"`
+	// Batch names the request, the same in every copy the client sends:
+	// a copy sent again after a lost answer reports what the first did.
+	// Zero: the serving node names it.
+	Batch parley.MsgID `cbor:"7,keyasint,omitempty"`
 }
 
 // ImportResponse says what a batch did.
