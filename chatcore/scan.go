@@ -130,12 +130,3 @@ func (n *Node) ShardVoters(shard uint64) ([]uint64, error) {
 	}
 	return slices.Sorted(slices.Values(p.Voters)), nil
 }
-
-// HostsRoom reports whether a replica of room's shard runs on this node.
-func (n *Node) HostsRoom(room string) (bool, error) {
-	shard, err := n.RoomShard(room)
-	if err != nil {
-		return false, err
-	}
-	return n.isHosted(shard), nil
-}

@@ -46,9 +46,13 @@ func forwardIfRemote[T any](ctx context.Context, srv *Server, room, user, op str
 	if isForwarded(ctx) {
 		return resp, false, nil
 	}
+	// The cheap question first: most requests are for rooms hosted here.
+	if local, err := srv.node.HostsRoom(room); err != nil || local {
+		return resp, false, nil // a bad name, or hosted here: served here
+	}
 	local, hosts, err := srv.node.RoomHosts(room)
 	if err != nil || local || len(hosts) == 0 {
-		return resp, false, nil // a bad name, or hosted here: served here
+		return resp, false, nil
 	}
 	var target any = &resp
 	if _, empty := target.(*struct{}); empty {
