@@ -44,6 +44,9 @@ type LatencyResult struct {
 	// Deliver is send → delivery at the subscriber, measured from each
 	// message's scheduled send time.
 	Deliver Latency `json:"send_to_deliver"`
+	// DeliverBySecond is Deliver for each second of the window, by
+	// scheduled send time, so that a slow stretch shows when it began.
+	DeliverBySecond []TimeSlice `json:"send_to_deliver_by_second"`
 	// WebDeliver is send → delivery at a subscriber on the same node's
 	// WebSocket (the web client's path), for the same messages.
 	WebDeliver Latency `json:"web_send_to_deliver"`
@@ -110,8 +113,9 @@ func RunLatency(ctx context.Context, c *Cluster, p LatencyParams) (LatencyResult
 	defer web.close()
 
 	var (
-		pending    sync.Map // MsgID → time.Time, the scheduled send time of a measured message
+		pending    sync.Map // MsgID → scheduled, of a measured message
 		webPending sync.Map // the same, for the WebSocket subscriber
+		timeline   = NewTimeline(p.Rate, p.Duration)
 		webDeliver = NewHistogram()
 		webCount   atomic.Int64
 		deliver    = NewHistogram()
@@ -132,7 +136,9 @@ func RunLatency(ctx context.Context, c *Cluster, p LatencyParams) (LatencyResult
 		subWG.Go(func() {
 			for m := range s.C() {
 				if v, ok := pending.LoadAndDelete(m.ID); ok {
-					deliver.Record(time.Since(v.(time.Time)))
+					d := time.Since(v.(scheduled).at)
+					deliver.Record(d)
+					timeline.Record(v.(scheduled).n, d)
 					delivered.Add(1)
 				}
 			}
@@ -141,7 +147,7 @@ func RunLatency(ctx context.Context, c *Cluster, p LatencyParams) (LatencyResult
 	subWG.Go(func() {
 		web.subscribe(sctx, rooms, func(m parley.Message) {
 			if v, ok := webPending.LoadAndDelete(m.ID); ok {
-				webDeliver.Record(time.Since(v.(time.Time)))
+				webDeliver.Record(time.Since(v.(scheduled).at))
 				webCount.Add(1)
 			}
 		})
@@ -166,8 +172,9 @@ func RunLatency(ctx context.Context, c *Cluster, p LatencyParams) (LatencyResult
 		id := parley.NewMsgID(time.Now())
 		if measured {
 			offered.Add(1)
-			pending.Store(id, j.sched)
-			webPending.Store(id, j.sched)
+			at := scheduled{at: j.sched, n: j.n - firstMeasured}
+			pending.Store(id, at)
+			webPending.Store(id, at)
 		}
 		sctx, cancel := context.WithTimeout(ctx, sendTimeout)
 		_, err := cls[w%len(cls)].SendID(sctx, rooms[j.room], id, text)
@@ -197,10 +204,18 @@ func RunLatency(ctx context.Context, c *Cluster, p LatencyParams) (LatencyResult
 		return nil
 	})
 	res.Deliver, res.Ack, res.WebDeliver = deliver.Summary(), ackHist.Summary(), webDeliver.Summary()
+	res.DeliverBySecond = timeline.Slices()
 	res.WebDelivered = webCount.Load()
 	res.Offered, res.Acked, res.Delivered, res.Errors = offered.Load(), acked.Load(), delivered.Load(), errs.Load()
 	res.Undelivered = max(0, res.Acked-res.Delivered)
 	return res, ctx.Err()
+}
+
+// scheduled is when a measured message was due, and its place in the
+// window's schedule.
+type scheduled struct {
+	at time.Time
+	n  int
 }
 
 // setupNote describes where the clients were and how the wait for
@@ -209,6 +224,9 @@ func (l *LatencyResult) setupNote() string {
 	s := fmt.Sprintf("senders on %s, subscriber on %s", strings.Join(l.SenderNodes, ", "), l.SubscriberNode)
 	if w := l.LeaderWait.note(); w != "" {
 		s += "; " + w
+	}
+	if t := timelineNote(l.DeliverBySecond, l.Deliver); t != "" {
+		s += "; " + t
 	}
 	return s
 }
