@@ -14,13 +14,19 @@ import (
 
 // BenchmarkApply measures a room shard's apply path alone, as diskSM.Update
 // runs it on a real state db: entries of group-committed batches of sends
-// with fresh ids, four entries per Update. One op is one message; the
+// with fresh ids, four entries per Update, and (perBatch=1/perUpdate=1)
+// one send per Update, as at a low rate. One op is one message; the
 // allocations per op do not depend on the machine's load, and cpu-ns/msg
 // (the process's CPU time while Update runs, pebble's own goroutines
 // included) depends on it less than ns/op, which counts waiting for a core.
 func BenchmarkApply(b *testing.B) {
-	for _, perBatch := range []int{4} {
-		b.Run(fmt.Sprintf("perBatch=%d", perBatch), func(b *testing.B) {
+	for _, shape := range []struct{ perBatch, perUpdate int }{{4, 4}, {1, 1}} {
+		perBatch, perUpdate := shape.perBatch, shape.perUpdate
+		name := fmt.Sprintf("perBatch=%d", perBatch)
+		if perUpdate != 4 {
+			name += fmt.Sprintf("/perUpdate=%d", perUpdate)
+		}
+		b.Run(name, func(b *testing.B) {
 			db, err := openStateDB(vfs.Default, b.TempDir(), ProfileDefault)
 			if err != nil {
 				b.Fatal(err)
@@ -31,7 +37,6 @@ func BenchmarkApply(b *testing.B) {
 			if _, err := s.Open(nil); err != nil {
 				b.Fatal(err)
 			}
-			const perUpdate = 4
 			text := string(make([]byte, 128))
 			var index uint64
 			entry := func() sm.Entry {

@@ -45,7 +45,7 @@ func (h *applierHarness) apply(cmd roomCommand) applyResult {
 	}
 	b := h.db.NewBatch()
 	defer b.Close()
-	tx := newRoomTx(h.db, b, h.a.shard)
+	tx := newRoomTx(h.db, b, h.a.shard, nil)
 	res, err := h.a.applyEntry(tx, data)
 	if err == nil {
 		err = tx.flush()

@@ -189,7 +189,7 @@ func applyGroupedWith(t *testing.T, log [][]byte, next func() int, ids *dedupInd
 			}
 		}
 		b := db.NewBatch()
-		tx := newRoomTx(db, b, a.shard)
+		tx := newRoomTx(db, b, a.shard, nil)
 		k := min(next(), len(log))
 		for _, e := range log[:k] {
 			if _, err := a.applyEntry(tx, e); err != nil {

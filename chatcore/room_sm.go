@@ -13,6 +13,9 @@ type roomShard struct {
 	hub *hub
 	// fenced, if not nil, is told of each fence applied (see fenceSet).
 	fenced func(shard uint64, fc fenceCmd)
+	// cache is what the last committed batch read and wrote of the values
+	// every batch reads (see applyCache).
+	cache applyCache
 }
 
 // newBatch returns a plain batch: a roomTx keeps what later entries of the
@@ -20,7 +23,8 @@ type roomShard struct {
 func (r *roomShard) newBatch(db *pebble.DB) *pebble.Batch { return db.NewBatch() }
 
 func (r *roomShard) applyEntries(db reader, b *pebble.Batch, entries []sm.Entry) (func(), error) {
-	tx := newRoomTx(db, b, r.shard)
+	tx := newRoomTx(db, b, r.shard, r.cache.begin(entries[0].Index))
+	last := entries[len(entries)-1].Index
 	var (
 		fresh []*parley.Message
 		fc    *fenceCmd
@@ -50,6 +54,7 @@ func (r *roomShard) applyEntries(db reader, b *pebble.Batch, entries []sm.Entry)
 		return nil, err
 	}
 	return func() {
+		r.cache.committed(tx, last)
 		tx.dedup.commitTo(r.ids)
 		if len(fresh) > 0 {
 			r.hub.publish(fresh)

@@ -26,6 +26,9 @@ type roomTx struct {
 	clock counter             // the highest entry time applied, Unix nanoseconds
 	debt  counter             // sends applied since dedup records were last pruned
 	dedup dedupChanges        // dedup records added and deleted, for the index
+	// cache, if not nil, holds the db's clock, debt and recent headers as
+	// of this batch's start (see applyCache).
+	cache *applyCache
 }
 
 // counter is a cached uint64 of the state db.
@@ -60,9 +63,14 @@ func (c *counter) flush(b *pebble.Batch, key []byte) error {
 }
 
 // newRoomTx starts an apply batch that reads db and writes b, a plain
-// batch of db.
-func newRoomTx(db reader, b *pebble.Batch, shard uint64) *roomTx {
-	return &roomTx{db: db, b: b, shard: shard}
+// batch of db, and reads its clock, debt and headers from cache first if
+// cache is not nil.
+func newRoomTx(db reader, b *pebble.Batch, shard uint64, cache *applyCache) *roomTx {
+	tx := &roomTx{db: db, b: b, shard: shard, cache: cache}
+	if cache != nil {
+		tx.clock, tx.debt = cache.clock, cache.debt
+	}
+	return tx
 }
 
 // meta returns room's header; a room seen for the first time is created at
@@ -70,6 +78,11 @@ func newRoomTx(db reader, b *pebble.Batch, shard uint64) *roomTx {
 func (tx *roomTx) meta(room string, ts int64) (roomMeta, error) {
 	if m, ok := tx.metas[room]; ok {
 		return m, nil
+	}
+	if tx.cache != nil {
+		if m, ok := tx.cache.metas[room]; ok {
+			return m, nil
+		}
 	}
 	var meta roomMeta
 	// Headers are written only by flush, so the db has every header this
@@ -119,14 +132,14 @@ func (tx *roomTx) addDebt(n uint64) (uint64, error) {
 	return d + n, nil
 }
 
-// flush writes the changed headers, clock and debt into the batch.
+// flush writes the changed headers, clock and debt into the batch. It is
+// the batch's last step.
 func (tx *roomTx) flush() error {
 	for room, m := range tx.metas {
 		if err := putCBOR(tx.b, metaKey(tx.shard, room), m); err != nil {
 			return err
 		}
 	}
-	clear(tx.metas)
 	if err := tx.clock.flush(tx.b, clockKey(tx.shard)); err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ func TestRoomTxReadsItsOwnWrites(t *testing.T) {
 	}
 	b := db.NewBatch()
 	defer b.Close()
-	tx := newRoomTx(db, b, roomShardForTest)
+	tx := newRoomTx(db, b, roomShardForTest, nil)
 	for _, step := range []error{tx.set([]byte("k2"), nil), tx.del([]byte("k3")), tx.set([]byte("k4"), nil), tx.setCBOR([]byte("k6"), 7)} {
 		if step != nil {
 			t.Fatal(step)

@@ -92,7 +92,7 @@ func TestStateFormat1Migrates(t *testing.T) {
 	}
 	for i, id := range ids {
 		b := db.db.NewBatch()
-		tx := newRoomTx(db.db, b, shard)
+		tx := newRoomTx(db.db, b, shard, nil)
 		seq, ts, found, err := a.findDedup(tx, a.ids.hash(dedupSuffix("general", "alice", id)), dedupSuffix("general", "alice", id))
 		b.Close()
 		if err != nil || !found || seq != seqs[i] || ts != int64(1_000_000_000+i) {
