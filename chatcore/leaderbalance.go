@@ -13,8 +13,9 @@ import (
 // heartbeatInterval), so stale reports do not make leaders flap.
 const transferCooldown = 5 * time.Second
 
-// balanceLeaders spreads room-shard leaders over the live nodes
-// (placement.BalanceLeaders over the leaders the heartbeats report): for
+// balanceLeaders spreads room-shard leaders over the live nodes, the busy
+// shards' apart from the others (placement.BalanceLeadersByLoad over the
+// leaders and loads the heartbeats report, see shardload.go): for
 // each transfer away from this node it asks dragonboat to hand the
 // leadership over. Every node computes the same plan from the registry; each
 // carries out only its own part.
@@ -28,6 +29,7 @@ func (n *Node) balanceLeaders(nodes []NodeRecord, now time.Time) {
 		return
 	}
 	shards := make(map[uint64]placement.ShardLeader)
+	busy := make(map[uint64]bool)
 	terms := make(map[uint64]uint64)
 	var live []uint64
 	for _, rec := range nodes {
@@ -41,9 +43,10 @@ func (n *Node) balanceLeaders(nodes []NodeRecord, now time.Time) {
 			}
 			terms[r.Shard] = r.Term
 			shards[r.Shard] = placement.ShardLeader{Leader: rec.ID, Voters: r.Voters}
+			busy[r.Shard] = r.Busy
 		}
 	}
-	for _, t := range placement.BalanceLeaders(shards, live) {
+	for _, t := range placement.BalanceLeadersByLoad(shards, busy, live) {
 		if t.From != n.id.NodeID || !n.leadsNow(t.Shard) {
 			continue
 		}

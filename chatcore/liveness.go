@@ -157,9 +157,14 @@ func (n *Node) heartbeatLoop() {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), heartbeatInterval)
+		now := time.Now()
+		leads := n.moves.reports(n.leadsNow)
+		for i := range leads {
+			leads[i].Busy = n.load.busy(leads[i].Shard, now)
+		}
 		cmd := registryCommand{
-			Op: regOpHeartbeat, TS: time.Now().UnixNano(), Target: n.id.NodeID,
-			Node: &NodeRecord{Leads: n.moves.reports(n.leadsNow)},
+			Op: regOpHeartbeat, TS: now.UnixNano(), Target: n.id.NodeID,
+			Node: &NodeRecord{Leads: leads},
 		}
 		if _, err := n.proposeRegistry(ctx, cmd); err != nil {
 			n.log.Debug("heartbeat", "err", err)

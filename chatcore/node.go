@@ -157,6 +157,8 @@ type Node struct {
 	reach *reachability
 	// moves is what the host loop last saw of the shards this node leads.
 	moves *moveState
+	// load tells busy room shards from idle ones (shardload.go).
+	load *shardLoad
 	// regWatch is when the registry last had a leader, as seen here.
 	regWatch registryWatch
 	// regPeer asks other nodes what the registry says of this one.
@@ -390,6 +392,7 @@ func start(cfg Config, id identity) (*Node, error) {
 		live:    newLiveness(),
 		reach:   reach,
 		moves:   newMoveState(),
+		load:    newShardLoad(),
 		removed: make(chan struct{}),
 		obs:     cfg.Observer,
 		stop:    make(chan struct{}),
@@ -439,7 +442,7 @@ func (n *Node) startReplica(shard, replica uint64, members map[uint64]string, jo
 		if shardID == placement.RegistryShard {
 			app = &registryShard{changed: n.registryChanged}
 		} else {
-			app = &roomShard{roomApplier: roomApplier{shard: shardID, ids: newDedupIndex()}, hub: n.hub, fenced: n.raiseFence}
+			app = &roomShard{roomApplier: roomApplier{shard: shardID, ids: newDedupIndex()}, hub: n.hub, fenced: n.raiseFence, applied: n.load.counter(shardID)}
 		}
 		return &diskSM{shard: shardID, db: n.db, app: app}
 	}

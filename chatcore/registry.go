@@ -113,6 +113,9 @@ type ShardReport struct {
 	Term      uint64   `cbor:"2,keyasint"`
 	Voters    []uint64 `cbor:"3,keyasint"`
 	NonVoting []uint64 `cbor:"4,keyasint,omitempty"`
+	// Busy: the shard applies entries at a rate that makes its leader
+	// count apart in leader balancing (see shardload.go).
+	Busy bool `cbor:"5,keyasint,omitempty"`
 }
 
 // Node states (NodeRecord.State).

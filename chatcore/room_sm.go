@@ -1,6 +1,8 @@
 package chatcore
 
 import (
+	"sync/atomic"
+
 	"github.com/cockroachdb/pebble"
 	sm "github.com/lni/dragonboat/v4/statemachine"
 	"github.com/parleychat/parley"
@@ -13,6 +15,8 @@ type roomShard struct {
 	hub *hub
 	// fenced, if not nil, is told of each fence applied (see fenceSet).
 	fenced func(shard uint64, fc fenceCmd)
+	// applied, if not nil, counts the entries applied (see shardLoad).
+	applied *atomic.Uint64
 	// cache is what the last committed batch read and wrote of the values
 	// every batch reads (see applyCache).
 	cache applyCache
@@ -23,6 +27,9 @@ type roomShard struct {
 func (r *roomShard) newBatch(db *pebble.DB) *pebble.Batch { return db.NewBatch() }
 
 func (r *roomShard) applyEntries(db reader, b *pebble.Batch, entries []sm.Entry) (func(), error) {
+	if r.applied != nil {
+		r.applied.Add(uint64(len(entries)))
+	}
 	tx := newRoomTx(db, b, r.shard, r.cache.begin(entries[0].Index))
 	last := entries[len(entries)-1].Index
 	var (

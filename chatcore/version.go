@@ -14,5 +14,6 @@ package chatcore
 //
 // 6: an import batch carries an id, and the room keeps the id and outcome
 // of its last import batch that changed it (key 'I'), so a copy of the
-// batch reports the first copy's outcome.
+// batch reports the first copy's outcome; and a heartbeat's reports carry
+// whether each shard is busy (ShardReport.Busy), which the registry stores.
 const ApplyRulesVersion = 6

@@ -1,6 +1,7 @@
 package placement
 
 import (
+	"cmp"
 	"slices"
 )
 
@@ -53,6 +54,27 @@ func BalanceLeaders(shards map[uint64]ShardLeader, nodes []uint64) []Transfer {
 			out = append(out, Transfer{Shard: s, From: shards[s].Leader, To: lead[s]})
 		}
 	}
+	return out
+}
+
+// BalanceLeadersByLoad is BalanceLeaders over the busy shards and, apart,
+// over the others, so that the leaders of the shards that carry the load
+// are spread as evenly as all leaders are: with every node a voter of
+// enough shards, each node ends with ⌊B/N⌋ or ⌈B/N⌉ of the B busy shards'
+// leaders, and as many of the idle ones. Balancing the count of all
+// leaders alone can leave one node leading every busy shard. A shard is
+// busy when busy says so. Transfers come sorted by shard.
+func BalanceLeadersByLoad(shards map[uint64]ShardLeader, busy map[uint64]bool, nodes []uint64) []Transfer {
+	hot, cold := make(map[uint64]ShardLeader), make(map[uint64]ShardLeader)
+	for s, sl := range shards {
+		if busy[s] {
+			hot[s] = sl
+		} else {
+			cold[s] = sl
+		}
+	}
+	out := append(BalanceLeaders(hot, nodes), BalanceLeaders(cold, nodes)...)
+	slices.SortFunc(out, func(a, b Transfer) int { return cmp.Compare(a.Shard, b.Shard) })
 	return out
 }
 

@@ -167,3 +167,79 @@ func TestBalanceLeadersToday(t *testing.T) {
 		t.Fatalf("leaders %v in %d transfers, want %v in 10", count, len(ts), want)
 	}
 }
+
+// TestBalanceLeadersByLoad starts from leader counts that BalanceLeaders
+// finds even (6, 5, 5), with 8 busy shards led 4, 2, 2, and 6, 1, 1:
+// BalanceLeaders alone moves nothing; by load, the busy shards' leaders
+// end 3, 3, 2 in some order, and all leaders stay near even (4 to 7).
+func TestBalanceLeadersByLoad(t *testing.T) {
+	nodes := []uint64{1, 2, 3}
+	ids := RoomShards(16)
+	for name, busyOn := range map[string][]uint64{
+		"4, 2, 2":         {1, 1, 1, 1, 2, 2, 3, 3},
+		"all on one node": {1, 1, 1, 1, 1, 1, 2, 3}, // n1 leads 6: 6 busy, n2 and n3 one each
+	} {
+		t.Run(name, func(t *testing.T) {
+			// Leaders 6, 5, 5; the busy shards are the first led by each
+			// node as busyOn lists them.
+			leaderOf := make(map[uint64]uint64)
+			for i, s := range ids {
+				leaderOf[s] = []uint64{1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3}[i]
+			}
+			shards := make(map[uint64]ShardLeader)
+			for _, s := range ids {
+				shards[s] = ShardLeader{Leader: leaderOf[s], Voters: nodes}
+			}
+			busy := make(map[uint64]bool)
+			taken := make(map[uint64]int)
+			for _, n := range busyOn {
+				for _, s := range ids {
+					if leaderOf[s] == n && !busy[s] && taken[n] < countOf(busyOn, n) {
+						busy[s] = true
+						taken[n]++
+						break
+					}
+				}
+			}
+			if ts := BalanceLeaders(shards, nodes); len(ts) != 0 {
+				t.Fatalf("BalanceLeaders moved %v from an even count", ts)
+			}
+			ts := BalanceLeadersByLoad(shards, busy, nodes)
+			if !slices.IsSortedFunc(ts, func(a, b Transfer) int { return int(a.Shard) - int(b.Shard) }) {
+				t.Fatalf("transfers not sorted by shard: %v", ts)
+			}
+			all := applyTransfers(t, shards, nodes, ts)
+			hot := make(map[uint64]ShardLeader)
+			for s, sl := range shards {
+				if busy[s] {
+					hot[s] = sl
+				}
+			}
+			var hotTs []Transfer
+			for _, tr := range ts {
+				if busy[tr.Shard] {
+					hotTs = append(hotTs, tr)
+				}
+			}
+			busyCount := applyTransfers(t, hot, nodes, hotTs)
+			for _, n := range nodes {
+				if busyCount[n] < 2 || busyCount[n] > 3 {
+					t.Errorf("node %d leads %d busy shards after %v, want 2 or 3", n, busyCount[n], ts)
+				}
+				if all[n] < 4 || all[n] > 7 {
+					t.Errorf("node %d leads %d shards in all, want about 16/3", n, all[n])
+				}
+			}
+		})
+	}
+}
+
+func countOf(list []uint64, v uint64) int {
+	n := 0
+	for _, x := range list {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}
