@@ -7,8 +7,10 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/parleychat/parley/client"
 	"github.com/parleychat/parley/placement"
 	"github.com/parleychat/parley/transport"
 )
@@ -23,11 +25,20 @@ const (
 	QuickLeaderWait   = 30 * time.Second
 )
 
+// warmInterval paces the trickle of sends into each room during the
+// leader wait: 20 a second, twice what makes a shard busy to the cluster
+// (10 entries a second, see chatcore/shardload.go), so that it balances
+// the busy shards' leaders as it does under a steady load, while adding
+// little load of its own.
+const warmInterval = 50 * time.Millisecond
+
 // LeaderWait is how the wait before a measured load went: a fresh cluster
 // elects every leader on its first node, and the cluster's own leader
-// balance spreads them over the nodes within seconds when idle. The wait
-// lets the load meet a cluster as it is in its steady state; it never
-// fails a run.
+// balance spreads them over the nodes within seconds, the busy shards'
+// apart from the idle ones. During the wait a trickle of sends (one per
+// room every warmInterval, one client per node) makes the rooms' shards
+// busy to the cluster. The wait lets the load meet a cluster as it is in
+// its steady state; it never fails a run.
 type LeaderWait struct {
 	// Balanced is whether the busy shards' leaders were spread as evenly
 	// as placement.BalanceLeaders spreads them (no transfer left to make)
@@ -126,6 +137,8 @@ func (c *Cluster) WaitLeadersBalanced(ctx context.Context, rooms []string, limit
 		}
 	}
 	t0 := time.Now()
+	stopWarm := c.warm(ctx, rooms)
+	defer stopWarm()
 	var last error
 	err := poll(ctx, limit, "busy-shard leaders balanced", func(ctx context.Context) error {
 		octx, cancel := context.WithTimeout(ctx, opTimeout)
@@ -158,6 +171,54 @@ func (c *Cluster) WaitLeadersBalanced(ctx context.Context, rooms []string, limit
 		w.Error = last.Error()
 	}
 	return w
+}
+
+// warm sends into each of rooms every warmInterval, from one client per
+// node, until the returned stop is called; stop waits for the senders.
+// A client that cannot connect, or a send that fails, only leaves its
+// share of the trickle out: the wait reports what came of it.
+func (c *Cluster) warm(ctx context.Context, rooms []string) (stop func()) {
+	wctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var cls []*client.Client
+	for _, n := range c.Nodes {
+		if !n.Alive() {
+			continue
+		}
+		cl, err := c.Dial(wctx, "warm", n)
+		if err != nil {
+			c.opts.Log.Warn("leader wait: no warming client", "node", n.Name, "err", err)
+			continue
+		}
+		cls = append(cls, cl)
+	}
+	if len(cls) == 0 {
+		cancel()
+		return func() {}
+	}
+	text := payload(16)
+	for i, room := range rooms {
+		cl := cls[i%len(cls)]
+		wg.Go(func() {
+			t := time.NewTicker(warmInterval)
+			defer t.Stop()
+			for {
+				select {
+				case <-wctx.Done():
+					return
+				case <-t.C:
+				}
+				sctx, scancel := context.WithTimeout(wctx, sendTimeout)
+				_, _ = cl.Send(sctx, room, text) // a failed send only thins the trickle
+				scancel()
+			}
+		})
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+		closeAll(cls)
+	}
 }
 
 // note describes the wait for a row's note.
