@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lni/dragonboat/v4"
 	"github.com/parleychat/parley/placement"
 )
 
@@ -150,10 +151,31 @@ func (n *Node) shardStatus(ctx context.Context, shard uint64, report ShardReport
 		for id := range m.NonVotings {
 			st.NonVoting = append(st.NonVoting, nodeOf(id))
 		}
-		slices.Sort(st.Replicas)
-		slices.Sort(st.NonVoting)
+	} else {
+		// No Raft round in time (a leadership transfer, say): the voters
+		// as the local replica last applied them, rather than none.
+		for id := range n.localVoters(shard) {
+			st.Replicas = append(st.Replicas, nodeOf(id))
+		}
 	}
+	slices.Sort(st.Replicas)
+	slices.Sort(st.NonVoting)
 	return st
+}
+
+// localVoters returns the voting replicas of shard as the local replica
+// last applied its membership (no Raft round), nil if it is not known.
+func (n *Node) localVoters(shard uint64) map[uint64]string {
+	info := n.nh.GetNodeHostInfo(dragonboat.NodeHostInfoOption{SkipLogInfo: true})
+	if info == nil {
+		return nil
+	}
+	for _, si := range info.ShardInfoList {
+		if si.ShardID == shard && !si.Pending {
+			return si.Replicas
+		}
+	}
+	return nil
 }
 
 // nodeRecord reads one node's registry record from the local replica.
