@@ -27,7 +27,7 @@ const (
 
 // warmInterval paces the trickle of sends into each room during the
 // leader wait: 20 a second, twice what makes a shard busy to the cluster
-// (10 entries a second, see chatcore/shardload.go), so that it balances
+// (10 entries a second for 3 s, see chatcore/shardload.go), so that it balances
 // the busy shards' leaders as it does under a steady load, while adding
 // little load of its own.
 const warmInterval = 50 * time.Millisecond

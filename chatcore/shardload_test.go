@@ -5,9 +5,11 @@ import (
 	"time"
 )
 
-// TestShardLoadTellsBusyFromIdle feeds a shard's entry counter at given
-// rates between looks one second apart: busy from 10 entries a second, idle
-// again only at 2 or fewer, and a look after a long gap judged afresh.
+// TestShardLoadTellsBusyFromIdle feeds a shard's entry counter between
+// looks a second apart: busy after 3 looks in a row at 10 entries a second
+// or more, idle again only after 10 looks in a row at 2 or fewer, a burst
+// or a pause shorter than that changes nothing, and a look long after the
+// last one judges afresh.
 func TestShardLoadTellsBusyFromIdle(t *testing.T) {
 	l := newShardLoad()
 	c := l.counter(7)
@@ -18,27 +20,30 @@ func TestShardLoadTellsBusyFromIdle(t *testing.T) {
 	if l.busy(7, at) {
 		t.Fatal("busy at the first look")
 	}
-	for i, step := range []struct {
-		entries uint64
-		after   time.Duration
-		busy    bool
-	}{
-		{9, time.Second, false},
-		{10, time.Second, true},
-		{5, time.Second, true}, // between the marks: as it was
-		{3, time.Second, true},
-		{2, time.Second, false},
-		{5, time.Second, false}, // between the marks: as it was
-		{30, 2 * time.Second, true},
-		{100, 20 * time.Second, false}, // 5 a second, but long after: judged afresh
-		{0, 0, false},                  // no time passed: as it was
-	} {
-		c.Add(step.entries)
-		at = at.Add(step.after)
-		if got := l.busy(7, at); got != step.busy {
-			t.Fatalf("step %d (%d entries in %v): busy %v, want %v", i, step.entries, step.after, got, step.busy)
+	look := func(step string, entries uint64, after time.Duration, want bool) {
+		t.Helper()
+		c.Add(entries)
+		at = at.Add(after)
+		if got := l.busy(7, at); got != want {
+			t.Fatalf("%s (%d entries in %v): busy %v, want %v", step, entries, after, got, want)
 		}
 	}
+	look("a burst", 500, time.Second, false)
+	look("quiet again", 0, time.Second, false)
+	look("busy 1", 10, time.Second, false)
+	look("busy 2", 50, time.Second, false)
+	look("busy 3", 20, 2*time.Second, true)
+	for i := range idleLooks - 1 {
+		look("a pause", uint64(i%3), time.Second, true)
+	}
+	look("between the marks", 5, time.Second, true)
+	for range idleLooks - 1 {
+		look("quiet", 2, time.Second, true)
+	}
+	look("quiet for idleLooks", 1, time.Second, false)
+	look("busy 1", 30, time.Second, false)
+	look("busy 2", 30, time.Second, false)
+	look("long after: judged afresh", 30*10, 30*time.Second, false)
 	if l.busy(8, at) {
 		t.Fatal("a shard never counted is busy")
 	}
