@@ -72,6 +72,15 @@ func (n *Node) Nodes() ([]NodeRecord, error) {
 // Rooms lists the rooms of the cluster's directory.
 func (n *Node) Rooms() ([]RoomRecord, error) { return scanCBOR[RoomRecord](n.db.db, regRoom) }
 
+// SyncRooms is Rooms after a read barrier on the registry: it holds every
+// room whose creation finished before the call, on whichever node.
+func (n *Node) SyncRooms(ctx context.Context) ([]RoomRecord, error) {
+	if err := n.readBarrierOn(ctx, placement.RegistryShard); err != nil {
+		return nil, fmt.Errorf("rooms: %w", err)
+	}
+	return n.Rooms()
+}
+
 func (n *Node) placement(shard uint64) (Placement, error) {
 	var p Placement
 	_, err := getCBOR(n.db.db, placementKey(shard), &p)

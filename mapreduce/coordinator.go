@@ -217,12 +217,16 @@ func (j *jobRun) run(ctx context.Context) {
 
 // rooms lists the rooms the job reads: the ones named, every room of the
 // cluster for an administrator's job over all rooms, or else every room the
-// user may read.
-func (j *jobRun) rooms() ([]string, error) {
+// user may read. The list is read after a barrier on the registry, so it
+// holds every room created before the job started, on any node, as each
+// room's cut holds every message sent before.
+func (j *jobRun) rooms(ctx context.Context) ([]string, error) {
 	if len(j.params.Rooms) > 0 {
 		return slices.Compact(slices.Sorted(slices.Values(j.params.Rooms))), nil
 	}
-	recs, err := j.e.node.Rooms()
+	rctx, cancel := context.WithTimeout(ctx, cutTimeout)
+	defer cancel()
+	recs, err := j.e.node.SyncRooms(rctx)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +241,7 @@ func (j *jobRun) rooms() ([]string, error) {
 
 // plan fixes the job's cut and makes its map tasks.
 func (j *jobRun) plan(ctx context.Context) error {
-	rooms, err := j.rooms()
+	rooms, err := j.rooms(ctx)
 	if err != nil {
 		return fmt.Errorf("analytics: rooms: %w", err)
 	}
