@@ -30,15 +30,19 @@ func oneRoomPerShard(prefix string, shards int) []string {
 
 // leadersBalanced returns nil once n's status shows every node leading
 // its share of the room shards, ± 1.
-func leadersBalanced(n *chatcore.Node, shards int) error {
+func leadersBalanced(n *chatcore.Node, shards int) error { return leadersWithin(n, shards, 1) }
+
+// leadersWithin returns nil once n's status shows every node leading its
+// share of the room shards, ± slack.
+func leadersWithin(n *chatcore.Node, shards int, slack float64) error {
 	st, err := n.Status(context.Background())
 	if err != nil {
 		return err
 	}
 	ideal := float64(shards) / float64(len(st.Nodes))
 	for _, rec := range st.Nodes {
-		if math.Abs(float64(rec.Leaders)-ideal) > 1 {
-			return fmt.Errorf("node %d leads %d shards, want %.1f ± 1", rec.ID, rec.Leaders, ideal)
+		if math.Abs(float64(rec.Leaders)-ideal) > slack {
+			return fmt.Errorf("node %d leads %d shards, want %.1f ± %g", rec.ID, rec.Leaders, ideal, slack)
 		}
 	}
 	return nil
