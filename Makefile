@@ -53,20 +53,20 @@ unit:
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzFrameReader$$' -fuzztime=$(FUZZTIME) ./transport
-	$(GO) test -run='^$$' -fuzz='^FuzzMsgID$$' -fuzztime=$(FUZZTIME) .
-	$(GO) test -run='^$$' -fuzz='^FuzzDecodeMessage$$' -fuzztime=$(FUZZTIME) .
-	$(GO) test -run='^$$' -fuzz='^FuzzReadEvent$$' -fuzztime=$(FUZZTIME) ./transport
-	$(GO) test -run='^$$' -fuzz='^FuzzDNSQuery$$' -fuzztime=$(FUZZTIME) ./daemon
-	$(GO) test -run='^$$' -fuzz='^FuzzWebFrame$$' -fuzztime=$(FUZZTIME) ./transport
-	$(GO) test -run='^$$' -fuzz='^FuzzAnalyticsBodies$$' -fuzztime=$(FUZZTIME) ./transport
-	$(GO) test -run='^$$' -fuzz='^FuzzAccountBodies$$' -fuzztime=$(FUZZTIME) ./transport
-	$(GO) test -run='^$$' -fuzz='^FuzzSessionToken$$' -fuzztime=$(FUZZTIME) ./chatcore
-	$(GO) test -run='^$$' -fuzz='^FuzzParseTXT$$' -fuzztime=$(FUZZTIME) ./discovery
-	$(GO) test -run='^$$' -fuzz='^FuzzStartRequest$$' -fuzztime=$(FUZZTIME) ./mapreduce
-	$(GO) test -run='^$$' -fuzz='^FuzzRunFile$$' -fuzztime=$(FUZZTIME) ./mapreduce
-	$(GO) test -run='^$$' -fuzz='^FuzzReader$$' -fuzztime=$(FUZZTIME) ./backup
-	$(GO) test -run='^$$' -fuzz='^FuzzImportRequest$$' -fuzztime=$(FUZZTIME) ./daemon
+	GO=$(GO) ./scripts/fuzz.sh FuzzFrameReader ./transport $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzMsgID . $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzDecodeMessage . $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzReadEvent ./transport $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzDNSQuery ./daemon $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzWebFrame ./transport $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzAnalyticsBodies ./transport $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzAccountBodies ./transport $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzSessionToken ./chatcore $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzParseTXT ./discovery $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzStartRequest ./mapreduce $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzRunFile ./mapreduce $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzReader ./backup $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzImportRequest ./daemon $(FUZZTIME)
 
 arm64:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build ./...
