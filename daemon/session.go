@@ -62,6 +62,10 @@ type session struct {
 	limit *tokenBucket
 	slots chan struct{}
 	wg    sync.WaitGroup
+	// work hands a request to an idle worker (see session_workers.go);
+	// quit, closed when serve returns, ends the idle workers.
+	work chan transport.Request
+	quit chan struct{}
 
 	// token is the user's session token, checked by watchAccount.
 	tokenMu sync.Mutex
@@ -74,12 +78,15 @@ func newSession(s *Server, c carrier) *session {
 		log:   s.log.With("remote", c.remote()),
 		limit: newTokenBucket(s.cfg.RequestsPerSecond),
 		slots: make(chan struct{}, maxInFlight),
+		work:  make(chan transport.Request),
+		quit:  make(chan struct{}),
 	}
 }
 
 func (ss *session) serve() {
 	ctx := ss.c.context()
 	defer ss.wg.Wait()
+	defer close(ss.quit)
 	var hello transport.Hello
 	if err := ss.c.readHello(&hello); err != nil {
 		if e := inputError(err); e != nil {
@@ -140,12 +147,7 @@ func (ss *session) serve() {
 		case <-ctx.Done():
 			return
 		}
-		ss.wg.Add(1)
-		go func() {
-			defer ss.wg.Done()
-			defer func() { <-ss.slots }()
-			ss.handle(ctx, req)
-		}()
+		ss.dispatchRequest(ctx, req)
 	}
 }
 
