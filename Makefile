@@ -67,6 +67,9 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh FuzzRunFile ./mapreduce $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh FuzzReader ./backup $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh FuzzImportRequest ./daemon $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzDecodeRoomCommand ./chatcore $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzDecodeBatchItems ./chatcore $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzEncodeCommands ./chatcore $(FUZZTIME)
 
 arm64:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build ./...

@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/parleychat/parley"
 )
 
@@ -158,9 +157,9 @@ func (p *shardProposer) propose(batch []*pendingSend) ([]batchItem, error) {
 	for i, ps := range batch {
 		cmd.Batch[i] = ps.cmd
 	}
-	data, err := cbor.Marshal(cmd)
+	data, err := encodeRoomCommand(&cmd)
 	if err != nil {
-		return nil, fmt.Errorf("batch: encode: %w", err)
+		return nil, fmt.Errorf("batch: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
@@ -168,8 +167,8 @@ func (p *shardProposer) propose(batch []*pendingSend) ([]batchItem, error) {
 	if err != nil {
 		return nil, err
 	}
-	var items []batchItem
-	if err := cbor.Unmarshal(res.Data, &items); err != nil || len(items) != len(batch) {
+	items, err := decodeBatchItems(res.Data)
+	if err != nil || len(items) != len(batch) {
 		return nil, fmt.Errorf("batch: result of %d sends undecodable (%v)", len(batch), err)
 	}
 	return items, nil

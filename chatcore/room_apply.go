@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/parleychat/parley"
 )
 
@@ -47,7 +46,7 @@ type roomApplier struct {
 // applyEntry applies one entry within tx, which the caller flushes.
 func (a roomApplier) applyEntry(tx *roomTx, data []byte) (applyResult, error) {
 	var cmd roomCommand
-	if err := cbor.Unmarshal(data, &cmd); err != nil {
+	if err := decodeRoomCommand(data, &cmd); err != nil {
 		return applyResult{reject: "undecodable entry"}, nil
 	}
 	var (
@@ -300,11 +299,7 @@ func encodeResult(r applyResult) (uint64, []byte, error) {
 		for i, it := range r.items {
 			items[i] = batchItem{Seq: it.seq, TS: it.ts, Duplicate: it.duplicate, Reject: it.reject}
 		}
-		data, err := cbor.Marshal(items)
-		if err != nil {
-			return 0, nil, fmt.Errorf("room apply: batch result: %w", err)
-		}
-		return 1, data, nil
+		return 1, encodeBatchItems(items), nil
 	}
 	data := make([]byte, 9)
 	switch r.op {

@@ -129,11 +129,7 @@ func (tx *roomTx) del(key []byte) error {
 
 // putMessage writes message seq of room.
 func (tx *roomTx) putMessage(room string, seq uint64, m storedMsg) error {
-	data, err := cbor.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("state db: encode: %w", err)
-	}
-	if err := tx.b.Set(msgKey(tx.shard, room, seq), data, nil); err != nil {
+	if err := tx.b.Set(msgKey(tx.shard, room, seq), encodeStoredMsg(&m), nil); err != nil {
 		return fmt.Errorf("state db: %w", err)
 	}
 	tx.over.msgs = append(tx.over.msgs, writtenMsg{room: room, seq: seq, msg: m})
