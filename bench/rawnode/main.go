@@ -27,9 +27,15 @@ import (
 	"github.com/lni/dragonboat/v4"
 	"github.com/lni/dragonboat/v4/config"
 	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/internal/softsettings"
 )
 
 func main() {
+	// Parley's dragonboat soft settings too, as parleyd has them.
+	if err := softsettings.Apply(); err != nil {
+		fmt.Fprintf(os.Stderr, "parley-rawnode: %v\n", err)
+		os.Exit(1)
+	}
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintf(os.Stderr, "parley-rawnode: %v\n", err)
 		os.Exit(1)

@@ -12,9 +12,14 @@ package main
 import (
 	"fmt"
 	"os"
+
+	"github.com/parleychat/parley/internal/softsettings"
 )
 
 func main() {
+	if err := softsettings.Apply(); err != nil {
+		fmt.Fprintf(os.Stderr, "parleyd: %v (running with dragonboat's default buffers)\n", err)
+	}
 	args := os.Args[1:]
 	var err error
 	switch {
