@@ -6,10 +6,11 @@
 // settings that it reads from one place only: a file named
 // dragonboat-soft-settings.json in the process's working directory, while
 // its packages initialise, before main runs. Its defaults suit a server with
-// gigabytes to spare. On a 3-node cluster they held about 14 MiB of an idle
-// node's 43–52 MiB: four TCP connections to each peer with a 2 MiB send
-// buffer each, and per replica a proposal queue of 2048 entries and a
-// receive queue of 1024 messages, each twice over (see Settings).
+// gigabytes to spare: four TCP connections to each peer with a 2 MiB send
+// buffer and a queue of 2048 messages each, and per replica a proposal
+// queue of 2048 entries and a receive queue of 1024 messages, each twice
+// over. With Settings instead, an idle node of a 3-node cluster (small
+// profile) holds 39–40 MiB, not 43–52.
 //
 // Apply, the first call in main, writes the file into a fresh temporary
 // directory and re-executes the binary there: the same process id,
