@@ -1,9 +1,10 @@
 package parley
 
 import (
-	"encoding/binary"
 	"math"
 	"unicode/utf8"
+
+	"github.com/parleychat/parley/internal/cborhead"
 )
 
 // A subscriber decodes every message of its room, so decoding a message is
@@ -61,32 +62,12 @@ type canonDecoder struct{ b []byte }
 
 // head reads an item's head of major type major and returns its argument.
 func (d *canonDecoder) head(major byte) (uint64, bool) {
-	if len(d.b) == 0 || d.b[0]>>5 != major {
+	m, n, size, ok := cborhead.Read(d.b)
+	if !ok || m != major {
 		return 0, false
 	}
-	info := d.b[0] & 0x1f
-	switch {
-	case info < 24:
-		d.b = d.b[1:]
-		return uint64(info), true
-	case info == 24 && len(d.b) >= 2:
-		v := uint64(d.b[1])
-		d.b = d.b[2:]
-		return v, true
-	case info == 25 && len(d.b) >= 3:
-		v := uint64(binary.BigEndian.Uint16(d.b[1:]))
-		d.b = d.b[3:]
-		return v, true
-	case info == 26 && len(d.b) >= 5:
-		v := uint64(binary.BigEndian.Uint32(d.b[1:]))
-		d.b = d.b[5:]
-		return v, true
-	case info == 27 && len(d.b) >= 9:
-		v := binary.BigEndian.Uint64(d.b[1:])
-		d.b = d.b[9:]
-		return v, true
-	}
-	return 0, false
+	d.b = d.b[size:]
+	return n, true
 }
 
 // key reads the map key k.

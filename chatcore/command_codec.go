@@ -1,12 +1,12 @@
 package chatcore
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"unicode/utf8"
 
 	"github.com/fxamacker/cbor/v2"
+	"github.com/parleychat/parley/internal/cborhead"
 )
 
 // The codec of the apply path's hot records. Every send is encoded into a
@@ -67,36 +67,19 @@ const (
 // so the hand decoder leaves it to it.
 const cborMaxElements = 131072
 
-// appendHead appends a CBOR head of major type major and argument n, in
-// its shortest form.
-func appendHead(b []byte, major byte, n uint64) []byte {
-	m := major << 5
-	switch {
-	case n < 24:
-		return append(b, m|byte(n))
-	case n <= math.MaxUint8:
-		return append(b, m|24, byte(n))
-	case n <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(b, m|25), uint16(n))
-	case n <= math.MaxUint32:
-		return binary.BigEndian.AppendUint32(append(b, m|26), uint32(n))
-	}
-	return binary.BigEndian.AppendUint64(append(b, m|27), n)
-}
-
 func appendInt(b []byte, v int64) []byte {
 	if v >= 0 {
-		return appendHead(b, cborUint, uint64(v))
+		return cborhead.Append(b, cborUint, uint64(v))
 	}
-	return appendHead(b, cborNegInt, uint64(-1-v))
+	return cborhead.Append(b, cborNegInt, uint64(-1-v))
 }
 
 func appendText(b []byte, s string) []byte {
-	return append(appendHead(b, cborText, uint64(len(s))), s...)
+	return append(cborhead.Append(b, cborText, uint64(len(s))), s...)
 }
 
 func appendBytes(b []byte, p []byte) []byte {
-	return append(appendHead(b, cborBytes, uint64(len(p))), p...)
+	return append(cborhead.Append(b, cborBytes, uint64(len(p))), p...)
 }
 
 // appendRoomCommand appends cmd as cbor.Marshal encodes it. A command with
@@ -112,23 +95,23 @@ func appendRoomCommand(b []byte, cmd *roomCommand) ([]byte, error) {
 			n++
 		}
 	}
-	b = appendHead(b, cborMap, uint64(n))
-	b = appendHead(appendHead(b, cborUint, cmdKeyOp), cborUint, uint64(cmd.Op))
+	b = cborhead.Append(b, cborMap, uint64(n))
+	b = cborhead.Append(cborhead.Append(b, cborUint, cmdKeyOp), cborUint, uint64(cmd.Op))
 	if cmd.Room != "" {
-		b = appendText(appendHead(b, cborUint, cmdKeyRoom), cmd.Room)
+		b = appendText(cborhead.Append(b, cborUint, cmdKeyRoom), cmd.Room)
 	}
 	if cmd.User != "" {
-		b = appendText(appendHead(b, cborUint, cmdKeyUser), cmd.User)
+		b = appendText(cborhead.Append(b, cborUint, cmdKeyUser), cmd.User)
 	}
-	b = appendBytes(appendHead(b, cborUint, cmdKeyID), cmd.ID[:])
+	b = appendBytes(cborhead.Append(b, cborUint, cmdKeyID), cmd.ID[:])
 	if cmd.TS != 0 {
-		b = appendInt(appendHead(b, cborUint, cmdKeyTS), cmd.TS)
+		b = appendInt(cborhead.Append(b, cborUint, cmdKeyTS), cmd.TS)
 	}
 	if cmd.Text != "" {
-		b = appendText(appendHead(b, cborUint, cmdKeyText), cmd.Text)
+		b = appendText(cborhead.Append(b, cborUint, cmdKeyText), cmd.Text)
 	}
 	if len(cmd.Batch) > 0 {
-		b = appendHead(appendHead(b, cborUint, cmdKeyBatch), cborArray, uint64(len(cmd.Batch)))
+		b = cborhead.Append(cborhead.Append(b, cborUint, cmdKeyBatch), cborArray, uint64(len(cmd.Batch)))
 		for i := range cmd.Batch {
 			var err error
 			if b, err = appendRoomCommand(b, &cmd.Batch[i]); err != nil {
@@ -137,7 +120,7 @@ func appendRoomCommand(b []byte, cmd *roomCommand) ([]byte, error) {
 		}
 	}
 	if cmd.Seq != 0 {
-		b = appendHead(appendHead(b, cborUint, cmdKeySeq), cborUint, cmd.Seq)
+		b = cborhead.Append(cborhead.Append(b, cborUint, cmdKeySeq), cborUint, cmd.Seq)
 	}
 	return b, nil
 }
@@ -168,13 +151,13 @@ func encodeStoredMsg(m *storedMsg) []byte {
 		n++
 	}
 	b := make([]byte, 0, 48+len(m.User)+len(m.Text)+len(m.Kind))
-	b = appendHead(b, cborMap, uint64(n))
-	b = appendBytes(appendHead(b, cborUint, msgKeyID), m.ID[:])
-	b = appendText(appendHead(b, cborUint, msgKeyUser), m.User)
-	b = appendInt(appendHead(b, cborUint, msgKeyTS), m.TS)
-	b = appendText(appendHead(b, cborUint, msgKeyText), m.Text)
+	b = cborhead.Append(b, cborMap, uint64(n))
+	b = appendBytes(cborhead.Append(b, cborUint, msgKeyID), m.ID[:])
+	b = appendText(cborhead.Append(b, cborUint, msgKeyUser), m.User)
+	b = appendInt(cborhead.Append(b, cborUint, msgKeyTS), m.TS)
+	b = appendText(cborhead.Append(b, cborUint, msgKeyText), m.Text)
 	if m.Kind != "" {
-		b = appendText(appendHead(b, cborUint, msgKeyKind), m.Kind)
+		b = appendText(cborhead.Append(b, cborUint, msgKeyKind), m.Kind)
 	}
 	return b
 }
@@ -182,7 +165,7 @@ func encodeStoredMsg(m *storedMsg) []byte {
 // encodeBatchItems encodes items as cbor.Marshal does.
 func encodeBatchItems(items []batchItem) []byte {
 	b := make([]byte, 0, 4+len(items)*24)
-	b = appendHead(b, cborArray, uint64(len(items)))
+	b = cborhead.Append(b, cborArray, uint64(len(items)))
 	for _, it := range items {
 		n := 2
 		if it.Duplicate {
@@ -191,14 +174,14 @@ func encodeBatchItems(items []batchItem) []byte {
 		if it.Reject != "" {
 			n++
 		}
-		b = appendHead(b, cborMap, uint64(n))
-		b = appendHead(appendHead(b, cborUint, itemKeySeq), cborUint, it.Seq)
-		b = appendInt(appendHead(b, cborUint, itemKeyTS), it.TS)
+		b = cborhead.Append(b, cborMap, uint64(n))
+		b = cborhead.Append(cborhead.Append(b, cborUint, itemKeySeq), cborUint, it.Seq)
+		b = appendInt(cborhead.Append(b, cborUint, itemKeyTS), it.TS)
 		if it.Duplicate {
-			b = append(appendHead(b, cborUint, itemKeyDuplicate), cborSimple<<5|21) // true
+			b = append(cborhead.Append(b, cborUint, itemKeyDuplicate), cborSimple<<5|21) // true
 		}
 		if it.Reject != "" {
-			b = appendText(appendHead(b, cborUint, itemKeyReject), it.Reject)
+			b = appendText(cborhead.Append(b, cborUint, itemKeyReject), it.Reject)
 		}
 	}
 	return b
@@ -228,35 +211,9 @@ func (r *cborReader) end() bool { return r.off == len(r.b) }
 // head reads a head of a definite length or value: its major type and
 // argument.
 func (r *cborReader) head() (major byte, arg uint64, ok bool) {
-	if r.off >= len(r.b) {
-		return 0, 0, false
-	}
-	c := r.b[r.off]
-	major, info := c>>5, c&31
-	r.off++
-	var n int
-	switch {
-	case info < 24:
-		return major, uint64(info), true
-	case info == 24:
-		n = 1
-	case info == 25:
-		n = 2
-	case info == 26:
-		n = 4
-	case info == 27:
-		n = 8
-	default: // reserved, or an indefinite length
-		return 0, 0, false
-	}
-	if len(r.b)-r.off < n {
-		return 0, 0, false
-	}
-	for _, c := range r.b[r.off : r.off+n] {
-		arg = arg<<8 | uint64(c)
-	}
-	r.off += n
-	return major, arg, true
+	major, arg, size, ok := cborhead.Read(r.b[r.off:])
+	r.off += size
+	return major, arg, ok
 }
 
 // uint reads an unsigned integer of at most max.
@@ -318,8 +275,8 @@ func (r *cborReader) count(major byte) (int, bool) {
 	return int(n), ok && m == major && n <= cborMaxElements
 }
 
-// keys reads a map's keys in strictly increasing order: each call to next
-// reads one key and says whether it is greater than the one before.
+// keyOrder reads a map's keys in strictly increasing order: each call to
+// next reads one key and says whether it is greater than the one before.
 type keyOrder struct{ last uint64 }
 
 func (k *keyOrder) next(r *cborReader) (uint64, bool) {

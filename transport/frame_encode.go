@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/cborhead"
 )
 
 // Frames are encoded once, into a pooled buffer that keeps room for the
@@ -73,27 +74,7 @@ func (f frameBuf) value(v any) error {
 // head writes a CBOR head of major type major and argument n.
 func (f frameBuf) head(major byte, n uint64) {
 	var h [9]byte
-	m := major << 5
-	switch {
-	case n < 24:
-		f.b.WriteByte(m | byte(n))
-		return
-	case n <= 0xff:
-		h[0], h[1] = m|24, byte(n)
-		f.b.Write(h[:2])
-	case n <= 0xffff:
-		h[0] = m | 25
-		binary.BigEndian.PutUint16(h[1:], uint16(n))
-		f.b.Write(h[:3])
-	case n <= 0xffffffff:
-		h[0] = m | 26
-		binary.BigEndian.PutUint32(h[1:], uint32(n))
-		f.b.Write(h[:5])
-	default:
-		h[0] = m | 27
-		binary.BigEndian.PutUint64(h[1:], n)
-		f.b.Write(h[:9])
-	}
+	f.b.Write(cborhead.Append(h[:0], major, n))
 }
 
 // CBOR major types used by the envelopes.
