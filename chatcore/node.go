@@ -18,18 +18,21 @@ import (
 	"github.com/parleychat/parley/placement"
 )
 
-// Raft timing. A tick is RTTMillisecond; elections start after 10–20 ticks
+// Raft timing. A tick is RTTMillisecond; elections start after 4–8 ticks
 // (200–400 ms) without a leader, so a dead leader is replaced in well under
-// a second on a LAN, and a leader heartbeats every 3 ticks. Every tick costs
-// every shard some work even when idle, so the tick is 20 ms, not 10: an
-// idle node of 9 shards then uses about 5% of a core instead of 8–10%.
-// Idle room shards also quiesce, and are woken when their leader's node
-// is lost (see quiesce.go).
+// a second on a LAN, and a leader heartbeats every tick. Every tick costs
+// every replica some work even when its shard is idle (dragonboat steps
+// every replica of the node on every tick), so the tick is as long as the
+// election time allows: 50 ms. It was 20 ms with elections after 10–20
+// ticks and heartbeats every 3; the same election time and a heartbeat
+// every 50 ms instead of 60 took an idle dev node from 2.8–3.6% of a core
+// to 1.9–2.7% (README, Performance). Idle room shards also quiesce, and
+// are woken when their leader's node is lost (see quiesce.go).
 const (
 	// RTTMillisecond is dragonboat's tick, the assumed round trip on a LAN.
-	RTTMillisecond = 20
-	electionRTT    = 10
-	heartbeatRTT   = 3
+	RTTMillisecond = 50
+	electionRTT    = 4
+	heartbeatRTT   = 1
 	// snapshotEntries bounds the Raft log: every so many entries a shard
 	// snapshots (cheaply: on-disk state machines only record the index) and
 	// compacts all but compactionOverhead of them.

@@ -8,7 +8,7 @@ import (
 )
 
 // Quiesce. An idle room shard stops ticking and heartbeating: after
-// 20×electionRTT ticks (dragonboat's quiesce threshold: 200 ticks of 20 ms,
+// 20×electionRTT ticks (dragonboat's quiesce threshold: 80 ticks of 50 ms,
 // 4 s) without traffic other than heartbeats, its leader tells the
 // followers to quiesce (dragonboat's Config.Quiesce). Parley's own loops
 // must then leave idle shards alone (see settledKey). The registry shard never
