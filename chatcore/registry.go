@@ -231,20 +231,36 @@ const (
 
 // registryShard applies registry entries.
 type registryShard struct {
+	// changed runs after a batch that changed more than heartbeat times.
 	changed func()
+	// beatOnly is set by apply when its entry was a heartbeat of a live
+	// node that only moved the node's heartbeat time (see applyNode).
+	beatOnly bool
 }
 
 // newBatch returns an indexed batch: registry entries read what earlier
 // entries of the batch wrote through it.
 func (r *registryShard) newBatch(db *pebble.DB) *pebble.Batch { return db.NewIndexedBatch() }
 
+// applyEntries applies a batch of registry entries. It wakes the node's
+// loops (changed) only if an entry changed more than a live node's
+// heartbeat time: every node heartbeats every second, and the loops look
+// at the heartbeat times on their own tick anyway (hostInterval), so
+// waking them on each one made every node reconcile several times a
+// second for nothing.
 func (r *registryShard) applyEntries(_ reader, b *pebble.Batch, entries []sm.Entry) (func(), error) {
+	wake := false
 	for i := range entries {
+		r.beatOnly = false
 		v, err := r.apply(b, entries[i].Cmd)
 		if err != nil {
 			return nil, err
 		}
 		entries[i].Result.Value = v
+		wake = wake || !r.beatOnly
+	}
+	if !wake {
+		return nil, nil
 	}
 	return r.changed, nil
 }

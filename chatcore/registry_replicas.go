@@ -1,6 +1,7 @@
 package chatcore
 
 import (
+	"slices"
 	"time"
 
 	"github.com/cockroachdb/pebble"
@@ -71,6 +72,9 @@ func (r *registryShard) applyNode(b *pebble.Batch, cmd registryCommand) (uint64,
 	}
 	switch cmd.Op {
 	case regOpHeartbeat:
+		// A node whose previous beat is fresh, reporting the same leads,
+		// changes nothing the node's loops act on at once.
+		r.beatOnly = cmd.TS-node.Beat < int64(freshFor) && (cmd.Node == nil || sameReports(node.Leads, cmd.Node.Leads))
 		node.Beat = cmd.TS
 		if cmd.Node != nil {
 			node.Leads = cmd.Node.Leads
@@ -90,4 +94,12 @@ func (r *registryShard) applyNode(b *pebble.Batch, cmd registryCommand) (uint64,
 		node.RegistryGen++
 	}
 	return regApplied, putCBOR(b, nodeKey(node.ID), node)
+}
+
+// sameReports reports whether two leader reports say the same.
+func sameReports(a, b []ShardReport) bool {
+	return slices.EqualFunc(a, b, func(x, y ShardReport) bool {
+		return x.Shard == y.Shard && x.Term == y.Term && x.Busy == y.Busy &&
+			slices.Equal(x.Voters, y.Voters) && slices.Equal(x.NonVoting, y.NonVoting)
+	})
 }
