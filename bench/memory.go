@@ -3,7 +3,9 @@ package bench
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -13,6 +15,11 @@ type MemoryParams struct {
 	Profiles []string `json:"profiles"`
 	// Idle is how long a fresh cluster sits idle before its RSS is read.
 	Idle time.Duration `json:"-"`
+	// SettleLimit bounds the wait, after that first reading, for the
+	// cluster to settle (see settle); Window is how long the settled
+	// cluster is then measured.
+	SettleLimit time.Duration `json:"-"`
+	Window      time.Duration `json:"-"`
 	// Load is the throughput load run to measure the peak.
 	Load ThroughputParams `json:"load"`
 }
@@ -39,6 +46,33 @@ type MemoryResult struct {
 	MsgPerSec float64 `json:"msg_per_sec"`
 	// IdleCPU is each node's CPU use while idle, in percent of one core.
 	IdleCPU CPU `json:"idle_cpu_percent"`
+	// Settled is the same cluster once it has settled: every shard on its
+	// wanted voters with a leader, and the leaders unchanged for long
+	// enough that idle room shards have quiesced. A fresh cluster is
+	// still electing, spreading replicas and leaders and hashing its
+	// harness's logins in its first seconds; an idle node of a running
+	// cluster is this one.
+	Settled SettledIdle `json:"settled"`
+}
+
+// SettledIdle is a settled cluster's idle reading.
+type SettledIdle struct {
+	// Settled is whether the cluster settled within the limit; the
+	// reading is taken either way.
+	Settled bool `json:"settled"`
+	// SettleS is how long settling took after the fresh reading.
+	SettleS float64 `json:"settle_s"`
+	// WindowS is how long the reading's CPU was measured.
+	WindowS float64 `json:"window_s"`
+	// RSS is each node's RSS at the end of the window; CPU its CPU over
+	// the window, in percent of one core.
+	RSS map[string]RSS `json:"rss"`
+	CPU CPU            `json:"cpu_percent"`
+	// MaxMiB and MaxCPU are the largest over the nodes.
+	MaxMiB float64 `json:"max_mib"`
+	MaxCPU float64 `json:"max_cpu_percent"`
+	// Error is why the cluster did not count as settled, when it did not.
+	Error string `json:"error,omitempty"`
 }
 
 // RunMemory starts a fresh cluster per profile, reads each node's RSS
@@ -91,6 +125,9 @@ func memoryOf(ctx context.Context, opts ClusterOptions, p MemoryParams) (MemoryR
 	if res.Idle, err = c.RSS(); err != nil {
 		return res, err
 	}
+	if res.Settled, err = c.settledIdle(ctx, p.SettleLimit, p.Window); err != nil {
+		return res, err
+	}
 	tp, err := RunThroughput(ctx, c, p.Load)
 	if err != nil {
 		return res, err
@@ -103,4 +140,101 @@ func memoryOf(ctx context.Context, opts ClusterOptions, p MemoryParams) (MemoryR
 		res.MaxLoadPeakMiB = max(res.MaxLoadPeakMiB, r.Peak)
 	}
 	return res, nil
+}
+
+// A settled cluster's placement and leaders stay unchanged for settleQuiet,
+// as n1 sees them every settlePoll. A status call reads every shard's
+// membership through Raft, which wakes quiesced shards, so the polls are
+// sparse, and after the last one the cluster is left alone for settleQuiet
+// (longer than a room shard takes to quiesce, 4 s, see
+// chatcore/quiesce.go) before its idle CPU is measured.
+const (
+	settleQuiet = 6 * time.Second
+	settlePoll  = time.Second
+)
+
+// settledIdle waits, for up to limit, until the cluster has settled: n1
+// sees every room shard on its wanted voters with a leader, and that view
+// has not changed for settleQuiet. Then it leaves the cluster alone for
+// settleQuiet, measures the nodes' CPU over window, and reads their RSS.
+func (c *Cluster) settledIdle(ctx context.Context, limit, window time.Duration) (SettledIdle, error) {
+	var out SettledIdle
+	t0 := time.Now()
+	var last map[uint64][]uint64
+	var lastLeaders map[uint64]uint64
+	var since time.Time
+	err := pollEvery(ctx, limit, settlePoll, "settled", func(ctx context.Context) error {
+		placed, leaders, err := c.settledView(ctx)
+		if err != nil {
+			last = nil
+			return err
+		}
+		if last == nil || !maps.EqualFunc(last, placed, slices.Equal) || !maps.Equal(lastLeaders, leaders) {
+			last, lastLeaders, since = placed, leaders, time.Now()
+		}
+		if quiet := time.Since(since); quiet < settleQuiet {
+			return fmt.Errorf("unchanged for %v of %v", quiet.Round(time.Second), settleQuiet)
+		}
+		return nil
+	})
+	if ctx.Err() != nil {
+		return out, ctx.Err()
+	}
+	out.Settled = err == nil
+	if err != nil {
+		out.Error = err.Error()
+	}
+	out.SettleS = round3(time.Since(t0).Seconds())
+	if err := pause(ctx, settleQuiet); err != nil {
+		return out, err
+	}
+	cpu := newCPUMeter(c.pids())
+	if err := pause(ctx, window); err != nil {
+		return out, err
+	}
+	out.CPU = cpu.stop()
+	delete(out.CPU, "bench")
+	out.WindowS = window.Seconds()
+	if out.RSS, err = c.RSS(); err != nil {
+		return out, err
+	}
+	for _, r := range out.RSS {
+		out.MaxMiB = max(out.MaxMiB, r.Current)
+	}
+	for _, v := range out.CPU {
+		out.MaxCPU = max(out.MaxCPU, v)
+	}
+	return out, nil
+}
+
+// settledView returns n1's view of the room shards' voters and leaders if
+// every shard has settled on its wanted voters (see settled).
+func (c *Cluster) settledView(ctx context.Context) (map[uint64][]uint64, map[uint64]uint64, error) {
+	octx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	st, err := c.StatusOn(octx, c.Nodes[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	placed, err := settledPlacement(st, len(c.Nodes))
+	if err != nil {
+		return nil, nil, err
+	}
+	leaders := make(map[uint64]uint64)
+	for id, s := range c.roomShardLeaders(st) {
+		leaders[id] = s.Leader
+	}
+	return placed, leaders, nil
+}
+
+// pause waits for d, the time a measurement needs, or until ctx ends.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -13,9 +13,14 @@ const pollInterval = 100 * time.Millisecond
 // poll calls f every pollInterval until it returns nil, ctx ends or
 // timeout passes; it then returns f's last error.
 func poll(ctx context.Context, timeout time.Duration, what string, f func(ctx context.Context) error) error {
+	return pollEvery(ctx, timeout, pollInterval, what, f)
+}
+
+// pollEvery is poll with a pause of every between the checks.
+func pollEvery(ctx context.Context, timeout, every time.Duration, what string, f func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	t := time.NewTicker(pollInterval)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		err := f(ctx)

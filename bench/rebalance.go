@@ -9,6 +9,7 @@ import (
 
 	"github.com/parleychat/parley"
 	"github.com/parleychat/parley/placement"
+	"github.com/parleychat/parley/transport"
 )
 
 // RebalanceParams shapes the rebalance scenario.
@@ -178,8 +179,15 @@ func (c *Cluster) settled(ctx context.Context) (map[uint64][]uint64, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(st.Nodes) != len(c.Nodes) {
-		return nil, fmt.Errorf("%d nodes listed, want %d", len(st.Nodes), len(c.Nodes))
+	return settledPlacement(st, len(c.Nodes))
+}
+
+// settledPlacement returns the room shards' voters from st if it lists
+// nodes nodes, all up, and every room shard on its wanted voters with a
+// leader and nothing non-voting, else why not.
+func settledPlacement(st transport.StatusResponse, nodes int) (map[uint64][]uint64, error) {
+	if len(st.Nodes) != nodes {
+		return nil, fmt.Errorf("%d nodes listed, want %d", len(st.Nodes), nodes)
 	}
 	for _, n := range st.Nodes {
 		if !n.Up {

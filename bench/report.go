@@ -142,6 +142,12 @@ func (r *Report) finish() {
 		if m.Profile == "small" {
 			r.target("idle RSS per node, --profile small", "≤ 64 MiB", fmt.Sprintf("%.1f MiB", m.MaxIdleMiB), m.MaxIdleMiB <= 64)
 		}
+		if st := m.Settled; st.RSS != nil {
+			if m.Profile == "small" {
+				r.target("settled idle RSS per node, --profile small", "≤ 40 MiB", fmt.Sprintf("%.1f MiB", st.MaxMiB), st.Settled && st.MaxMiB <= 40)
+			}
+			r.target("settled idle CPU per node, --profile "+m.Profile, "≤ 2%", fmt.Sprintf("%.1f%%", st.MaxCPU), st.Settled && st.MaxCPU <= 2)
+		}
 	}
 }
 
@@ -217,6 +223,14 @@ func (r *Report) WriteTable(w io.Writer) error {
 	for _, mr := range r.Memory {
 		fmt.Fprintf(tw, "memory\tparley --profile %s\tidle %.0f MiB\t%d room shards; per node after %.0fs idle %s; peak under load %s (%s msg/s); idle CPU %s\n",
 			mr.Profile, mr.MaxIdleMiB, mr.Shards, mr.IdleS, rssList(mr.Idle, false), rssList(mr.Load, true), thousands(mr.MsgPerSec), cpuList(mr.IdleCPU))
+		if st := mr.Settled; st.RSS != nil {
+			how := fmt.Sprintf("settled %.1fs later", st.SettleS)
+			if !st.Settled {
+				how = fmt.Sprintf("not settled after %.1fs (%s)", st.SettleS, st.Error)
+			}
+			fmt.Fprintf(tw, "memory\tparley --profile %s, settled\tidle %.0f MiB, %.1f%% CPU\t%s; then over %.0fs idle: RSS %s; CPU %s\n",
+				mr.Profile, st.MaxMiB, st.MaxCPU, how, st.WindowS, rssList(st.RSS, false), cpuList(st.CPU))
+		}
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("report: %w", err)

@@ -25,7 +25,8 @@ func sampleReport() *Report {
 		Fanout:    &FanoutResult{Params: FanoutParams{Subscribers: 100}, DeliveriesPerSec: 123456.7},
 		Failover:  &FailoverResult{GapMs: 700, Lost: 0, Dups: 1},
 		Reconnect: &ReconnectResult{ResumeMs: 900},
-		Memory:    []MemoryResult{{Profile: "small", MaxIdleMiB: 40, Idle: map[string]RSS{"n1": {Current: 40}}}},
+		Memory: []MemoryResult{{Profile: "small", MaxIdleMiB: 40, Idle: map[string]RSS{"n1": {Current: 40}},
+			Settled: SettledIdle{Settled: true, RSS: map[string]RSS{"n1": {Current: 39}}, MaxMiB: 39, CPU: CPU{"n1": 2.5}, MaxCPU: 2.5}}},
 	}
 	r.finish()
 	return r
@@ -49,13 +50,15 @@ func TestReportRatiosAndTargets(t *testing.T) {
 		"throughput vs JetStream (default sync)":         false,
 		"p99 send→deliver at 1000 msg/s":                 true,
 		"p99 send→deliver vs JetStream-always, same run": true,
-		"failover gap":                             false,
-		"failover lost / duplicated":               false,
-		"reconnect: delivering again":              true,
-		"reconnect: gaps":                          true,
-		"fanout deliveries/s":                      true,
-		"idle RSS per node, --profile small":       true,
-		"server CPU per message vs raw dragonboat": false,
+		"failover gap":                               false,
+		"failover lost / duplicated":                 false,
+		"reconnect: delivering again":                true,
+		"reconnect: gaps":                            true,
+		"fanout deliveries/s":                        true,
+		"idle RSS per node, --profile small":         true,
+		"settled idle RSS per node, --profile small": true,
+		"settled idle CPU per node, --profile small": false,
+		"server CPU per message vs raw dragonboat":   false,
 	}
 	for name, w := range want {
 		got, ok := met[name]

@@ -101,7 +101,7 @@ func DefaultOptions(quick bool) Options {
 		Fanout:     FanoutParams{Subscribers: 100, Senders: 64, Payload: 128, Warmup: 2 * time.Second, Duration: 15 * time.Second},
 		Failover:   FailoverParams{Rate: 1000, Rooms: 16, Senders: 12, Workers: 64, Payload: 128, Before: 10 * time.Second, After: 20 * time.Second},
 		Reconnect:  ReconnectParams{Rate: 200, Payload: 128, Before: 5 * time.Second, After: 10 * time.Second},
-		Memory:     MemoryParams{Profiles: []string{"small", "default"}, Idle: 10 * time.Second},
+		Memory:     MemoryParams{Profiles: []string{"small", "default"}, Idle: 10 * time.Second, SettleLimit: 60 * time.Second, Window: 10 * time.Second},
 		Rebalance:  RebalanceParams{Nodes: 5, Rate: 500, Rooms: 16, Senders: 10, Workers: 64, Payload: 128, Before: 10 * time.Second, After: 30 * time.Second},
 		Analytics:  AnalyticsParams{Messages: 1_000_000, Rooms: 64, Senders: 64, Query: `pizza.*(coffee|tea)`},
 	}
@@ -113,7 +113,7 @@ func DefaultOptions(quick bool) Options {
 		o.Fanout.Warmup, o.Fanout.Duration = time.Second, 3*time.Second
 		o.Failover.Before, o.Failover.After = 3*time.Second, 5*time.Second
 		o.Reconnect.Before, o.Reconnect.After = 2*time.Second, 4*time.Second
-		o.Memory.Idle = 3 * time.Second
+		o.Memory.Idle, o.Memory.SettleLimit = 3*time.Second, 30*time.Second
 		o.Rebalance.Before, o.Rebalance.After = 3*time.Second, 10*time.Second
 		o.Analytics.Messages, o.Analytics.Senders = 20_000, 32
 	}

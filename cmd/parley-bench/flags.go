@@ -129,6 +129,8 @@ func addScenarioFlags(fs *flag.FlagSet, scenario string, o *bench.Options) func(
 			return nil
 		})
 		fs.DurationVar(&p.Idle, "idle", p.Idle, "idle time before reading RSS")
+		fs.DurationVar(&p.SettleLimit, "settle", p.SettleLimit, "bound on the wait for the cluster to settle before the settled reading")
+		fs.DurationVar(&p.Window, "window", p.Window, "how long the settled cluster's idle CPU is measured")
 		loadFlags(fs, &p.Load)
 	}
 	return only
