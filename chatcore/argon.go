@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -55,24 +56,36 @@ func ParseArgonProfile(name string) (ArgonParams, error) {
 const DefaultPasswordChecks = 2
 
 // passwordSlots bounds the password hashes a node computes at once.
-type passwordSlots chan struct{}
+type passwordSlots struct {
+	sem chan struct{}
+	// giveBack returns the hashes' memory to the OS as soon as no hash is
+	// running (Profile.returnHashMemory): an argon2id hash takes 19 MiB
+	// for a moment, and the Go runtime would otherwise keep it for
+	// minutes, so that one login left an idle small node 19 MiB larger.
+	giveBack bool
+}
 
-func newPasswordSlots(n int) passwordSlots {
+func newPasswordSlots(n int, giveBack bool) *passwordSlots {
 	if n <= 0 {
 		n = DefaultPasswordChecks
 	}
-	return make(passwordSlots, n)
+	return &passwordSlots{sem: make(chan struct{}, n), giveBack: giveBack}
 }
 
 // do runs f in a slot, waiting for one until ctx ends.
-func (s passwordSlots) do(ctx context.Context, f func()) error {
+func (s *passwordSlots) do(ctx context.Context, f func()) error {
 	select {
-	case s <- struct{}{}:
+	case s.sem <- struct{}{}:
 	case <-ctx.Done():
 		return fmt.Errorf("password check: %w: %w", parley.ErrUnavailable, ctx.Err())
 	}
-	defer func() { <-s }()
 	f()
+	<-s.sem
+	if s.giveBack && len(s.sem) == 0 {
+		// A full collection, then every free page back to the OS: a few
+		// ms on a small heap, next to tens of ms of hashing.
+		debug.FreeOSMemory()
+	}
 	return nil
 }
 

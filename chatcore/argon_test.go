@@ -12,6 +12,9 @@ import (
 
 	"github.com/parleychat/parley"
 	"golang.org/x/crypto/argon2"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 )
 
 func TestPasswordHashProfiles(t *testing.T) {
@@ -67,7 +70,7 @@ func TestPasswordHashRefusesWildParams(t *testing.T) {
 }
 
 func TestPasswordSlotsBound(t *testing.T) {
-	slots := newPasswordSlots(2)
+	slots := newPasswordSlots(2, false)
 	var running, peak atomic.Int32
 	release := make(chan struct{})
 	var wg sync.WaitGroup
@@ -101,5 +104,49 @@ func TestPasswordSlotsBound(t *testing.T) {
 	wg.Wait()
 	if peak.Load() != 2 {
 		t.Fatalf("peak concurrency %d, want 2", peak.Load())
+	}
+}
+
+// heapRetained is the memory the Go heap holds from the OS: live and dead
+// objects, free spans not yet returned, and span slack.
+func heapRetained() uint64 {
+	s := []metrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+		{Name: "/memory/classes/heap/unused:bytes"},
+	}
+	metrics.Read(s)
+	var n uint64
+	for _, x := range s {
+		n += x.Value.Uint64()
+	}
+	return n
+}
+
+// TestPasswordSlotsGiveMemoryBack checks that a small node's hash leaves
+// no memory behind: a hash-sized allocation made in a slot is back with the
+// OS when the slot is released, where without giveBack the heap keeps it.
+func TestPasswordSlotsGiveMemoryBack(t *testing.T) {
+	const size = 64 << 20
+	for _, giveBack := range []bool{false, true} {
+		debug.FreeOSMemory()
+		before := heapRetained()
+		slots := newPasswordSlots(2, giveBack)
+		if err := slots.do(context.Background(), func() {
+			buf := make([]byte, size)
+			for i := range buf {
+				buf[i] = byte(i)
+			}
+			runtime.KeepAlive(buf)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		grew := int64(heapRetained()) - int64(before)
+		if giveBack && grew > size/4 {
+			t.Errorf("giveBack: the heap kept %d MiB of a %d MiB hash", grew>>20, size>>20)
+		}
+		if !giveBack && grew < size/2 {
+			t.Errorf("without giveBack the heap kept only %d MiB of a %d MiB hash: the check proves nothing", grew>>20, size>>20)
+		}
 	}
 }

@@ -180,7 +180,7 @@ type Node struct {
 	cleanup func()
 
 	// pwSlots bounds concurrent password hashes (see Login).
-	pwSlots passwordSlots
+	pwSlots *passwordSlots
 }
 
 // bootstrap creates a new cluster with this node as its first member (see
@@ -400,7 +400,7 @@ func start(cfg Config, id identity) (*Node, error) {
 		obs:     cfg.Observer,
 		stop:    make(chan struct{}),
 		cleanup: cleanupTLS,
-		pwSlots: newPasswordSlots(cfg.PasswordChecks),
+		pwSlots: newPasswordSlots(cfg.PasswordChecks, cfg.Profile.returnHashMemory),
 	}
 	return n, nil
 }

@@ -21,6 +21,9 @@ type Profile struct {
 	stateCacheBytes    int64
 	stateMemTableBytes int
 	shards             int
+	// returnHashMemory: give a password hash's memory back to the OS at
+	// once (see passwordSlots).
+	returnHashMemory bool
 }
 
 // ProfileSmall keeps a node within tens of MiB: for a Raspberry Pi.
@@ -33,6 +36,7 @@ var ProfileSmall = Profile{
 	stateCacheBytes:    4 << 20,
 	stateMemTableBytes: 2 << 20,
 	shards:             placement.SmallShards,
+	returnHashMemory:   true,
 }
 
 // ProfileDefault trades memory for throughput on a laptop-class machine, and
