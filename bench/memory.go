@@ -16,7 +16,7 @@ type MemoryParams struct {
 	// Idle is how long a fresh cluster sits idle before its RSS is read.
 	Idle time.Duration `json:"-"`
 	// SettleLimit bounds the wait, after that first reading, for the
-	// cluster to settle (see settle); Window is how long the settled
+	// cluster to settle (see settledIdle); Window is how long the settled
 	// cluster is then measured.
 	SettleLimit time.Duration `json:"-"`
 	Window      time.Duration `json:"-"`

@@ -79,8 +79,10 @@ func (s *passwordSlots) do(ctx context.Context, f func()) error {
 	case <-ctx.Done():
 		return fmt.Errorf("password check: %w: %w", parley.ErrUnavailable, ctx.Err())
 	}
-	f()
-	<-s.sem
+	func() {
+		defer func() { <-s.sem }()
+		f()
+	}()
 	if s.giveBack && len(s.sem) == 0 {
 		// A full collection, then every free page back to the OS: a few
 		// ms on a small heap, next to tens of ms of hashing.

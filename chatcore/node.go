@@ -26,7 +26,7 @@ import (
 // election time allows: 50 ms. It was 20 ms with elections after 10–20
 // ticks and heartbeats every 3; the same election time and a heartbeat
 // every 50 ms instead of 60 took an idle dev node from 2.8–3.6% of a core
-// to 1.9–2.7% (README, Performance). Idle room shards also quiesce, and
+// to 1.9–3.0% (README, Performance). Idle room shards also quiesce, and
 // are woken when their leader's node is lost (see quiesce.go).
 const (
 	// RTTMillisecond is dragonboat's tick, the assumed round trip on a LAN.
