@@ -23,7 +23,7 @@ import (
 // decoded before, when m is reused) are kept rather than copied again.
 func DecodeCanonicalMessage(data []byte, m *Message) bool {
 	d := canonDecoder{b: data}
-	pairs, ok := d.head(majorMapType)
+	pairs, ok := d.head(cborhead.Map)
 	if !ok || pairs < 6 || pairs > 7 {
 		return false
 	}
@@ -48,14 +48,6 @@ func DecodeCanonicalMessage(data []byte, m *Message) bool {
 	return true
 }
 
-// CBOR major types read by canonDecoder.
-const (
-	majorUintType = 0
-	majorNegType  = 1
-	majorTextType = 3
-	majorMapType  = 5
-)
-
 // canonDecoder reads definite-length CBOR items from the front of b; every
 // method reports false, consuming nothing useful, on anything unexpected.
 type canonDecoder struct{ b []byte }
@@ -72,27 +64,27 @@ func (d *canonDecoder) head(major byte) (uint64, bool) {
 
 // key reads the map key k.
 func (d *canonDecoder) key(k uint64) bool {
-	v, ok := d.head(majorUintType)
+	v, ok := d.head(cborhead.Uint)
 	return ok && v == k
 }
 
 func (d *canonDecoder) uint(dst *uint64) bool {
-	v, ok := d.head(majorUintType)
+	v, ok := d.head(cborhead.Uint)
 	*dst = v
 	return ok
 }
 
 // int reads an integer that fits int64, positive or negative.
 func (d *canonDecoder) int(dst *int64) bool {
-	if len(d.b) > 0 && d.b[0]>>5 == majorNegType {
-		v, ok := d.head(majorNegType)
+	if len(d.b) > 0 && d.b[0]>>5 == cborhead.NegInt {
+		v, ok := d.head(cborhead.NegInt)
 		if !ok || v > math.MaxInt64 {
 			return false
 		}
 		*dst = -1 - int64(v)
 		return true
 	}
-	v, ok := d.head(majorUintType)
+	v, ok := d.head(cborhead.Uint)
 	if !ok || v > math.MaxInt64 {
 		return false
 	}
@@ -104,7 +96,7 @@ func (d *canonDecoder) int(dst *int64) bool {
 // prev is prev, not a new copy: a feed's messages share their room, and
 // often their sender, with the message before.
 func (d *canonDecoder) text(dst *string, prev string) bool {
-	n, ok := d.head(majorTextType)
+	n, ok := d.head(cborhead.Text)
 	if !ok || n > uint64(len(d.b)) {
 		return false
 	}

@@ -51,17 +51,6 @@ const (
 	msgKeyKind = 5
 )
 
-// CBOR major types.
-const (
-	cborUint   = 0
-	cborNegInt = 1
-	cborBytes  = 2
-	cborText   = 3
-	cborArray  = 4
-	cborMap    = 5
-	cborSimple = 7
-)
-
 // cborMaxElements is the generic decoder's default bound on the elements
 // of one array (DecOptions.MaxArrayElements): a longer array is its error,
 // so the hand decoder leaves it to it.
@@ -69,17 +58,17 @@ const cborMaxElements = 131072
 
 func appendInt(b []byte, v int64) []byte {
 	if v >= 0 {
-		return cborhead.Append(b, cborUint, uint64(v))
+		return cborhead.Append(b, cborhead.Uint, uint64(v))
 	}
-	return cborhead.Append(b, cborNegInt, uint64(-1-v))
+	return cborhead.Append(b, cborhead.NegInt, uint64(-1-v))
 }
 
 func appendText(b []byte, s string) []byte {
-	return append(cborhead.Append(b, cborText, uint64(len(s))), s...)
+	return append(cborhead.Append(b, cborhead.Text, uint64(len(s))), s...)
 }
 
 func appendBytes(b []byte, p []byte) []byte {
-	return append(cborhead.Append(b, cborBytes, uint64(len(p))), p...)
+	return append(cborhead.Append(b, cborhead.Bytes, uint64(len(p))), p...)
 }
 
 // appendRoomCommand appends cmd as cbor.Marshal encodes it. A command with
@@ -95,23 +84,23 @@ func appendRoomCommand(b []byte, cmd *roomCommand) ([]byte, error) {
 			n++
 		}
 	}
-	b = cborhead.Append(b, cborMap, uint64(n))
-	b = cborhead.Append(cborhead.Append(b, cborUint, cmdKeyOp), cborUint, uint64(cmd.Op))
+	b = cborhead.Append(b, cborhead.Map, uint64(n))
+	b = cborhead.Append(cborhead.Append(b, cborhead.Uint, cmdKeyOp), cborhead.Uint, uint64(cmd.Op))
 	if cmd.Room != "" {
-		b = appendText(cborhead.Append(b, cborUint, cmdKeyRoom), cmd.Room)
+		b = appendText(cborhead.Append(b, cborhead.Uint, cmdKeyRoom), cmd.Room)
 	}
 	if cmd.User != "" {
-		b = appendText(cborhead.Append(b, cborUint, cmdKeyUser), cmd.User)
+		b = appendText(cborhead.Append(b, cborhead.Uint, cmdKeyUser), cmd.User)
 	}
-	b = appendBytes(cborhead.Append(b, cborUint, cmdKeyID), cmd.ID[:])
+	b = appendBytes(cborhead.Append(b, cborhead.Uint, cmdKeyID), cmd.ID[:])
 	if cmd.TS != 0 {
-		b = appendInt(cborhead.Append(b, cborUint, cmdKeyTS), cmd.TS)
+		b = appendInt(cborhead.Append(b, cborhead.Uint, cmdKeyTS), cmd.TS)
 	}
 	if cmd.Text != "" {
-		b = appendText(cborhead.Append(b, cborUint, cmdKeyText), cmd.Text)
+		b = appendText(cborhead.Append(b, cborhead.Uint, cmdKeyText), cmd.Text)
 	}
 	if len(cmd.Batch) > 0 {
-		b = cborhead.Append(cborhead.Append(b, cborUint, cmdKeyBatch), cborArray, uint64(len(cmd.Batch)))
+		b = cborhead.Append(cborhead.Append(b, cborhead.Uint, cmdKeyBatch), cborhead.Array, uint64(len(cmd.Batch)))
 		for i := range cmd.Batch {
 			var err error
 			if b, err = appendRoomCommand(b, &cmd.Batch[i]); err != nil {
@@ -120,7 +109,7 @@ func appendRoomCommand(b []byte, cmd *roomCommand) ([]byte, error) {
 		}
 	}
 	if cmd.Seq != 0 {
-		b = cborhead.Append(cborhead.Append(b, cborUint, cmdKeySeq), cborUint, cmd.Seq)
+		b = cborhead.Append(cborhead.Append(b, cborhead.Uint, cmdKeySeq), cborhead.Uint, cmd.Seq)
 	}
 	return b, nil
 }
@@ -151,13 +140,13 @@ func encodeStoredMsg(m *storedMsg) []byte {
 		n++
 	}
 	b := make([]byte, 0, 48+len(m.User)+len(m.Text)+len(m.Kind))
-	b = cborhead.Append(b, cborMap, uint64(n))
-	b = appendBytes(cborhead.Append(b, cborUint, msgKeyID), m.ID[:])
-	b = appendText(cborhead.Append(b, cborUint, msgKeyUser), m.User)
-	b = appendInt(cborhead.Append(b, cborUint, msgKeyTS), m.TS)
-	b = appendText(cborhead.Append(b, cborUint, msgKeyText), m.Text)
+	b = cborhead.Append(b, cborhead.Map, uint64(n))
+	b = appendBytes(cborhead.Append(b, cborhead.Uint, msgKeyID), m.ID[:])
+	b = appendText(cborhead.Append(b, cborhead.Uint, msgKeyUser), m.User)
+	b = appendInt(cborhead.Append(b, cborhead.Uint, msgKeyTS), m.TS)
+	b = appendText(cborhead.Append(b, cborhead.Uint, msgKeyText), m.Text)
 	if m.Kind != "" {
-		b = appendText(cborhead.Append(b, cborUint, msgKeyKind), m.Kind)
+		b = appendText(cborhead.Append(b, cborhead.Uint, msgKeyKind), m.Kind)
 	}
 	return b
 }
@@ -165,7 +154,7 @@ func encodeStoredMsg(m *storedMsg) []byte {
 // encodeBatchItems encodes items as cbor.Marshal does.
 func encodeBatchItems(items []batchItem) []byte {
 	b := make([]byte, 0, 4+len(items)*24)
-	b = cborhead.Append(b, cborArray, uint64(len(items)))
+	b = cborhead.Append(b, cborhead.Array, uint64(len(items)))
 	for _, it := range items {
 		n := 2
 		if it.Duplicate {
@@ -174,14 +163,14 @@ func encodeBatchItems(items []batchItem) []byte {
 		if it.Reject != "" {
 			n++
 		}
-		b = cborhead.Append(b, cborMap, uint64(n))
-		b = cborhead.Append(cborhead.Append(b, cborUint, itemKeySeq), cborUint, it.Seq)
-		b = appendInt(cborhead.Append(b, cborUint, itemKeyTS), it.TS)
+		b = cborhead.Append(b, cborhead.Map, uint64(n))
+		b = cborhead.Append(cborhead.Append(b, cborhead.Uint, itemKeySeq), cborhead.Uint, it.Seq)
+		b = appendInt(cborhead.Append(b, cborhead.Uint, itemKeyTS), it.TS)
 		if it.Duplicate {
-			b = append(cborhead.Append(b, cborUint, itemKeyDuplicate), cborSimple<<5|21) // true
+			b = append(cborhead.Append(b, cborhead.Uint, itemKeyDuplicate), cborhead.Simple<<5|21) // true
 		}
 		if it.Reject != "" {
-			b = appendText(cborhead.Append(b, cborUint, itemKeyReject), it.Reject)
+			b = appendText(cborhead.Append(b, cborhead.Uint, itemKeyReject), it.Reject)
 		}
 	}
 	return b
@@ -219,7 +208,7 @@ func (r *cborReader) head() (major byte, arg uint64, ok bool) {
 // uint reads an unsigned integer of at most max.
 func (r *cborReader) uint(max uint64) (uint64, bool) {
 	major, arg, ok := r.head()
-	return arg, ok && major == cborUint && arg <= max
+	return arg, ok && major == cborhead.Uint && arg <= max
 }
 
 // int64 reads an integer that fits an int64.
@@ -229,9 +218,9 @@ func (r *cborReader) int64() (int64, bool) {
 		return 0, false
 	}
 	switch major {
-	case cborUint:
+	case cborhead.Uint:
 		return int64(arg), true
-	case cborNegInt:
+	case cborhead.NegInt:
 		return -1 - int64(arg), true
 	}
 	return 0, false
@@ -251,7 +240,7 @@ func (r *cborReader) bytesOf(major byte) ([]byte, bool) {
 // text reads a valid UTF-8 text string (the generic decoder refuses an
 // invalid one).
 func (r *cborReader) text() (string, bool) {
-	p, ok := r.bytesOf(cborText)
+	p, ok := r.bytesOf(cborhead.Text)
 	if !ok || !utf8.Valid(p) {
 		return "", false
 	}
@@ -260,7 +249,7 @@ func (r *cborReader) text() (string, bool) {
 
 // id reads a byte string of exactly 16 bytes.
 func (r *cborReader) id(dst *[16]byte) bool {
-	p, ok := r.bytesOf(cborBytes)
+	p, ok := r.bytesOf(cborhead.Bytes)
 	if !ok || len(p) != len(dst) {
 		return false
 	}
@@ -291,7 +280,7 @@ func (k *keyOrder) next(r *cborReader) (uint64, bool) {
 // roomCommand reads a command without an import or a fence; a batch's
 // sends (nested is false) may not hold a batch of their own.
 func (r *cborReader) roomCommand(cmd *roomCommand, nested bool) bool {
-	n, ok := r.count(cborMap)
+	n, ok := r.count(cborhead.Map)
 	if !ok {
 		return false
 	}
@@ -333,7 +322,7 @@ func (r *cborReader) roomCommand(cmd *roomCommand, nested bool) bool {
 }
 
 func (r *cborReader) batch(cmd *roomCommand) bool {
-	n, ok := r.count(cborArray)
+	n, ok := r.count(cborhead.Array)
 	if !ok || n > len(r.b)-r.off { // each element takes a byte at least
 		return false
 	}
@@ -347,13 +336,13 @@ func (r *cborReader) batch(cmd *roomCommand) bool {
 }
 
 func (r *cborReader) batchItems() ([]batchItem, bool) {
-	n, ok := r.count(cborArray)
+	n, ok := r.count(cborhead.Array)
 	if !ok || n > len(r.b)-r.off {
 		return nil, false
 	}
 	items := make([]batchItem, n)
 	for i := range items {
-		m, ok := r.count(cborMap)
+		m, ok := r.count(cborhead.Map)
 		if !ok {
 			return nil, false
 		}
@@ -390,10 +379,10 @@ func (r *cborReader) bool() (bool, bool) {
 		return false, false
 	}
 	switch r.b[r.off] {
-	case cborSimple<<5 | 20:
+	case cborhead.Simple<<5 | 20:
 		r.off++
 		return false, true
-	case cborSimple<<5 | 21:
+	case cborhead.Simple<<5 | 21:
 		r.off++
 		return true, true
 	}

@@ -77,13 +77,6 @@ func (f frameBuf) head(major byte, n uint64) {
 	f.b.Write(cborhead.Append(h[:0], major, n))
 }
 
-// CBOR major types used by the envelopes.
-const (
-	majorUint = 0
-	majorText = 3
-	majorMap  = 5
-)
-
 // writeFrameOnce encodes a frame with fill and writes it to w in one
 // write. An encoding error or a frame over max writes nothing.
 func writeFrameOnce(w io.Writer, max int, fill func(frameBuf) error) error {
@@ -117,15 +110,15 @@ func WriteResponse(w io.Writer, id uint64, body any, e *Error, max int) error {
 		if withBody {
 			pairs++
 		}
-		f.head(majorMap, pairs)
-		f.head(majorUint, 1)
-		f.head(majorUint, id)
+		f.head(cborhead.Map, pairs)
+		f.head(cborhead.Uint, 1)
+		f.head(cborhead.Uint, id)
 		if e != nil {
-			f.head(majorUint, 2)
+			f.head(cborhead.Uint, 2)
 			return f.value(e)
 		}
 		if withBody {
-			f.head(majorUint, 3)
+			f.head(cborhead.Uint, 3)
 			return f.value(body)
 		}
 		return nil
@@ -138,13 +131,13 @@ func writeRequest(w io.Writer, id uint64, op string, body any, max int) error {
 	return writeFrameOnce(w, max, func(f frameBuf) error {
 		// Request's fields: 1 ID, 2 Op, 3 Body (always present: a body
 		// encodes to at least one byte).
-		f.head(majorMap, 3)
-		f.head(majorUint, 1)
-		f.head(majorUint, id)
-		f.head(majorUint, 2)
-		f.head(majorText, uint64(len(op)))
+		f.head(cborhead.Map, 3)
+		f.head(cborhead.Uint, 1)
+		f.head(cborhead.Uint, id)
+		f.head(cborhead.Uint, 2)
+		f.head(cborhead.Text, uint64(len(op)))
 		f.b.WriteString(op)
-		f.head(majorUint, 3)
+		f.head(cborhead.Uint, 3)
 		return f.value(body)
 	})
 }

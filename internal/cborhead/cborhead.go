@@ -12,6 +12,17 @@ import (
 	"math"
 )
 
+// CBOR major types: the major argument of Append, the major result of Read.
+const (
+	Uint   = 0 // an unsigned integer
+	NegInt = 1 // a negative integer, -1 - n
+	Bytes  = 2 // a byte string of n bytes
+	Text   = 3 // a UTF-8 text string of n bytes
+	Array  = 4 // an array of n items
+	Map    = 5 // a map of n pairs
+	Simple = 7 // false, true, null, undefined, and floats
+)
+
 // Append appends the head of major type major (0–7) and argument n, in
 // its shortest form, as the generic encoder writes it.
 func Append(b []byte, major byte, n uint64) []byte {
