@@ -35,12 +35,8 @@ func (r *runner) settle(ctx context.Context) float64 {
 	deadline := time.Now().Add(settleWait)
 	wait := settleMin
 	for {
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if pause(ctx, wait) != nil {
 			return loadAvg()
-		case <-t.C:
 		}
 		if l := loadAvg(); l <= float64(max(r.rep.Machine.CPUs, 1)) || time.Now().After(deadline) {
 			return l
