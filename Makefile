@@ -72,6 +72,7 @@ fuzz:
 	GO=$(GO) ./scripts/fuzz.sh FuzzImportRequest ./daemon $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh FuzzDecodeRoomCommand ./chatcore $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh FuzzDecodeBatchItems ./chatcore $(FUZZTIME)
+	GO=$(GO) ./scripts/fuzz.sh FuzzFrames ./internal/rafttcp $(FUZZTIME)
 	GO=$(GO) ./scripts/fuzz.sh FuzzEncodeCommands ./chatcore $(FUZZTIME)
 
 arm64:
