@@ -15,6 +15,7 @@ import (
 	sm "github.com/lni/dragonboat/v4/statemachine"
 	"github.com/lni/vfs"
 	"github.com/parleychat/parley"
+	"github.com/parleychat/parley/internal/rafttcp"
 	"github.com/parleychat/parley/placement"
 )
 
@@ -87,9 +88,10 @@ type Config struct {
 	// what was fsynced, to cut a node's power (ResetToSyncedState) and
 	// reopen it from what survived.
 	FS vfs.FS
-	// RaftTransport, if set, replaces dragonboat's transport between
-	// nodes, TCP with mutual TLS. It is for tests, such as an in-process
-	// transport a test can cut at the instant it cuts a node's power.
+	// RaftTransport, if set, replaces the transport between nodes
+	// (rafttcp: TCP with mutual TLS, on dragonboat's wire). It is for
+	// tests, such as an in-process transport a test can cut at the instant
+	// it cuts a node's power.
 	RaftTransport config.TransportFactory
 	// PasswordChecks bounds the argon2id hashes the node computes at once
 	// (default DefaultPasswordChecks); logins beyond it wait their turn.
@@ -348,6 +350,10 @@ func start(cfg Config, id identity) (*Node, error) {
 	raftDir := DataLayout(cfg.DataDir).Raft()
 	leaders := newLeaderWatch(cfg.Logger.With("node", id.NodeID))
 	reach := newReachability()
+	transport := cfg.RaftTransport
+	if transport == nil {
+		transport = rafttcp.Factory{Logger: cfg.Logger.With("node", id.NodeID)}
+	}
 	nhc := config.NodeHostConfig{
 		DeploymentID:        deploymentID(id.ClusterID),
 		NodeHostDir:         raftDir,
@@ -365,7 +371,7 @@ func start(cfg Config, id identity) (*Node, error) {
 			LogDB:            cfg.Profile.LogDBConfig(),
 			Engine:           cfg.Profile.EngineConfig(),
 			FS:               fsys,
-			TransportFactory: cfg.RaftTransport,
+			TransportFactory: transport,
 		},
 	}
 	nh, err := dragonboat.NewNodeHost(nhc)

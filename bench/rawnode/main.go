@@ -27,6 +27,7 @@ import (
 	"github.com/lni/dragonboat/v4"
 	"github.com/lni/dragonboat/v4/config"
 	"github.com/parleychat/parley/chatcore"
+	"github.com/parleychat/parley/internal/rafttcp"
 	"github.com/parleychat/parley/internal/softsettings"
 )
 
@@ -89,6 +90,9 @@ func run(args []string) error {
 		Expert: config.ExpertConfig{
 			LogDB:  profile.LogDBConfig(),
 			Engine: profile.EngineConfig(),
+			// Parley's transport, so that the peer differs from Parley
+			// in what Parley adds to Raft, not in how messages travel.
+			TransportFactory: rafttcp.Factory{Logger: log},
 		},
 	}
 	if !*noTLS {

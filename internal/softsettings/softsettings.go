@@ -2,15 +2,17 @@
 // and the raw dragonboat peer of the benchmark) with Parley's dragonboat
 // "soft settings".
 //
-// dragonboat sizes its transport buffers and each replica's queues by soft
-// settings that it reads from one place only: a file named
+// dragonboat sizes its connections to each peer and each replica's queues
+// by soft settings that it reads from one place only: a file named
 // dragonboat-soft-settings.json in the process's working directory, while
 // its packages initialise, before main runs. Its defaults suit a server with
-// gigabytes to spare: four TCP connections to each peer with a 2 MiB send
-// buffer and a queue of 2048 messages each, and per replica a proposal
-// queue of 2048 entries and a receive queue of 1024 messages, each twice
-// over. With Settings instead, an idle node of a 3-node cluster (small
-// profile) holds 39–40 MiB, not 43–52.
+// gigabytes to spare: four TCP connections to each peer with a queue of
+// 2048 messages each, and per replica a proposal queue of 2048 entries and
+// a receive queue of 1024 messages, each twice over. With Settings instead,
+// an idle node of a 3-node cluster (small profile) held 39–40 MiB, not
+// 43–52, when it still ran dragonboat's own transport (whose 2 MiB send
+// buffer per connection was a setting too; Parley's transport,
+// internal/rafttcp, sizes its buffers by the traffic).
 //
 // Apply, the first call in main, writes the file into a fresh temporary
 // directory and re-executes the binary there: the same process id,
@@ -37,9 +39,6 @@ var Settings = map[string]uint64{
 	// all shards to a peer then go out in one batch per step, one TLS
 	// write and one wakeup on the receiving side, instead of up to four.
 	"StreamConnections": 1,
-	// The send buffer each connection keeps; a larger message batch
-	// allocates its own (default 2 MiB).
-	"PerConnectionSendBufSize": 512 << 10,
 	// Proposals a replica queues before it answers busy (default 2048):
 	// a node proposes at most a few batches per shard at a time, and a
 	// busy proposal is retried.
