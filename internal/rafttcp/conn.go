@@ -24,13 +24,10 @@ func (c *messageConn) Close() {
 
 // SendMessageBatch sends one batch as one frame.
 func (c *messageConn) SendMessageBatch(batch pb.MessageBatch) error {
-	frame := c.out.frame(batch.SizeUpperLimit())
-	n, err := batch.MarshalTo(frame[prefixSize:])
+	frame, err := buildFrame(c.out.frame(batch.SizeUpperLimit()), &batch, methodRaft, c.checksum)
 	if err != nil {
 		return fmt.Errorf("rafttcp: message batch: %w", err)
 	}
-	frame = frame[:prefixSize+n]
-	sealFrame(frame, methodRaft, c.checksum)
 	return writeFrame(c.conn, frame)
 }
 
@@ -43,13 +40,10 @@ type snapshotConn struct {
 
 // SendChunk sends one chunk as one frame.
 func (c *snapshotConn) SendChunk(chunk pb.Chunk) error {
-	frame := make([]byte, prefixSize+chunk.Size())
-	n, err := chunk.MarshalTo(frame[prefixSize:])
+	frame, err := buildFrame(make([]byte, prefixSize+chunk.Size()), &chunk, methodSnapshot, c.checksum)
 	if err != nil {
 		return fmt.Errorf("rafttcp: snapshot chunk: %w", err)
 	}
-	frame = frame[:prefixSize+n]
-	sealFrame(frame, methodSnapshot, c.checksum)
 	return writeFrame(c.conn, frame)
 }
 

@@ -61,18 +61,23 @@ const (
 // writeChunk is the most of a frame written under one deadline.
 const writeChunk = 2 << 20
 
-// Errors of a frame that breaks the wire format. The connection it came on
-// is closed; nothing it carried is delivered.
+// errBadFrame is what every error of a frame that breaks the wire format
+// wraps. The connection it came on is closed; nothing it carried is
+// delivered.
+var errBadFrame = errors.New("rafttcp: bad frame")
+
+// The ways a frame breaks the wire format.
 var (
-	errBadMagic     = errors.New("rafttcp: bad magic number")
-	errBadHeader    = errors.New("rafttcp: header checksum mismatch")
-	errBadMethod    = errors.New("rafttcp: unknown method")
-	errEmptyBody    = errors.New("rafttcp: empty body")
-	errBodyTooLarge = errors.New("rafttcp: body too large")
-	errBadBody      = errors.New("rafttcp: body checksum mismatch")
-	// errPoisoned is no fault: the sender has ended the connection.
-	errPoisoned = errors.New("rafttcp: poison received")
+	errBadMagic     = fmt.Errorf("%w: bad magic number", errBadFrame)
+	errBadHeader    = fmt.Errorf("%w: header checksum mismatch", errBadFrame)
+	errBadMethod    = fmt.Errorf("%w: unknown method", errBadFrame)
+	errEmptyBody    = fmt.Errorf("%w: empty body", errBadFrame)
+	errBodyTooLarge = fmt.Errorf("%w: body too large", errBadFrame)
+	errBadBody      = fmt.Errorf("%w: body checksum mismatch", errBadFrame)
 )
+
+// errPoisoned is no fault: the sender has ended the connection.
+var errPoisoned = errors.New("rafttcp: poison received")
 
 // header is a frame's header, decoded.
 type header struct {
@@ -129,4 +134,21 @@ func sealFrame(frame []byte, method uint16, checksum bool) {
 	}
 	copy(frame, magic[:])
 	h.put(frame[len(magic):])
+}
+
+// marshaler is a frame's body: a MessageBatch or a Chunk.
+type marshaler interface {
+	MarshalTo(dst []byte) (int, error)
+}
+
+// buildFrame marshals body into frame, which has room for it after the
+// prefix, seals the frame and returns it cut to its length.
+func buildFrame(frame []byte, body marshaler, method uint16, checksum bool) ([]byte, error) {
+	n, err := body.MarshalTo(frame[prefixSize:])
+	if err != nil {
+		return nil, err
+	}
+	frame = frame[:prefixSize+n]
+	sealFrame(frame, method, checksum)
+	return frame, nil
 }

@@ -278,11 +278,9 @@ func (t *Transport) deliver(method uint16, body []byte) error {
 // logEnd logs why a connection ended: a broken frame as a warning, a
 // closed or cut connection, which is routine, at debug level.
 func (t *Transport) logEnd(conn net.Conn, err error) {
-	for _, bad := range []error{errBadMagic, errBadHeader, errBadMethod, errEmptyBody, errBodyTooLarge, errBadBody} {
-		if errors.Is(err, bad) {
-			t.log.Warn("bad frame, connection closed", "peer", conn.RemoteAddr(), "err", err)
-			return
-		}
+	if errors.Is(err, errBadFrame) {
+		t.log.Warn("bad frame, connection closed", "peer", conn.RemoteAddr(), "err", err)
+		return
 	}
 	t.log.Debug("connection ended", "peer", conn.RemoteAddr(), "err", err)
 }
