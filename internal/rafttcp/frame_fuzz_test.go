@@ -15,11 +15,7 @@ func FuzzFrames(f *testing.F) {
 	f.Add(encodeBatch(f, testBatch(3, []byte("hi")), true), true)
 	f.Add(append(encodeBatch(f, testBatch(1, nil), false), poison[:]...), false)
 	chunk := pb.Chunk{ShardID: 1, ReplicaID: 2, ChunkId: 0, ChunkCount: 1, Data: []byte("snapshot")}
-	cf := make([]byte, prefixSize+chunk.Size())
-	n, _ := chunk.MarshalTo(cf[prefixSize:])
-	cf = cf[:prefixSize+n]
-	sealFrame(cf, methodSnapshot, false)
-	f.Add(cf, false)
+	f.Add(encode(f, make([]byte, prefixSize+chunk.Size()), &chunk, methodSnapshot, false), false)
 	f.Fuzz(func(t *testing.T, wire []byte, checksum bool) {
 		fr := frameReader{r: bytesConn{bytes.NewReader(wire)}, checksum: checksum}
 		for range 8 {

@@ -31,15 +31,16 @@ func testBatch(n int, cmd []byte) pb.MessageBatch {
 
 // encodeBatch is what messageConn sends for b.
 func encodeBatch(t testing.TB, b pb.MessageBatch, checksum bool) []byte {
-	var fb frameBuffer
-	frame := fb.frame(b.SizeUpperLimit())
-	n, err := b.MarshalTo(frame[prefixSize:])
+	return encode(t, make([]byte, prefixSize+b.SizeUpperLimit()), &b, methodRaft, checksum)
+}
+
+// encode is buildFrame, failing t on an error.
+func encode(t testing.TB, frame []byte, body marshaler, method uint16, checksum bool) []byte {
+	frame, err := buildFrame(frame, body, method, checksum)
 	if err != nil {
 		t.Fatal(err)
 	}
-	frame = frame[:prefixSize+n]
-	sealFrame(frame, methodRaft, checksum)
-	return append([]byte(nil), frame...)
+	return frame
 }
 
 func TestFramesRoundTrip(t *testing.T) {

@@ -131,6 +131,7 @@ func TestMixedClusterWithDragonboatTransport(t *testing.T) {
 			if ctx.Err() != nil {
 				t.Fatalf("%s: %v", what, err)
 			}
+			time.Sleep(20 * time.Millisecond) // a shard not ready yet fails at once: poll, do not spin
 		}
 	}
 	propose := func(nh *dragonboat.NodeHost, prefix string) {

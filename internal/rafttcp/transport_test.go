@@ -50,6 +50,31 @@ func startNode(t *testing.T, files [3]string) *node {
 	return n
 }
 
+// startPair starts two transports with certificates of one cluster and
+// returns the certificate files too.
+func startPair(t *testing.T) ([][3]string, *node, *node) {
+	t.Helper()
+	files := tlsFiles(t, t.TempDir(), 2)
+	return files, startNode(t, files[0]), startNode(t, files[1])
+}
+
+// dialRaw opens a TLS connection to addr with the node certificate of
+// files, for a test to write to as a peer would.
+func dialRaw(t *testing.T, files [3]string, addr string) *tls.Conn {
+	t.Helper()
+	cfg := withTLS(config.NodeHostConfig{}, files)
+	tlsCfg, err := cfg.GetClientTLSConfig(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := tls.Dial("tcp", addr, tlsCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return raw
+}
+
 // within waits up to 10 s for a value on ch.
 func within[T any](t *testing.T, ch <-chan T, what string) T {
 	t.Helper()
@@ -81,8 +106,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func TestTransportCarriesBatchesOverTLS(t *testing.T) {
-	files := tlsFiles(t, t.TempDir(), 2)
-	a, b := startNode(t, files[0]), startNode(t, files[1])
+	_, a, b := startPair(t)
 	conn, err := a.tr.GetConnection(context.Background(), b.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -113,8 +137,7 @@ func TestTransportCarriesBatchesOverTLS(t *testing.T) {
 }
 
 func TestSnapshotConnectionEndsWithPoison(t *testing.T) {
-	files := tlsFiles(t, t.TempDir(), 2)
-	a, b := startNode(t, files[0]), startNode(t, files[1])
+	files, a, b := startPair(t)
 	sc, err := a.tr.GetSnapshotConnection(context.Background(), b.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -133,16 +156,7 @@ func TestSnapshotConnectionEndsWithPoison(t *testing.T) {
 	eventually(t, "the receiver closes the snapshot connection", func() bool { return openConns(b.tr) == 0 })
 
 	// What a sender of dragonboat's waits for: the poison, answered.
-	cfg := withTLS(config.NodeHostConfig{}, files[0])
-	tlsCfg, err := cfg.GetClientTLSConfig(b.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := tls.Dial("tcp", b.addr, tlsCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := dialRaw(t, files[0], b.addr)
 	if _, err := raw.Write(poison[:]); err != nil {
 		t.Fatal(err)
 	}
@@ -154,8 +168,7 @@ func TestSnapshotConnectionEndsWithPoison(t *testing.T) {
 }
 
 func TestRejectedChunkClosesConnection(t *testing.T) {
-	files := tlsFiles(t, t.TempDir(), 2)
-	a, b := startNode(t, files[0]), startNode(t, files[1])
+	_, a, b := startPair(t)
 	b.accept = func(c pb.Chunk) bool { return c.ChunkId == 0 }
 	sc, err := a.tr.GetSnapshotConnection(context.Background(), b.addr)
 	if err != nil {
@@ -180,8 +193,7 @@ func TestRejectedChunkClosesConnection(t *testing.T) {
 // no further than the handshake; a frame that breaks the format closes its
 // connection; the transport goes on serving good peers.
 func TestBadPeersAreRefused(t *testing.T) {
-	files := tlsFiles(t, t.TempDir(), 2)
-	a, b := startNode(t, files[0]), startNode(t, files[1])
+	files, a, b := startPair(t)
 
 	stranger, err := tls.Dial("tcp", b.addr, &tls.Config{InsecureSkipVerify: true})
 	if err == nil {
@@ -195,16 +207,7 @@ func TestBadPeersAreRefused(t *testing.T) {
 		t.Fatalf("a client without a certificate was served (%v)", err)
 	}
 
-	cfg := withTLS(config.NodeHostConfig{}, files[0])
-	tlsCfg, err := cfg.GetClientTLSConfig(b.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := tls.Dial("tcp", b.addr, tlsCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := dialRaw(t, files[0], b.addr)
 	if _, err := raw.Write([]byte("GET / HTTP/1.1\r\n\r\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -225,8 +228,7 @@ func TestBadPeersAreRefused(t *testing.T) {
 }
 
 func TestCloseEndsEverything(t *testing.T) {
-	files := tlsFiles(t, t.TempDir(), 2)
-	a, b := startNode(t, files[0]), startNode(t, files[1])
+	_, a, b := startPair(t)
 	conn, err := a.tr.GetConnection(context.Background(), b.addr)
 	if err != nil {
 		t.Fatal(err)
