@@ -23,8 +23,11 @@ type MembershipResult struct {
 
 // Join makes user a member of room, durably, and appends the notice "<user>
 // joined" to the room; the room is created if new. Joining a room one is a
-// member of changes nothing, so a retried Join is harmless. Only its two
-// participants may join a direct-message room (parley.ErrForbidden).
+// member of changes nothing, so a retried Join is harmless. An attempt that
+// Join itself retries (after a timeout or a leader change) carries the
+// first attempt's id, so if that one committed, Join reports its change and
+// notice. Only its two participants may join a direct-message room
+// (parley.ErrForbidden).
 func (n *Node) Join(ctx context.Context, room, user string) (MembershipResult, error) {
 	res, err := n.changeMembership(ctx, roomOpJoin, room, user)
 	if err != nil {
@@ -35,7 +38,8 @@ func (n *Node) Join(ctx context.Context, room, user string) (MembershipResult, e
 
 // Leave ends user's membership of room and appends the notice "<user> left"
 // to the room. Leaving a room one is not a member of changes nothing, so a
-// retried Leave is harmless. Only its two participants may leave a
+// retried Leave is harmless; its own retries report the first attempt's
+// outcome, as Join's do. Only its two participants may leave a
 // direct-message room (parley.ErrForbidden).
 func (n *Node) Leave(ctx context.Context, room, user string) (MembershipResult, error) {
 	res, err := n.changeMembership(ctx, roomOpLeave, room, user)

@@ -147,6 +147,9 @@ func (a roomApplier) join(tx *roomTx, cmd roomCommand) (applyResult, error) {
 		cmd.ID == ([16]byte{}) {
 		return applyResult{reject: "invalid join"}, nil
 	}
+	if res, found, err := a.repeatedChange(tx, cmd); err != nil || found {
+		return res, err
+	}
 	meta, err := tx.meta(cmd.Room, cmd.TS)
 	if err != nil {
 		return applyResult{}, err
@@ -164,6 +167,9 @@ func (a roomApplier) join(tx *roomTx, cmd roomCommand) (applyResult, error) {
 func (a roomApplier) leave(tx *roomTx, cmd roomCommand) (applyResult, error) {
 	if parley.ValidateRoom(cmd.Room) != nil || parley.ValidateUser(cmd.User) != nil || cmd.ID == ([16]byte{}) {
 		return applyResult{reject: "invalid leave"}, nil
+	}
+	if res, found, err := a.repeatedChange(tx, cmd); err != nil || found {
+		return res, err
 	}
 	key := memberKey(a.shard, cmd.Room, cmd.User)
 	var rec memberRecord
@@ -207,7 +213,9 @@ func (a roomApplier) read(tx *roomTx, cmd roomCommand) (applyResult, error) {
 	return applyResult{ts: cmd.TS, seq: seq, changed: true}, tx.setCBOR(key, rec)
 }
 
-// notice appends a membership notice and writes meta.
+// notice appends a membership notice and writes meta. The notice gets a
+// dedup record under its id, as a sent message does, so that a copy of the
+// change finds it (see repeatedChange).
 func (a roomApplier) notice(tx *roomTx, meta *roomMeta, cmd roomCommand, kind, text string) (applyResult, error) {
 	if err := tx.advanceClock(cmd.TS); err != nil {
 		return applyResult{}, err
@@ -216,7 +224,29 @@ func (a roomApplier) notice(tx *roomTx, meta *roomMeta, cmd roomCommand, kind, t
 	if err != nil {
 		return applyResult{}, err
 	}
+	suffix := dedupSuffix(cmd.Room, cmd.User, cmd.ID)
+	if err := a.putDedup(tx, a.ids.hash(suffix), suffix, cmd.TS, msg.Seq); err != nil {
+		return applyResult{}, err
+	}
+	if err := a.payDebt(tx); err != nil {
+		return applyResult{}, err
+	}
 	return applyResult{seq: msg.Seq, ts: cmd.TS, changed: true, msg: msg}, nil
+}
+
+// repeatedChange finds the dedup record of a join's or leave's id. A
+// change is proposed again with the same id when an attempt timed out or
+// was aborted, and that attempt may have committed: the copy then reports
+// the first copy's outcome, a change with its notice's seq, and changes
+// nothing. A change that changed nothing left no record, and neither will
+// its copy.
+func (a roomApplier) repeatedChange(tx *roomTx, cmd roomCommand) (applyResult, bool, error) {
+	suffix := dedupSuffix(cmd.Room, cmd.User, cmd.ID)
+	seq, ts, found, err := a.findDedup(tx, a.ids.hash(suffix), suffix)
+	if err != nil || !found {
+		return applyResult{}, false, err
+	}
+	return applyResult{seq: seq, ts: ts, changed: true, duplicate: true}, true, nil
 }
 
 // addMember records user as a member of room unless it is one, counting it

@@ -1,6 +1,7 @@
 package chatcore
 
 import (
+	"encoding/binary"
 	"slices"
 	"testing"
 
@@ -146,6 +147,54 @@ func TestApplyJoinLeave(t *testing.T) {
 	}
 	if m := h.meta("general"); m.Members != 2 {
 		t.Fatalf("sending made carol a member of a public room: %+v", m)
+	}
+}
+
+// TestApplyRepeatedJoinLeave applies copies of a join and of a leave, as a
+// proposal retried after a lost answer does: each copy reports the first
+// copy's change and notice, and changes nothing.
+func TestApplyRepeatedJoinLeave(t *testing.T) {
+	h := newApplierHarness(t)
+	join := roomCommand{Op: roomOpJoin, Room: "general", User: "alice", ID: [16]byte{7, 1}}
+	leave := roomCommand{Op: roomOpLeave, Room: "general", User: "alice", ID: [16]byte{7, 2}}
+	steps := []struct {
+		cmd       roomCommand
+		seq       uint64
+		duplicate bool
+	}{
+		{join, 1, false},
+		{join, 1, true},
+		{leave, 2, false},
+		{join, 1, true}, // a late copy of the join does not make alice a member again
+		{leave, 2, true},
+	}
+	for i, s := range steps {
+		res := h.apply(s.cmd)
+		if res.reject != "" || !res.changed || res.seq != s.seq || res.duplicate != s.duplicate || (res.msg == nil) != s.duplicate {
+			t.Fatalf("step %d: %+v, want a change at seq %d, duplicate %v", i, res, s.seq, s.duplicate)
+		}
+		v, data, err := encodeResult(res)
+		if err != nil || v != 1 || len(data) != 9 || data[0] != 1 || binary.BigEndian.Uint64(data[1:]) != s.seq {
+			t.Fatalf("step %d: encoded %d %x", i, v, data)
+		}
+	}
+	if got := h.members("general"); len(got) != 0 {
+		t.Fatalf("members %v, want none", got)
+	}
+	if m := h.meta("general"); m.Members != 0 || m.LastSeq != 2 {
+		t.Fatalf("meta %+v", m)
+	}
+	// A send with a notice's id is a copy too: ids are one namespace.
+	if res := h.apply(roomCommand{Op: roomOpSend, Room: "general", User: "alice", ID: join.ID, Text: "hi"}); !res.duplicate || res.seq != 1 {
+		t.Fatalf("send with the join's id: %+v", res)
+	}
+	// A join that changed nothing leaves no record: its copy is judged anew.
+	h.apply(roomCommand{Op: roomOpJoin, Room: "general", User: "bob", ID: [16]byte{7, 3}})
+	noop := roomCommand{Op: roomOpJoin, Room: "general", User: "bob", ID: [16]byte{7, 4}}
+	for i := range 2 {
+		if res := h.apply(noop); res.changed || res.duplicate || res.seq != 0 {
+			t.Fatalf("no-op join, copy %d: %+v", i, res)
+		}
 	}
 }
 

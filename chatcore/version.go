@@ -16,4 +16,8 @@ package chatcore
 // of its last import batch that changed it (key 'I'), so a copy of the
 // batch reports the first copy's outcome; and a heartbeat's reports carry
 // whether each shard is busy (ShardReport.Busy), which the registry stores.
-const ApplyRulesVersion = 6
+//
+// 7: a join's or leave's notice gets a dedup record under its id, and a
+// join or leave whose id has one changes nothing and reports the first
+// copy's outcome.
+const ApplyRulesVersion = 7
