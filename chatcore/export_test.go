@@ -21,3 +21,10 @@ func TransfersRequested(n *Node) []TransferRequest {
 
 // QuiesceAfter is how long a room shard must be idle before it quiesces.
 const QuiesceAfter = quiesceAfter
+
+// WithRaftLayout returns p with logDBShards LogDB partitions and
+// engineShards engine partitions, as a node created by an older release
+// has them.
+func WithRaftLayout(p Profile, logDBShards, engineShards uint64) Profile {
+	return p.withRaftLayout(raftLayout{LogDBShards: logDBShards, EngineShards: engineShards})
+}

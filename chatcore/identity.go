@@ -18,6 +18,23 @@ type identity struct {
 	Profile   string `json:"profile"`
 	// Bootstrapped is true for the node that created the cluster.
 	Bootstrapped bool `json:"bootstrapped,omitempty"`
+	// Raft is the node's Raft layout; nil in an identity written before
+	// identities recorded it (see raftLayoutOf).
+	Raft *raftLayout `json:"raft,omitempty"`
+}
+
+// newIdentity is the identity of a node created with profile p.
+func newIdentity(nodeID uint64, clusterID string, p Profile) identity {
+	l := p.raftLayout()
+	return identity{NodeID: nodeID, ClusterID: clusterID, Profile: p.Name, Raft: &l}
+}
+
+// raftLayout is the Raft layout the node was created with.
+func (id identity) raftLayout() raftLayout {
+	if id.Raft == nil {
+		return legacyRaftLayout(id.Profile)
+	}
+	return *id.Raft
 }
 
 // TLSFiles names a node's PEM files for mutual TLS between nodes.
@@ -49,7 +66,7 @@ func loadIdentity(f vfs.FS, dataDir string) (identity, error) {
 	if err := json.Unmarshal(b, &id); err != nil {
 		return id, fmt.Errorf("identity: %s: %w", DataLayout(dataDir).Identity(), err)
 	}
-	if id.NodeID == 0 || id.ClusterID == "" {
+	if id.NodeID == 0 || id.ClusterID == "" || id.Raft != nil && (id.Raft.LogDBShards == 0 || id.Raft.EngineShards == 0) {
 		return id, fmt.Errorf("identity: %s: incomplete", DataLayout(dataDir).Identity())
 	}
 	return id, nil

@@ -6,7 +6,7 @@ import "path/filepath"
 // daemon's --data). It is the one place these names are written; chatcore,
 // the daemon, parleyd and the test harnesses all go through it.
 //
-//	<dir>/identity.json   node id, cluster id, profile (written last at creation)
+//	<dir>/identity.json   node id, cluster id, profile, Raft layout (written last at creation)
 //	<dir>/tls/ca.pem      the cluster CA certificate
 //	<dir>/tls/node.pem    this node's certificate
 //	<dir>/tls/node-key.pem this node's private key

@@ -191,7 +191,8 @@ func bootstrap(ctx context.Context, cfg Config, p bootstrapParams) (*Node, error
 	if p.shards <= 0 {
 		p.shards = cfg.Profile.DefaultShards()
 	}
-	id := identity{NodeID: 1, ClusterID: p.clusterID, Profile: cfg.Profile.Name, Bootstrapped: true}
+	id := newIdentity(1, p.clusterID, cfg.Profile)
+	id.Bootstrapped = true
 	if err := writeIdentity(fsOrDisk(cfg.FS), cfg.DataDir, id, p.caCertPEM, p.nodeCertPEM, p.nodeKeyPEM); err != nil {
 		return nil, fmt.Errorf("bootstrap: %w", err)
 	}
@@ -234,7 +235,7 @@ func bootstrap(ctx context.Context, cfg Config, p bootstrapParams) (*Node, error
 
 // join starts a node that the cluster has admitted (see Join).
 func join(ctx context.Context, cfg Config, p joinParams) (*Node, error) {
-	id := identity{NodeID: p.nodeID, ClusterID: p.clusterID, Profile: cfg.Profile.Name}
+	id := newIdentity(p.nodeID, p.clusterID, cfg.Profile)
 	if err := writeIdentity(fsOrDisk(cfg.FS), cfg.DataDir, id, p.caCertPEM, p.nodeCertPEM, p.nodeKeyPEM); err != nil {
 		return nil, fmt.Errorf("join: %w", err)
 	}
@@ -334,6 +335,7 @@ func sanitizeName(h string) string {
 
 func start(cfg Config, id identity) (*Node, error) {
 	installDragonboatLogger(cfg.Logger)
+	cfg.Profile = cfg.Profile.withRaftLayout(id.raftLayout())
 	fsys := fsOrDisk(cfg.FS)
 	db, err := openStateDB(fsys, DataLayout(cfg.DataDir).StateDB(), cfg.Profile)
 	if err != nil {

@@ -9,8 +9,9 @@ import (
 )
 
 // Profile sizes a node's memory: its Raft log store, its state db and its
-// execution engine. A node keeps the profile it was created with: dragonboat
-// cannot change the LogDB and engine sharding of an existing data dir.
+// execution engine. A node keeps the profile it was created with, and the
+// Raft layout too (see raftLayout): dragonboat cannot change the LogDB and
+// engine partitioning of an existing data dir.
 type Profile struct {
 	Name string
 
@@ -40,13 +41,16 @@ var ProfileSmall = Profile{
 }
 
 // ProfileDefault trades memory for throughput on a laptop-class machine, and
-// still stays far below dragonboat's gigabyte-sized defaults.
+// still stays far below dragonboat's gigabyte-sized defaults. Like the small
+// profile, it keeps one LogDB partition and one engine partition: each
+// step round then saves every busy shard's Raft state with one write and
+// one fsync.
 var ProfileDefault = Profile{
 	Name:               "default",
-	logDBShards:        4,
+	logDBShards:        1,
 	logDBWriteBuffer:   8 << 20,
 	logDBWriteBuffers:  3,
-	engineShards:       2,
+	engineShards:       1,
 	stateCacheBytes:    32 << 20,
 	stateMemTableBytes: 8 << 20,
 	shards:             placement.DefaultShards,
@@ -94,4 +98,35 @@ func (p Profile) LogDBConfig() config.LogDBConfig {
 func (p Profile) EngineConfig() config.EngineConfig {
 	n := p.engineShards
 	return config.EngineConfig{ExecShards: n, CommitShards: n, ApplyShards: n, SnapshotShards: n, CloseShards: n}
+}
+
+// raftLayout is how a node partitions its Raft log store (LogDB shards) and
+// dragonboat's execution engine (engine shards). dragonboat records both in
+// the data dir and refuses to open it with others, so the layout is fixed
+// when the node is created, recorded in its identity, and kept whatever its
+// profile says later.
+type raftLayout struct {
+	LogDBShards  uint64 `json:"logdb_shards"`
+	EngineShards uint64 `json:"engine_shards"`
+}
+
+// raftLayout is the layout of a node created with p.
+func (p Profile) raftLayout() raftLayout {
+	return raftLayout{LogDBShards: p.logDBShards, EngineShards: p.engineShards}
+}
+
+// withRaftLayout returns p with layout l.
+func (p Profile) withRaftLayout(l raftLayout) Profile {
+	p.logDBShards, p.engineShards = l.LogDBShards, l.EngineShards
+	return p
+}
+
+// legacyRaftLayout is the layout that nodes created before identities
+// recorded one have: the default profile had four LogDB partitions and two
+// engine partitions until 2026-12-02.
+func legacyRaftLayout(profile string) raftLayout {
+	if profile == ProfileSmall.Name {
+		return ProfileSmall.raftLayout()
+	}
+	return raftLayout{LogDBShards: 4, EngineShards: 2}
 }
