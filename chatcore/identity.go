@@ -19,7 +19,7 @@ type identity struct {
 	// Bootstrapped is true for the node that created the cluster.
 	Bootstrapped bool `json:"bootstrapped,omitempty"`
 	// Raft is the node's Raft layout; nil in an identity written before
-	// identities recorded it (see raftLayoutOf).
+	// identities recorded it (see identity.raftLayout).
 	Raft *raftLayout `json:"raft,omitempty"`
 }
 
