@@ -32,6 +32,12 @@ type metrics struct {
 	deliveries      *prometheus.CounterVec
 	rateLimited     prometheus.Counter
 
+	// The counters every message touches, their labels resolved once:
+	// a lookup by label hashes and locks, on every event.
+	proposalsOK, proposalsErr          prometheus.Counter
+	sendsOK, sendsDuplicate            prometheus.Counter
+	deliveredMemory, deliveredFromDisk prometheus.Counter
+
 	// Bytes of QUIC connections that have ended; live ones are read at
 	// scrape time.
 	closedSent, closedReceived atomic.Uint64
@@ -74,25 +80,19 @@ func newMetrics() *metrics {
 	build.Set(1)
 	m.reg.MustRegister(m.proposals, m.proposalSeconds, m.sends, m.deliveries, m.rateLimited, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	for _, r := range []string{"ok", "error"} {
-		m.proposals.WithLabelValues(r)
-	}
-	for _, r := range []string{"ok", "duplicate"} {
-		m.sends.WithLabelValues(r)
-	}
-	for _, s := range []string{"memory", "disk"} {
-		m.deliveries.WithLabelValues(s)
-	}
+	m.proposalsOK, m.proposalsErr = m.proposals.WithLabelValues("ok"), m.proposals.WithLabelValues("error")
+	m.sendsOK, m.sendsDuplicate = m.sends.WithLabelValues("ok"), m.sends.WithLabelValues("duplicate")
+	m.deliveredMemory, m.deliveredFromDisk = m.deliveries.WithLabelValues("memory"), m.deliveries.WithLabelValues("disk")
 	return m
 }
 
 // Proposed implements chatcore.Observer.
 func (m *metrics) Proposed(_ uint64, took time.Duration, err error) {
-	result := "ok"
 	if err != nil {
-		result = "error"
+		m.proposalsErr.Inc()
+	} else {
+		m.proposalsOK.Inc()
 	}
-	m.proposals.WithLabelValues(result).Inc()
 	m.proposalSeconds.Observe(took.Seconds())
 }
 
@@ -102,19 +102,19 @@ func (m *metrics) Sent(res chatcore.SendResult, err error) {
 	case err != nil:
 		m.sends.WithLabelValues(string(wireError(err).Code)).Inc()
 	case res.Duplicate:
-		m.sends.WithLabelValues("duplicate").Inc()
+		m.sendsDuplicate.Inc()
 	default:
-		m.sends.WithLabelValues("ok").Inc()
+		m.sendsOK.Inc()
 	}
 }
 
 // Delivered implements chatcore.Observer.
 func (m *metrics) Delivered(n int, fromDisk bool) {
-	source := "memory"
 	if fromDisk {
-		source = "disk"
+		m.deliveredFromDisk.Add(float64(n))
+	} else {
+		m.deliveredMemory.Add(float64(n))
 	}
-	m.deliveries.WithLabelValues(source).Add(float64(n))
 }
 
 // connClosed adds the traffic of an ended connection to the totals.
