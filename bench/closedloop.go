@@ -21,8 +21,10 @@ type closedLoop struct {
 	errors  int64
 	seconds float64
 	lat     *Histogram
-	// cpu is the CPU use of the measured processes over the window.
-	cpu CPU
+	// cpu is the CPU use of the measured processes over the window, and
+	// host how the whole machine's went.
+	cpu  CPU
+	host *HostCPU
 }
 
 // msgPerSec returns the acknowledged sends per second.
@@ -42,10 +44,14 @@ func runClosedLoop(ctx context.Context, workers, rooms int, warmup, dur time.Dur
 	begin := time.Now()
 	from, to := begin.Add(warmup), begin.Add(warmup+dur)
 	res := closedLoop{lat: NewHistogram()}
-	cpuDone := make(chan CPU, 1)
+	type usage struct {
+		cpu  CPU
+		host *HostCPU
+	}
+	cpuDone := make(chan usage, 1)
 	window := time.AfterFunc(warmup, func() {
 		m := newCPUMeter(pids)
-		time.AfterFunc(dur, func() { cpuDone <- m.stop() })
+		time.AfterFunc(dur, func() { cpuDone <- usage{m.stop(), m.host()} })
 	})
 	defer window.Stop()
 	var acked, errs atomic.Int64
@@ -75,7 +81,8 @@ func runClosedLoop(ctx context.Context, workers, rooms int, warmup, dur time.Dur
 	}
 	wg.Wait()
 	select {
-	case res.cpu = <-cpuDone:
+	case u := <-cpuDone:
+		res.cpu, res.host = u.cpu, u.host
 	case <-ctx.Done():
 	}
 	res.acked, res.errors = acked.Load(), errs.Load()

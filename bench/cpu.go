@@ -42,11 +42,16 @@ func parseCPUTime(stat []byte) (time.Duration, error) {
 	return time.Duration(utime+stime) * clockTick, nil
 }
 
-// cpuMeter measures the CPU a set of processes uses over an interval.
+// cpuMeter measures the CPU a set of processes uses over an interval, and
+// how the whole machine's went.
 type cpuMeter struct {
 	pids  map[string]int
 	start map[string]time.Duration
 	t0    time.Time
+	// host0 is the machine's counters at the start; hostOK is false if
+	// they could not be read.
+	host0  hostTimes
+	hostOK bool
 }
 
 // newCPUMeter starts measuring the named processes (and this one, as
@@ -61,7 +66,19 @@ func newCPUMeter(pids map[string]int) *cpuMeter {
 			m.start[name] = t
 		}
 	}
+	h, err := readHostTimes()
+	m.host0, m.hostOK = h, err == nil
 	return m
+}
+
+// host returns how the machine's CPU time went since newCPUMeter, or nil
+// if that is unknown.
+func (m *cpuMeter) host() *HostCPU {
+	h, err := readHostTimes()
+	if !m.hostOK || err != nil {
+		return nil
+	}
+	return h.since(m.host0)
 }
 
 // CPU is the CPU a process used over an interval, in percent of one core.

@@ -68,6 +68,8 @@ type SettledIdle struct {
 	// the window, in percent of one core.
 	RSS map[string]RSS `json:"rss"`
 	CPU CPU            `json:"cpu_percent"`
+	// Host is how the whole machine's CPU time went over the window.
+	Host *HostCPU `json:"host_cpu,omitempty"`
 	// MaxMiB and MaxCPU are the largest over the nodes.
 	MaxMiB float64 `json:"max_mib"`
 	MaxCPU float64 `json:"max_cpu_percent"`
@@ -192,7 +194,7 @@ func (c *Cluster) settledIdle(ctx context.Context, limit, window time.Duration) 
 	if err := pause(ctx, window); err != nil {
 		return out, err
 	}
-	out.CPU = cpu.stop()
+	out.CPU, out.Host = cpu.stop(), cpu.host()
 	delete(out.CPU, "bench")
 	out.WindowS = window.Seconds()
 	if out.RSS, err = c.RSS(); err != nil {

@@ -130,7 +130,9 @@ type natsLoadResult struct {
 	Seconds float64 `json:"seconds"`
 	Streams int     `json:"streams"`
 	Latency
-	CPU CPU `json:"cpu_percent"`
+	CPU        CPU   `json:"cpu_percent"`
+	WindowFrom int64 `json:"window_from_unix_ns"`
+	WindowTo   int64 `json:"window_to_unix_ns"`
 }
 
 // RunNatsThroughput runs "parley-natspeer load" against the cluster with
@@ -154,7 +156,13 @@ func RunNatsThroughput(ctx context.Context, nc *NatsCluster, p ThroughputParams)
 		"--duration", p.Duration.String(), "--pids", strings.Join(pids, ","))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	// The load process measures its own window, which starts once it has
+	// connected and created its streams; the machine's CPU is sampled from
+	// here meanwhile and read over the window it reports.
+	host := startHostSampler(hostSampleEvery)
+	err := cmd.Run()
+	samples := host.stop()
+	if err != nil {
 		return res, fmt.Errorf("nats load: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	var out natsLoadResult
@@ -162,6 +170,7 @@ func RunNatsThroughput(ctx context.Context, nc *NatsCluster, p ThroughputParams)
 		return res, fmt.Errorf("nats load: output: %w", err)
 	}
 	res.Acked, res.Errors, res.Ack, res.CPU = out.Acked, out.Errors, out.Latency, out.CPU
+	res.Host = samples.between(time.Unix(0, out.WindowFrom), time.Unix(0, out.WindowTo))
 	if out.Seconds > 0 {
 		res.MsgPerSec = round3(float64(out.Acked) / out.Seconds)
 	}

@@ -271,7 +271,7 @@ func RunRawThroughput(ctx context.Context, rc *RawCluster, p ThroughputParams, s
 		_, err := conns[w].call(rawproto.Request{Op: rawproto.OpPropose, Shard: shards[r], Payload: body})
 		return err
 	})
-	res.CPU = out.cpu
+	res.CPU, res.Host = out.cpu, out.host
 	res.MsgPerSec, res.Acked, res.Errors, res.Ack = round3(out.msgPerSec()), out.acked, out.errors, out.lat.Summary()
 	var err error
 	if res.RSS, err = rc.rss(); err != nil {

@@ -180,8 +180,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintln(tw, "scenario\tsystem\tresult\tdetail")
 	for _, t := range r.sortedThroughput() {
 		servers, load := t.CPU.split()
-		fmt.Fprintf(tw, "throughput\t%s\t%s msg/s\t%.0f µs server CPU/msg; %s%sack p50 %s p99 %s; CPU servers %.0f%% + load %.0f%%; %d senders, %d rooms, %d B; %s\n",
-			t.System, thousands(t.MsgPerSec), t.ServerCPUUsPerMsg, spreadNote(t), leadersNote(t), ms(t.Ack.P50Ms), ms(t.Ack.P99Ms), servers, load,
+		fmt.Fprintf(tw, "throughput\t%s\t%s msg/s\t%.0f µs server CPU/msg; %s%sack p50 %s p99 %s; CPU servers %.0f%% + load %.0f%%%s; %d senders, %d rooms, %d B; %s\n",
+			t.System, thousands(t.MsgPerSec), t.ServerCPUUsPerMsg, spreadNote(t), leadersNote(t), ms(t.Ack.P50Ms), ms(t.Ack.P99Ms), servers, load, hostNote(t.Host),
 			t.Params.Senders, t.Params.Rooms, t.Params.Payload, t.Note)
 	}
 	if l := r.Latency; l != nil {
@@ -228,8 +228,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 			if !st.Settled {
 				how = fmt.Sprintf("not settled after %.1fs (%s)", st.SettleS, st.Error)
 			}
-			fmt.Fprintf(tw, "memory\tparley --profile %s, settled\tidle %.0f MiB, %.1f%% CPU\t%s; then over %.0fs idle: RSS %s; CPU %s\n",
-				mr.Profile, st.MaxMiB, st.MaxCPU, how, st.WindowS, rssList(st.RSS, false), cpuList(st.CPU))
+			fmt.Fprintf(tw, "memory\tparley --profile %s, settled\tidle %.0f MiB, %.1f%% CPU\t%s; then over %.0fs idle: RSS %s; CPU %s%s\n",
+				mr.Profile, st.MaxMiB, st.MaxCPU, how, st.WindowS, rssList(st.RSS, false), cpuList(st.CPU), hostNote(st.Host))
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -384,4 +384,13 @@ func (r *Report) Check() error {
 func firstLine(s string) string {
 	first, _, _ := strings.Cut(s, "\n")
 	return first
+}
+
+// hostNote describes how the machine's CPU went during a reading, "" if
+// unknown: little idle time means the reading shared the machine.
+func hostNote(h *HostCPU) string {
+	if h == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (host: idle %.0f%%, iowait %.0f%%, steal %.0f%%)", h.IdlePct, h.IOWaitPct, h.StealPct)
 }

@@ -17,7 +17,7 @@ func sampleReport() *Report {
 		Throughput: []ThroughputResult{
 			{System: "jetstream-default", Params: tp, MsgPerSec: 4000},
 			{System: "parley", Params: tp, MsgPerSec: 1800, Ack: Latency{P50Ms: 30, P99Ms: 70},
-				CPU: CPU{"n1": 40, "n2": 10, "n3": 20, "bench": 50}},
+				CPU: CPU{"n1": 40, "n2": 10, "n3": 20, "bench": 50}, Host: &HostCPU{IdlePct: 12.4, IOWaitPct: 0.2, StealPct: 3}},
 			{System: "raw-dragonboat", Params: tp, MsgPerSec: 2000, CPU: CPU{"r1": 30, "r2": 10, "r3": 10, "load": 40}},
 		},
 		Latency: &LatencyResult{Params: LatencyParams{Rate: 1000}, Deliver: Latency{Count: 10, P99Ms: 4},
@@ -133,7 +133,8 @@ func TestReportTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"2 cores Test CPU", "1,800 msg/s", "jetstream-always", "p99 6.0ms", "p90 3.0ms", "subscriber on nats2", "123,457 deliveries/s", "ratio parley/raw-dragonboat = 0.90", "missed", "met"} {
+	for _, want := range []string{"2 cores Test CPU", "1,800 msg/s", "jetstream-always", "p99 6.0ms", "p90 3.0ms", "subscriber on nats2", "123,457 deliveries/s", "ratio parley/raw-dragonboat = 0.90", "missed", "met",
+		"CPU servers 70% + load 50% (host: idle 12%, iowait 0%, steal 3%);"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

@@ -40,6 +40,8 @@ type ThroughputResult struct {
 	// CPU is each process's CPU use during the run, in percent of one
 	// core; "bench" is the load generator.
 	CPU CPU `json:"cpu_percent,omitempty"`
+	// Host is how the whole machine's CPU time went during the run.
+	Host *HostCPU `json:"host_cpu,omitempty"`
 	// ServerCPUUsPerMsg is the servers' CPU time per committed message,
 	// in microseconds: the yardstick of the server's efficiency, which a
 	// busy machine distorts less than msg/s. Report.finish fills it in.
@@ -92,7 +94,7 @@ func RunThroughput(ctx context.Context, c *Cluster, p ThroughputParams) (Through
 		_, err := cls[w].Send(ctx, rooms[r], text)
 		return err
 	})
-	res.CPU = out.cpu
+	res.CPU, res.Host = out.cpu, out.host
 	res.MsgPerSec, res.Acked, res.Errors, res.Ack = round3(out.msgPerSec()), out.acked, out.errors, out.lat.Summary()
 	if res.RSS, err = c.RSS(); err != nil {
 		return res, fmt.Errorf("throughput: %w", err)

@@ -32,6 +32,10 @@ type result struct {
 	// CPU is each process's CPU use over the measuring window, in percent
 	// of one core: the servers named by --pids, and "load" (this one).
 	CPU map[string]float64 `json:"cpu_percent"`
+	// WindowFrom and WindowTo bound the measuring window, in Unix
+	// nanoseconds, so that parley-bench can read the machine's CPU over it.
+	WindowFrom int64 `json:"window_from_unix_ns"`
+	WindowTo   int64 `json:"window_to_unix_ns"`
 }
 
 // runLoad publishes synchronously from --senders connections for
@@ -89,9 +93,15 @@ func runLoad(args []string) error {
 	var mu sync.Mutex
 	var acked, errs atomic.Int64
 	cpuDone := make(chan map[string]float64, 1)
+	var windowFrom, windowTo atomic.Int64
 	window := time.AfterFunc(*warmup, func() {
 		start, t0 := cpuNow(pids), time.Now()
-		time.AfterFunc(*duration, func() { cpuDone <- cpuSince(pids, start, time.Since(t0)) })
+		windowFrom.Store(t0.UnixNano())
+		time.AfterFunc(*duration, func() {
+			cpu := cpuSince(pids, start, time.Since(t0))
+			windowTo.Store(time.Now().UnixNano())
+			cpuDone <- cpu
+		})
 	})
 	defer window.Stop()
 	var wg sync.WaitGroup
@@ -136,6 +146,7 @@ func runLoad(args []string) error {
 		P999Ms: ms(hist.ValueAtQuantile(99.9)), MaxMs: ms(hist.Max()),
 		CPU: <-cpuDone,
 	}
+	res.WindowFrom, res.WindowTo = windowFrom.Load(), windowTo.Load()
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
