@@ -74,8 +74,11 @@ func newCPUMeter(pids map[string]int) *cpuMeter {
 // host returns how the machine's CPU time went since newCPUMeter, or nil
 // if that is unknown.
 func (m *cpuMeter) host() *HostCPU {
+	if !m.hostOK {
+		return nil
+	}
 	h, err := readHostTimes()
-	if !m.hostOK || err != nil {
+	if err != nil {
 		return nil
 	}
 	return h.since(m.host0)

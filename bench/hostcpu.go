@@ -71,10 +71,10 @@ func parseHostTimes(stat []byte) (hostTimes, error) {
 // since returns how the machine's CPU time went between t0 and t, or nil
 // if no time passed.
 func (t hostTimes) since(t0 hostTimes) *HostCPU {
-	total := float64(t.total - t0.total)
 	if t.total <= t0.total {
 		return nil
 	}
+	total := float64(t.total - t0.total)
 	pct := func(a, b uint64) float64 { return round3(100 * float64(a-b) / total) }
 	return &HostCPU{IdlePct: pct(t.idle, t0.idle), IOWaitPct: pct(t.iowait, t0.iowait), StealPct: pct(t.steal, t0.steal)}
 }

@@ -387,7 +387,8 @@ func firstLine(s string) string {
 }
 
 // hostNote describes how the machine's CPU went during a reading, "" if
-// unknown: little idle time means the reading shared the machine.
+// unknown. Steal is CPU the hypervisor gave to other guests: readings
+// whose steal differs are not comparable.
 func hostNote(h *HostCPU) string {
 	if h == nil {
 		return ""

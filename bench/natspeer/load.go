@@ -92,15 +92,17 @@ func runLoad(args []string) error {
 	hist := hdrhistogram.New(1, int64(5*time.Minute/time.Microsecond), 3)
 	var mu sync.Mutex
 	var acked, errs atomic.Int64
-	cpuDone := make(chan map[string]float64, 1)
-	var windowFrom, windowTo atomic.Int64
+	// The measuring window's CPU use and bounds.
+	type measured struct {
+		cpu      map[string]float64
+		from, to time.Time
+	}
+	cpuDone := make(chan measured, 1)
 	window := time.AfterFunc(*warmup, func() {
 		start, t0 := cpuNow(pids), time.Now()
-		windowFrom.Store(t0.UnixNano())
 		time.AfterFunc(*duration, func() {
 			cpu := cpuSince(pids, start, time.Since(t0))
-			windowTo.Store(time.Now().UnixNano())
-			cpuDone <- cpu
+			cpuDone <- measured{cpu, t0, time.Now()}
 		})
 	})
 	defer window.Stop()
@@ -144,9 +146,9 @@ func runLoad(args []string) error {
 		Count: hist.TotalCount(), MeanMs: hist.Mean() / 1000,
 		P50Ms: ms(hist.ValueAtQuantile(50)), P99Ms: ms(hist.ValueAtQuantile(99)),
 		P999Ms: ms(hist.ValueAtQuantile(99.9)), MaxMs: ms(hist.Max()),
-		CPU: <-cpuDone,
 	}
-	res.WindowFrom, res.WindowTo = windowFrom.Load(), windowTo.Load()
+	m := <-cpuDone
+	res.CPU, res.WindowFrom, res.WindowTo = m.cpu, m.from.UnixNano(), m.to.UnixNano()
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
